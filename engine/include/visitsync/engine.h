@@ -1,0 +1,151 @@
+// Engine: one replica of the visitsync store (a device or the hub), on one SQLite file.
+//
+// Every local write becomes an op committed in the same transaction as the state it changes;
+// ops from other replicas are merged by apply_remote() under the rules of DESIGN.md § Merge
+// rules, so that the state is a function of the set of ops received. An Engine is used by one
+// thread at a time; several Engines (in one or several processes) may open the same file.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <visitsync/status.h>
+#include <visitsync/types.h>
+
+namespace vs {
+
+// Where the engine reads the time. Tests pass a ManualClock to jump years.
+class Clock {
+ public:
+  virtual ~Clock() = default;
+  virtual std::int64_t now_ms() = 0;  // milliseconds since the epoch
+};
+// The system's real-time clock.
+Clock& system_clock();
+
+// How hard a commit waits for the disk.
+enum class Durability : std::uint8_t {
+  // The default: every commit is on disk before it returns (WAL, synchronous=FULL). A write
+  // that returned survives a crash of the app, the OS or the power.
+  kFull = 0,
+  // A commit survives the app being killed, not a power cut (WAL, synchronous=NORMAL).
+  kNormal = 1,
+};
+
+struct Options {
+  // This replica's device id, recorded when the store is created. When opening an existing
+  // store it may be empty; otherwise it must match the recorded one.
+  std::string device_id;
+  bool create_if_missing = true;
+  Durability durability = Durability::kFull;
+  Clock* clock = nullptr;  // borrowed, must outlive the engine; nullptr = system_clock()
+  int busy_timeout_ms = 5000;
+};
+
+// What apply_remote() did with a batch.
+struct ApplyReport {
+  struct Rejection {
+    std::size_t index = 0;  // position in the batch
+    OpId op;
+    Status reason;
+  };
+  std::size_t applied = 0;     // new ops merged
+  std::size_t duplicates = 0;  // ops this replica already had (identical)
+  std::vector<Rejection> rejected;
+};
+
+// A slice of the op log in arrival order (see log_after).
+struct LogSlice {
+  std::vector<Op> ops;
+  std::uint64_t next_cursor = 0;  // pass back to continue after the last op returned
+};
+
+struct EngineStats {
+  std::uint64_t ops = 0;           // ops in the log, from every device
+  std::uint64_t own_ops = 0;       // ops written on this replica
+  std::uint64_t last_own_seq = 0;  // highest origin seq of this replica
+  std::uint64_t records = 0;
+  std::uint64_t conflicts = 0;     // flagged fields
+  std::int32_t schema_version = 0;
+};
+
+class Engine {
+ public:
+  // Opens (or creates) the store at `path`, applying pending migrations. Refuses with
+  // kInvalidInput a file that is not a visitsync store, or one written by a newer version;
+  // kCorrupt a damaged file; kInvalidInput an options.device_id that does not match the store's.
+  static Result<std::unique_ptr<Engine>> open(const std::string& path, const Options& options);
+  ~Engine();
+  Engine(const Engine&) = delete;
+  Engine& operator=(const Engine&) = delete;
+
+  const std::string& device_id() const;
+
+  // Writes one field: the op's base is the field's current frontier (the writer saw every
+  // concurrent value, so this write supersedes them all, conflict included). Returns the op's id.
+  Result<OpId> write(const Write& w);
+  // Writes several fields in one transaction: all or none.
+  Result<std::vector<OpId>> write_batch(const std::vector<Write>& writes);
+  // Settles a flagged field: the new value supersedes exactly the versions named in `settles`,
+  // each of which must be in the field's current frontier (kInvalidInput otherwise). A value
+  // that arrived concurrently and is not named stays, and keeps the field flagged.
+  Result<OpId> resolve(const Write& w, const std::vector<OpId>& settles);
+
+  // The merged state of a record (kNotFound if no op names it) or of one field.
+  Result<RecordView> read(std::string_view record);
+  Result<std::optional<FieldView>> read_field(std::string_view record, std::string_view field);
+  // Records whose key starts with `prefix`, sorted.
+  Result<std::vector<std::string>> records_with_prefix(std::string_view prefix);
+
+  // Every flagged field, sorted by record then field; or those of one record.
+  Result<std::vector<Conflict>> conflicts();
+  Result<std::vector<Conflict>> conflicts_of(std::string_view record);
+
+  // This replica's own ops with origin seq > after_seq, in seq order, at most `limit`.
+  Result<std::vector<Op>> ops_after(std::uint64_t after_seq, std::size_t limit);
+  // Every op in the log (any origin) in the order this replica received it, after `cursor`
+  // (0 = from the start), at most `limit`.
+  Result<LogSlice> log_after(std::uint64_t cursor, std::size_t limit);
+
+  // Merges a batch received from another replica, in one transaction. Ops this replica already
+  // has are skipped; malformed ops (and an op whose id names a different stored op) are listed
+  // in the report with the reason and the rest is applied. If `set_counter` is given, that
+  // counter is stored in the same transaction (a pull cursor). Errors are I/O or corruption
+  // only; then nothing was applied.
+  Result<ApplyReport> apply_remote(const std::vector<Op>& batch,
+                                   std::optional<std::pair<std::string, std::uint64_t>> set_counter = {});
+
+  // Named counters kept in the store (sync cursors, acknowledged seqs). Missing = 0.
+  Result<std::uint64_t> counter(std::string_view name);
+  Status set_counter(std::string_view name, std::uint64_t value);
+
+  // A SHA-256 (hex) of the merged state: identical on replicas that received the same ops.
+  Result<std::string> digest();
+
+  Result<EngineStats> stats();
+
+  // The clock: the next stamp this replica would use is above now_hlc(). observe() advances it
+  // past a stamp seen elsewhere, unless that stamp is more than kMaxClockLeadMs ahead of this
+  // replica's wall clock (a clock wrong by years must not drag every replica's stamps along).
+  Hlc now_hlc();
+  Status observe(Hlc remote);
+  static constexpr std::int64_t kMaxClockLeadMs = 10 * 60 * 1000;
+
+  // For the layers built on the engine (inspection, hub): runs `body` inside one write
+  // transaction together with the writes it makes through this engine; commits if it returns OK.
+  Status transaction(const std::function<Status()>& body);
+
+  struct Impl;
+  Impl& impl() { return *impl_; }  // for the engine's own layers; not part of the API
+
+ private:
+  explicit Engine(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace vs

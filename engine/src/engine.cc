@@ -1,0 +1,449 @@
+#include <visitsync/engine.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <cstring>
+#include <unordered_map>
+#include <unordered_set>
+
+#include "engine_impl.h"
+#include "store/migrations.h"
+
+namespace vs {
+namespace {
+
+constexpr char kSqliteMagic[] = "SQLite format 3";  // with its NUL, the first 16 bytes
+
+// Refuses a file that exists, is not empty and is not an SQLite database, before SQLite (or
+// the WAL switch) touches it.
+Status check_header(const std::string& path) {
+  std::FILE* f = std::fopen(path.c_str(), "rb");
+  if (f == nullptr) return Status();  // missing: SQLite reports it, or creates it
+  char head[16] = {};
+  const std::size_t n = std::fread(head, 1, sizeof head, f);
+  std::fclose(f);
+  if (n == 0) return Status();
+  if (n < sizeof head || std::memcmp(head, kSqliteMagic, sizeof head) != 0) {
+    return Status::invalid_input(path + ": not a visitsync store (not an SQLite database)");
+  }
+  return Status();
+}
+
+bool file_exists(const std::string& path) {
+  std::FILE* f = std::fopen(path.c_str(), "rb");
+  if (f == nullptr) return false;
+  std::fclose(f);
+  return true;
+}
+
+Status check_device_id(std::string_view id) {
+  Op probe;
+  probe.id = OpId{std::string(id), 1};
+  probe.hlc = 1;
+  probe.record = "r";
+  probe.field = "f";
+  return probe.check().annotate("device id '" + std::string(id) + "'");
+}
+
+struct FieldKey {
+  std::int64_t record;
+  std::string field;
+  bool operator==(const FieldKey& o) const { return record == o.record && field == o.field; }
+};
+struct FieldKeyHash {
+  std::size_t operator()(const FieldKey& k) const {
+    return std::hash<std::string>()(k.field) * 31 + std::hash<std::int64_t>()(k.record);
+  }
+};
+
+bool uses_frontier(Policy p) { return p != Policy::kAppend && p != Policy::kCounter; }
+
+Status policy_mismatch(const std::string& record, const std::string& field, Policy stored,
+                       Policy claimed) {
+  return Status::invalid_input("field '" + field + "' of record '" + record + "' is merged by " +
+                               std::string(policy_name(stored)) + ", not " +
+                               std::string(policy_name(claimed)));
+}
+
+}  // namespace
+
+Status Engine::Impl::begin_outermost() {
+  Result<std::uint64_t> seq = log.last_seq(device_idx);
+  if (!seq.ok()) return seq.status();
+  last_seq = seq.value();
+  Result<bool> row = load_hlc.step();
+  if (!row.ok()) return row.status();
+  const Hlc stored = row.value() ? static_cast<Hlc>(load_hlc.int64(0)) : 0;
+  load_hlc.reset();
+  persisted_hlc = stored;
+  if (stored > hlc.last()) hlc = clock::HybridClock(*this->wall, stored, kMaxClockLeadMs);
+  return Status();
+}
+
+Status Engine::Impl::persist_clock() {
+  if (hlc.last() == persisted_hlc) return Status();
+  save_hlc.bind(1, hlc.last());
+  if (Status s = save_hlc.run(); !s.ok()) return s;
+  persisted_hlc = hlc.last();
+  return Status();
+}
+
+Result<OpId> Engine::Impl::write_one(const Write& w, const std::vector<OpId>* settles) {
+  Op op;
+  op.id = OpId{device_id, last_seq + 1};
+  op.hlc = hlc.tick();
+  op.record = w.record;
+  op.field = w.field;
+  op.policy = w.policy;
+  op.value = w.value;
+  op.context = w.context;
+  if (Status s = op.check(); !s.ok()) return s.annotate(w.record + " field " + w.field);
+
+  bool created = false;
+  Result<std::int64_t> record = log.record_idx(w.record, &created);
+  if (!record.ok()) return record.status();
+  Result<std::optional<merge::FieldState>> loaded =
+      created ? std::optional<merge::FieldState>() : fields.load(record.value(), w.field);
+  if (!loaded.ok()) return loaded.status();
+  merge::FieldState state;
+  state.policy = w.policy;
+  if (loaded.value()) {
+    if (loaded.value()->policy != w.policy) {
+      return policy_mismatch(w.record, w.field, loaded.value()->policy, w.policy);
+    }
+    state = std::move(*loaded.value());
+  }
+  if (uses_frontier(w.policy)) {
+    if (settles == nullptr) {
+      for (const merge::Entry& e : state.entries) op.base.push_back(e.op);
+    } else {
+      for (const OpId& id : *settles) {
+        const bool current = std::any_of(state.entries.begin(), state.entries.end(),
+                                          [&](const merge::Entry& e) { return e.op == id; });
+        if (!current) {
+          return Status::invalid_input(id.to_string() + " is not a current value of field '" +
+                                       w.field + "' of record '" + w.record + "'");
+        }
+      }
+      op.base = *settles;
+    }
+  } else if (settles != nullptr) {
+    return Status::invalid_input("field '" + w.field + "' is merged by " +
+                                 std::string(policy_name(w.policy)) + ": it has nothing to resolve");
+  }
+  if (op.base.size() > kMaxBaseEntries) op.base.resize(kMaxBaseEntries);
+
+  Result<changelog::Inserted> ins = log.insert(op, device_idx, record.value());
+  if (!ins.ok()) return ins.status();
+  if (ins.value() != changelog::Inserted::kNew) {
+    return Status::internal("seq " + std::to_string(op.id.seq) + " of this device is taken");
+  }
+  // Every base entry is in the frontier, so `received` is never asked.
+  merge::merge_op(state, op, [](const OpId&) { return true; });
+  if (Status s = fields.save(record.value(), w.field, state); !s.ok()) return s;
+  last_seq = op.id.seq;
+  return op.id;
+}
+
+Engine::Engine(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Engine::~Engine() = default;
+
+Result<std::unique_ptr<Engine>> Engine::open(const std::string& path, const Options& options) {
+  if (!options.create_if_missing && !file_exists(path)) {
+    return Status::not_found(path + ": no such store");
+  }
+  if (Status s = check_header(path); !s.ok()) return s;
+  Result<std::unique_ptr<store::Db>> opened = store::Db::open(path, options.create_if_missing);
+  if (!opened.ok()) return opened.status();
+  store::Db& db = *opened.value();
+  sqlite3_busy_timeout(db.raw(), options.busy_timeout_ms);
+  if (Status s = store::check_store_identity(db); !s.ok()) return s;
+  const std::string sync = options.durability == Durability::kFull ? "FULL" : "NORMAL";
+  if (Status s = db.exec("PRAGMA journal_mode = WAL; PRAGMA synchronous = " + sync +
+                             "; PRAGMA foreign_keys = ON",
+                         path + ": setting up the connection");
+      !s.ok()) {
+    return s;
+  }
+  if (Status s = store::migrate_store(db); !s.ok()) return s.annotate(path);
+
+  Result<changelog::OpLog> log = changelog::OpLog::create(db);
+  if (!log.ok()) return log.status();
+  Result<merge::FieldTable> fields = merge::FieldTable::create(db);
+  if (!fields.ok()) return fields.status();
+  Clock* wall = options.clock != nullptr ? options.clock : &system_clock();
+  auto impl = std::make_unique<Impl>(std::move(opened.value()), std::move(log.value()),
+                                     std::move(fields.value()),
+                                     clock::HybridClock(*wall, 0, kMaxClockLeadMs));
+  impl->wall = wall;
+  struct Spec {
+    store::Stmt* stmt;
+    const char* sql;
+    const char* name;
+  };
+  const Spec specs[] = {
+      {&impl->load_hlc, "SELECT value FROM meta WHERE key = 'hlc'", "load clock"},
+      {&impl->save_hlc,
+       "INSERT INTO meta(key, value) VALUES('hlc', ?1) "
+       "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+       "save clock"},
+      {&impl->get_counter, "SELECT value FROM counters WHERE name = ?1", "read counter"},
+      {&impl->put_counter,
+       "INSERT INTO counters(name, value) VALUES(?1, ?2) "
+       "ON CONFLICT(name) DO UPDATE SET value = excluded.value",
+       "write counter"},
+  };
+  for (const Spec& s : specs) {
+    Result<store::Stmt> st = impl->db->prepare(s.sql, s.name);
+    if (!st.ok()) return st.status();
+    *s.stmt = std::move(st.value());
+  }
+
+  // The device id: recorded at creation, checked afterwards.
+  Impl& im = *impl;
+  Status s = im.in_txn([&]() -> Status {
+    Result<store::Stmt> get = im.db->prepare("SELECT value FROM meta WHERE key = 'device_id'", "device id");
+    if (!get.ok()) return get.status();
+    Result<bool> row = get->step();
+    if (!row.ok()) return row.status();
+    std::string stored = row.value() ? std::string(get->text(0)) : std::string();
+    get->reset();
+    if (stored.empty()) {
+      if (options.device_id.empty()) return Status::invalid_input("a new store needs a device id");
+      if (Status c = check_device_id(options.device_id); !c.ok()) return c;
+      Result<store::Stmt> put = im.db->prepare("INSERT INTO meta(key, value) VALUES('device_id', ?1)", "record device id");
+      if (!put.ok()) return put.status();
+      put->bind(1, options.device_id);
+      if (Status p = put->run(); !p.ok()) return p;
+      stored = options.device_id;
+    } else if (!options.device_id.empty() && options.device_id != stored) {
+      return Status::invalid_input(path + " belongs to device '" + stored + "', not '" +
+                                   options.device_id + "'");
+    }
+    im.device_id = stored;
+    Result<std::int64_t> idx = im.log.device_idx(stored);
+    if (!idx.ok()) return idx.status();
+    im.device_idx = idx.value();
+    return Status();
+  });
+  if (!s.ok()) return s;
+  return std::unique_ptr<Engine>(new Engine(std::move(impl)));
+}
+
+const std::string& Engine::device_id() const { return impl_->device_id; }
+
+Result<OpId> Engine::write(const Write& w) {
+  return impl_->in_txn([&] { return impl_->write_one(w, nullptr); });
+}
+
+Result<std::vector<OpId>> Engine::write_batch(const std::vector<Write>& writes) {
+  return impl_->in_txn([&]() -> Result<std::vector<OpId>> {
+    std::vector<OpId> ids;
+    ids.reserve(writes.size());
+    for (std::size_t i = 0; i < writes.size(); ++i) {
+      Result<OpId> id = impl_->write_one(writes[i], nullptr);
+      if (!id.ok()) return id.status().annotate("write " + std::to_string(i));
+      ids.push_back(std::move(id.value()));
+    }
+    return ids;
+  });
+}
+
+Result<OpId> Engine::resolve(const Write& w, const std::vector<OpId>& settles) {
+  if (settles.empty()) return Status::invalid_input("a resolving write names the values it settles");
+  return impl_->in_txn([&] { return impl_->write_one(w, &settles); });
+}
+
+Result<RecordView> Engine::read(std::string_view record) {
+  Result<std::optional<std::int64_t>> idx = impl_->log.find_record(record);
+  if (!idx.ok()) return idx.status();
+  auto missing = [&] { return Status::not_found("no record '" + std::string(record) + "'"); };
+  if (!idx.value()) return missing();
+  Result<std::vector<std::pair<std::string, merge::FieldState>>> fs =
+      impl_->fields.of_record(*idx.value());
+  if (!fs.ok()) return fs.status();
+  if (fs.value().empty()) return missing();
+  RecordView view;
+  view.record = std::string(record);
+  for (auto& [name, state] : fs.value()) view.fields.push_back(merge::view_of(state, name));
+  return view;
+}
+
+Result<std::optional<FieldView>> Engine::read_field(std::string_view record, std::string_view field) {
+  Result<std::optional<std::int64_t>> idx = impl_->log.find_record(record);
+  if (!idx.ok()) return idx.status();
+  if (!idx.value()) return std::optional<FieldView>();
+  Result<std::optional<merge::FieldState>> st = impl_->fields.load(*idx.value(), field);
+  if (!st.ok()) return st.status();
+  if (!st.value()) return std::optional<FieldView>();
+  return std::optional<FieldView>(merge::view_of(*st.value(), std::string(field)));
+}
+
+Result<std::vector<std::string>> Engine::records_with_prefix(std::string_view prefix) {
+  // Keys sort by bytes, so the prefix's range is [prefix, prefix + 0xFF...).
+  Result<store::Stmt> st = impl_->db->prepare(
+      "SELECT key FROM records WHERE key >= ?1 AND key < ?2 ORDER BY key", "records by prefix");
+  if (!st.ok()) return st.status();
+  std::string upper(prefix);
+  upper.push_back('\xFF');
+  st->bind(1, prefix).bind(2, upper);
+  std::vector<std::string> keys;
+  for (;;) {
+    Result<bool> row = st->step();
+    if (!row.ok()) return row.status();
+    if (!row.value()) break;
+    keys.emplace_back(st->text(0));
+  }
+  return keys;
+}
+
+Result<std::vector<Conflict>> Engine::conflicts() { return impl_->fields.conflicts(std::nullopt); }
+
+Result<std::vector<Conflict>> Engine::conflicts_of(std::string_view record) {
+  Result<std::optional<std::int64_t>> idx = impl_->log.find_record(record);
+  if (!idx.ok()) return idx.status();
+  if (!idx.value()) return std::vector<Conflict>();
+  return impl_->fields.conflicts(*idx.value());
+}
+
+Result<std::vector<Op>> Engine::ops_after(std::uint64_t after_seq, std::size_t limit) {
+  return impl_->log.by_origin(impl_->device_idx, after_seq, limit);
+}
+
+Result<LogSlice> Engine::log_after(std::uint64_t cursor, std::size_t limit) {
+  return impl_->log.after(cursor, limit);
+}
+
+Result<ApplyReport> Engine::apply_remote(
+    const std::vector<Op>& batch, std::optional<std::pair<std::string, std::uint64_t>> set_counter) {
+  Impl& im = *impl_;
+  ApplyReport report;
+  Status status = im.in_txn([&]() -> Status {
+    report = ApplyReport();
+    struct Slot {
+      merge::FieldState state;
+      bool dirty = false;
+    };
+    std::unordered_map<FieldKey, Slot, FieldKeyHash> touched;
+    std::unordered_set<std::int64_t> new_records;
+    Status lookup_error;
+    const merge::ReceivedFn received = [&](const OpId& id) {
+      Result<bool> has = im.log.contains(id);
+      if (!has.ok()) {
+        lookup_error = has.status();
+        return false;
+      }
+      return has.value();
+    };
+    auto reject = [&](std::size_t i, Status why) {
+      report.rejected.push_back({i, batch[i].id, why.annotate("op " + batch[i].id.to_string())});
+    };
+
+    for (std::size_t i = 0; i < batch.size(); ++i) {
+      const Op& op = batch[i];
+      if (Status s = op.check(); !s.ok()) {
+        reject(i, std::move(s));
+        continue;
+      }
+      bool created = false;
+      Result<std::int64_t> record = im.log.record_idx(op.record, &created);
+      if (!record.ok()) return record.status();
+      if (created) new_records.insert(record.value());
+      FieldKey key{record.value(), op.field};
+      auto slot = touched.find(key);
+      if (slot == touched.end()) {
+        Slot fresh;
+        fresh.state.policy = op.policy;
+        if (new_records.count(record.value()) == 0) {
+          Result<std::optional<merge::FieldState>> loaded = im.fields.load(record.value(), op.field);
+          if (!loaded.ok()) return loaded.status();
+          if (loaded.value()) fresh.state = std::move(*loaded.value());
+        }
+        slot = touched.emplace(std::move(key), std::move(fresh)).first;
+      }
+      merge::FieldState& state = slot->second.state;
+      if (state.policy != op.policy) {
+        reject(i, policy_mismatch(op.record, op.field, state.policy, op.policy));
+        continue;
+      }
+      Result<std::int64_t> device = im.log.device_idx(op.id.device);
+      if (!device.ok()) return device.status();
+      Result<changelog::Inserted> ins = im.log.insert(op, device.value(), record.value());
+      if (!ins.ok()) return ins.status();
+      if (ins.value() == changelog::Inserted::kDuplicate) {
+        ++report.duplicates;
+        continue;
+      }
+      if (ins.value() == changelog::Inserted::kConflicting) {
+        reject(i, Status::invalid_input("another op is stored under this id"));
+        continue;
+      }
+      merge::merge_op(state, op, received);
+      if (!lookup_error.ok()) return lookup_error;
+      slot->second.dirty = true;
+      ++report.applied;
+      im.hlc.observe(op.hlc);
+    }
+    for (const auto& [key, slot] : touched) {
+      if (!slot.dirty) continue;
+      if (Status s = im.fields.save(key.record, key.field, slot.state); !s.ok()) return s;
+    }
+    if (set_counter) {
+      im.put_counter.bind(1, set_counter->first).bind(2, set_counter->second);
+      if (Status s = im.put_counter.run(); !s.ok()) return s;
+    }
+    return Status();
+  });
+  if (!status.ok()) return status;
+  return report;
+}
+
+Result<std::uint64_t> Engine::counter(std::string_view name) {
+  impl_->get_counter.bind(1, name);
+  Result<bool> row = impl_->get_counter.step();
+  if (!row.ok()) return row.status();
+  const std::uint64_t v = row.value() ? static_cast<std::uint64_t>(impl_->get_counter.int64(0)) : 0;
+  impl_->get_counter.reset();
+  return v;
+}
+
+Status Engine::set_counter(std::string_view name, std::uint64_t value) {
+  return impl_->in_txn([&]() -> Status {
+    impl_->put_counter.bind(1, name).bind(2, value);
+    return impl_->put_counter.run();
+  });
+}
+
+Result<std::string> Engine::digest() { return impl_->fields.digest(); }
+
+Result<EngineStats> Engine::stats() {
+  EngineStats st;
+  Result<std::uint64_t> ops = impl_->log.count();
+  if (!ops.ok()) return ops.status();
+  Result<std::uint64_t> own = impl_->log.last_seq(impl_->device_idx);
+  if (!own.ok()) return own.status();
+  Result<std::uint64_t> records = impl_->log.record_count();
+  if (!records.ok()) return records.status();
+  Result<std::uint64_t> conflicts = impl_->fields.conflict_count();
+  if (!conflicts.ok()) return conflicts.status();
+  st.ops = ops.value();
+  st.own_ops = own.value();  // seqs run 1, 2, 3 … without gaps
+  st.last_own_seq = own.value();
+  st.records = records.value();
+  st.conflicts = conflicts.value();
+  st.schema_version = static_cast<std::int32_t>(store::store_migrations().back().version);
+  return st;
+}
+
+Hlc Engine::now_hlc() { return impl_->hlc.last(); }
+
+Status Engine::observe(Hlc remote) {
+  return impl_->in_txn([&]() -> Status {
+    impl_->hlc.observe(remote);
+    return Status();
+  });
+}
+
+Status Engine::transaction(const std::function<Status()>& body) { return impl_->in_txn(body); }
+
+}  // namespace vs

@@ -1,0 +1,80 @@
+// Engine::Impl: what an open replica holds. Shared by engine.cc and the layers built on the
+// engine inside this library (inspection); not a public header.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <type_traits>
+
+#include <visitsync/engine.h>
+
+#include "changelog/op_log.h"
+#include "clock/hlc.h"
+#include "merge/field_table.h"
+#include "store/db.h"
+
+namespace vs {
+
+struct Engine::Impl {
+  Impl(std::unique_ptr<store::Db> db_in, changelog::OpLog log_in, merge::FieldTable fields_in,
+       clock::HybridClock hlc_in)
+      : db(std::move(db_in)),
+        log(std::move(log_in)),
+        fields(std::move(fields_in)),
+        hlc(hlc_in) {}
+
+  std::unique_ptr<store::Db> db;
+  changelog::OpLog log;
+  merge::FieldTable fields;
+  clock::HybridClock hlc;
+  std::string device_id;
+  std::int64_t device_idx = 0;
+  std::uint64_t last_seq = 0;  // this replica's highest origin seq (refreshed per transaction)
+  Hlc persisted_hlc = 0;
+  Clock* wall = nullptr;
+  store::Stmt load_hlc, save_hlc, get_counter, put_counter;
+
+  // Runs `fn` (returning Status or Result<T>) in a transaction, or a savepoint when one is open.
+  // On failure everything `fn` wrote is rolled back and the caches are dropped.
+  template <class F>
+  auto in_txn(F&& fn) -> decltype(fn());
+
+  // One local write inside an open transaction. `settles`: the versions a resolving write
+  // supersedes (nullptr: the whole frontier).
+  Result<OpId> write_one(const Write& w, const std::vector<OpId>* settles);
+
+ private:
+  Status begin_outermost();  // reads the seq and clock other connections may have advanced
+  Status persist_clock();
+};
+
+template <class F>
+auto Engine::Impl::in_txn(F&& fn) -> decltype(fn()) {
+  const bool outermost = db->depth() == 0;
+  Result<store::Txn> txn = store::Txn::begin(*db);
+  if (!txn.ok()) return txn.status();
+  if (outermost) {
+    if (Status s = begin_outermost(); !s.ok()) return s;
+  }
+  const std::uint64_t seq_before = last_seq;
+  auto undo = [&] {
+    last_seq = seq_before;
+    log.forget_cache();
+  };
+  auto result = fn();
+  if (!result.ok()) {
+    { store::Txn drop = std::move(txn.value()); }  // rolls back now, before the caches reset
+    undo();
+    return result;
+  }
+  Status s = outermost ? persist_clock() : Status();
+  if (s.ok()) s = txn->commit();
+  if (!s.ok()) {
+    undo();
+    return s;
+  }
+  return result;
+}
+
+}  // namespace vs

@@ -1,0 +1,116 @@
+// Small RAII wrappers over SQLite: a connection, prepared statements and transactions.
+//
+// Every failure becomes a Status that names the statement or file and carries SQLite's message.
+// SQLITE_CORRUPT and SQLITE_NOTADB map to kCorrupt, SQLITE_BUSY to kUnavailable, disk and file
+// errors to kIo, misuse to kInternal.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include <sqlite3.h>
+
+#include <visitsync/status.h>
+
+namespace vs::store {
+
+struct CloseDb {
+  void operator()(sqlite3* p) const noexcept { sqlite3_close_v2(p); }
+};
+using DbHandle = std::unique_ptr<sqlite3, CloseDb>;
+
+struct FinalizeStmt {
+  void operator()(sqlite3_stmt* p) const noexcept { sqlite3_finalize(p); }
+};
+
+// A Status from an SQLite result code, with the connection's message when there is one.
+Status sqlite_error(sqlite3* db, int rc, std::string_view what);
+
+class Db;
+
+// A prepared statement. Binding and column indexes are 1-based / 0-based as in SQLite.
+// Move-only; reset after each use so it can run again.
+class Stmt {
+ public:
+  Stmt() = default;
+  Stmt(Db* db, sqlite3_stmt* stmt, std::string name)
+      : db_(db), stmt_(stmt), name_(std::move(name)) {}
+
+  Stmt& bind(int i, std::int64_t v);
+  Stmt& bind(int i, std::uint64_t v) { return bind(i, static_cast<std::int64_t>(v)); }
+  Stmt& bind(int i, int v) { return bind(i, static_cast<std::int64_t>(v)); }
+  Stmt& bind(int i, double v);
+  Stmt& bind(int i, std::string_view text);  // copied by SQLite (SQLITE_TRANSIENT)
+  Stmt& bind(int i, const char* text) { return bind(i, std::string_view(text)); }
+  Stmt& bind_blob(int i, const void* data, std::size_t size);
+  Stmt& bind_null(int i);
+
+  // Steps once: true with a row, false when done. Errors become a Status.
+  Result<bool> step();
+  // Steps to completion, expecting no rows. Resets the statement.
+  Status run();
+  void reset();  // resets and clears bindings
+
+  std::int64_t int64(int col) const { return sqlite3_column_int64(stmt_.get(), col); }
+  double real(int col) const { return sqlite3_column_double(stmt_.get(), col); }
+  std::string_view text(int col) const;
+  std::string_view blob(int col) const;  // bytes of a BLOB (or TEXT) column
+  bool is_null(int col) const { return sqlite3_column_type(stmt_.get(), col) == SQLITE_NULL; }
+
+  const std::string& name() const { return name_; }
+
+ private:
+  Db* db_ = nullptr;
+  std::unique_ptr<sqlite3_stmt, FinalizeStmt> stmt_;
+  std::string name_;
+};
+
+class Db {
+ public:
+  // Opens the file read-write, creating it if `create` is set. Does not check its content.
+  static Result<std::unique_ptr<Db>> open(const std::string& path, bool create);
+
+  // Runs one or more statements that return no rows.
+  Status exec(std::string_view sql, std::string_view what);
+  // Prepares a statement kept for the life of the connection.
+  Result<Stmt> prepare(std::string_view sql, std::string name);
+
+  // Nesting-aware transactions: the outermost is BEGIN IMMEDIATE (the write lock is taken now,
+  // not halfway through) and COMMIT; inner ones are savepoints.
+  Status begin();
+  Status commit();
+  void rollback_quietly() noexcept;
+  int depth() const { return depth_; }
+
+  std::int64_t changes() const { return sqlite3_changes64(db_.get()); }
+  std::int64_t last_insert_rowid() const { return sqlite3_last_insert_rowid(db_.get()); }
+  sqlite3* raw() { return db_.get(); }
+  const std::string& path() const { return path_; }
+
+ private:
+  Db(DbHandle db, std::string path) : db_(std::move(db)), path_(std::move(path)) {}
+  DbHandle db_;
+  std::string path_;
+  int depth_ = 0;
+};
+
+// A transaction (or savepoint) that rolls back unless committed. Move-only.
+class Txn {
+ public:
+  static Result<Txn> begin(Db& db);
+  Txn(Txn&& other) noexcept : db_(other.db_) { other.db_ = nullptr; }
+  Txn& operator=(Txn&&) = delete;
+  Txn(const Txn&) = delete;
+  ~Txn() {
+    if (db_ != nullptr) db_->rollback_quietly();
+  }
+  Status commit();  // the destructor then does nothing
+
+ private:
+  explicit Txn(Db* db) : db_(db) {}
+  Db* db_;
+};
+
+}  // namespace vs::store

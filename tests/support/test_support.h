@@ -1,0 +1,51 @@
+// Fixtures shared by every test binary: temporary folders, a manual clock, the property seed.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <string>
+
+#include <visitsync/engine.h>
+
+namespace vs::test {
+
+// A fresh folder under the system's temp dir, removed with its content unless VS_KEEP_TEMP=1.
+class TempDir {
+ public:
+  TempDir();
+  ~TempDir();
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  const std::filesystem::path& path() const { return path_; }
+  std::string file(const std::string& name) const { return (path_ / name).string(); }
+
+ private:
+  std::filesystem::path path_;
+};
+
+// A clock the test moves by hand.
+class ManualClock final : public Clock {
+ public:
+  explicit ManualClock(std::int64_t start_ms = 1795000000000) : now_(start_ms) {}
+  std::int64_t now_ms() override { return now_; }
+  void set(std::int64_t ms) { now_ = ms; }
+  void advance(std::int64_t ms) { now_ += ms; }
+
+ private:
+  std::int64_t now_;
+};
+
+inline constexpr std::int64_t kYearMs = 365LL * 24 * 3600 * 1000;
+
+// The seed of property tests: VS_SEED if set, otherwise random; printed once per process.
+std::uint64_t seed();
+
+// A bound on property-test rounds: `normal`, or VS_PROPERTY_ROUNDS when set (to run longer).
+int property_rounds(int normal);
+
+// Opens a store in `dir` for device `device` with `clock`, failing the test on error.
+std::unique_ptr<Engine> open_engine(const TempDir& dir, const std::string& device, Clock* clock,
+                                    const std::string& file = "");
+
+}  // namespace vs::test
