@@ -435,6 +435,22 @@ Result<EngineStats> Engine::stats() {
   return st;
 }
 
+Status Engine::check_integrity() {
+  Result<store::Stmt> st = impl_->db->prepare("PRAGMA integrity_check(20)", "integrity check");
+  if (!st.ok()) return st.status();
+  std::string findings;
+  for (;;) {
+    Result<bool> row = st->step();
+    if (!row.ok()) return row.status();
+    if (!row.value()) break;
+    if (st->text(0) == "ok") continue;
+    if (!findings.empty()) findings += "; ";
+    findings += std::string(st->text(0));
+  }
+  if (!findings.empty()) return Status::corrupt(impl_->db->path() + ": " + findings);
+  return Status();
+}
+
 Hlc Engine::now_hlc() { return impl_->hlc.last(); }
 
 Status Engine::observe(Hlc remote) {

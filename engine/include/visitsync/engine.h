@@ -129,6 +129,9 @@ class Engine {
 
   Result<EngineStats> stats();
 
+  // Runs SQLite's integrity check over the whole file: kCorrupt with its first findings.
+  Status check_integrity();
+
   // The clock: the next stamp this replica would use is above now_hlc(). observe() advances it
   // past a stamp seen elsewhere, unless that stamp is more than kMaxClockLeadMs ahead of this
   // replica's wall clock (a clock wrong by years must not drag every replica's stamps along).
