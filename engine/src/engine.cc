@@ -1,10 +1,9 @@
-#include <visitsync/engine.h>
-
 #include <algorithm>
 #include <cstdio>
 #include <cstring>
 #include <unordered_map>
-#include <unordered_set>
+
+#include <visitsync/engine.h>
 
 #include "engine_impl.h"
 #include "store/migrations.h"
@@ -45,30 +44,12 @@ Status check_device_id(std::string_view id) {
   return probe.check().annotate("device id '" + std::string(id) + "'");
 }
 
-struct FieldKey {
-  std::int64_t record;
-  std::string field;
-  bool operator==(const FieldKey& o) const { return record == o.record && field == o.field; }
-};
-struct FieldKeyHash {
-  std::size_t operator()(const FieldKey& k) const {
-    return std::hash<std::string>()(k.field) * 31 + std::hash<std::int64_t>()(k.record);
-  }
-};
-
 bool uses_frontier(Policy p) { return p != Policy::kAppend && p != Policy::kCounter; }
-
-Status policy_mismatch(const std::string& record, const std::string& field, Policy stored,
-                       Policy claimed) {
-  return Status::invalid_input("field '" + field + "' of record '" + record + "' is merged by " +
-                               std::string(policy_name(stored)) + ", not " +
-                               std::string(policy_name(claimed)));
-}
 
 }  // namespace
 
 Status Engine::Impl::begin_outermost() {
-  Result<std::uint64_t> seq = log.last_seq(device_idx);
+  Result<std::uint64_t> seq = log.last_own_seq();
   if (!seq.ok()) return seq.status();
   last_seq = seq.value();
   Result<bool> row = load_hlc.step();
@@ -88,7 +69,51 @@ Status Engine::Impl::persist_clock() {
   return Status();
 }
 
-Result<OpId> Engine::Impl::write_one(const Write& w, const std::vector<OpId>* settles) {
+Result<TouchedRecords::Entry*> TouchedRecords::get(merge::RecordTable& table,
+                                                   const std::string& key) {
+  if (auto it = map_.find(key); it != map_.end()) return &it->second;
+  Result<std::optional<merge::RecordTable::Loaded>> loaded = table.load(key);
+  if (!loaded.ok()) return loaded.status();
+  Entry e;
+  if (loaded.value()) {
+    e.rec = std::move(*loaded.value());
+  } else {
+    Result<std::int64_t> idx = table.insert(key);
+    if (!idx.ok()) return idx.status();
+    e.rec.idx = idx.value();
+  }
+  return &map_.emplace(key, std::move(e)).first->second;
+}
+
+Status TouchedRecords::save_dirty(merge::RecordTable& table) {
+  for (const auto& [key, e] : map_) {
+    if (!e.dirty) continue;
+    if (Status s = table.save(e.rec.idx, e.rec.state); !s.ok())
+      return s.annotate("record '" + key + "'");
+  }
+  return Status();
+}
+
+Result<std::vector<OpId>> Engine::Impl::write_all(const std::vector<Write>& writes,
+                                                  const std::vector<OpId>* settles) {
+  return in_txn([&]() -> Result<std::vector<OpId>> {
+    TouchedRecords touched;
+    std::vector<OpId> ids;
+    ids.reserve(writes.size());
+    for (std::size_t i = 0; i < writes.size(); ++i) {
+      Result<OpId> id = write_one(writes[i], settles, touched);
+      if (!id.ok())
+        return writes.size() == 1 ? id.status()
+                                  : id.status().annotate("write " + std::to_string(i));
+      ids.push_back(std::move(id.value()));
+    }
+    if (Status s = touched.save_dirty(records); !s.ok()) return s;
+    return ids;
+  });
+}
+
+Result<OpId> Engine::Impl::write_one(const Write& w, const std::vector<OpId>* settles,
+                                     TouchedRecords& touched) {
   Op op;
   op.id = OpId{device_id, last_seq + 1};
   op.hlc = hlc.tick();
@@ -97,50 +122,40 @@ Result<OpId> Engine::Impl::write_one(const Write& w, const std::vector<OpId>* se
   op.policy = w.policy;
   op.value = w.value;
   op.context = w.context;
-  if (Status s = op.check(); !s.ok()) return s.annotate(w.record + " field " + w.field);
+  const std::string where = "record '" + w.record + "' field '" + w.field + "'";
+  if (Status s = op.check(); !s.ok()) return s.annotate(where);
 
-  bool created = false;
-  Result<std::int64_t> record = log.record_idx(w.record, &created);
-  if (!record.ok()) return record.status();
-  Result<std::optional<merge::FieldState>> loaded =
-      created ? std::optional<merge::FieldState>() : fields.load(record.value(), w.field);
-  if (!loaded.ok()) return loaded.status();
-  merge::FieldState state;
-  state.policy = w.policy;
-  if (loaded.value()) {
-    if (loaded.value()->policy != w.policy) {
-      return policy_mismatch(w.record, w.field, loaded.value()->policy, w.policy);
-    }
-    state = std::move(*loaded.value());
-  }
+  Result<TouchedRecords::Entry*> entry = touched.get(records, w.record);
+  if (!entry.ok()) return entry.status();
+  merge::RecordTable::Loaded& rec = entry.value()->rec;
+  Result<merge::FieldState*> field = rec.state.get_or_create(w.field, w.policy);
+  if (!field.ok()) return field.status().annotate("record '" + w.record + "'");
+  merge::FieldState& state = *field.value();
   if (uses_frontier(w.policy)) {
     if (settles == nullptr) {
       for (const merge::Entry& e : state.entries) op.base.push_back(e.op);
     } else {
       for (const OpId& id : *settles) {
         const bool current = std::any_of(state.entries.begin(), state.entries.end(),
-                                          [&](const merge::Entry& e) { return e.op == id; });
-        if (!current) {
-          return Status::invalid_input(id.to_string() + " is not a current value of field '" +
-                                       w.field + "' of record '" + w.record + "'");
-        }
+                                         [&](const merge::Entry& e) { return e.op == id; });
+        if (!current)
+          return Status::invalid_input(id.to_string() + " is not a current value of " + where);
       }
       op.base = *settles;
     }
   } else if (settles != nullptr) {
-    return Status::invalid_input("field '" + w.field + "' is merged by " +
-                                 std::string(policy_name(w.policy)) + ": it has nothing to resolve");
+    return Status::invalid_input(where + " is merged by " + std::string(policy_name(w.policy)) +
+                                 ": it has nothing to resolve");
   }
-  if (op.base.size() > kMaxBaseEntries) op.base.resize(kMaxBaseEntries);
-
-  Result<changelog::Inserted> ins = log.insert(op, device_idx, record.value());
-  if (!ins.ok()) return ins.status();
-  if (ins.value() != changelog::Inserted::kNew) {
-    return Status::internal("seq " + std::to_string(op.id.seq) + " of this device is taken");
+  if (op.base.size() > kMaxBaseEntries) {
+    return Status::invalid_input(where + " has " + std::to_string(op.base.size()) +
+                                 " concurrent values, more than one write can settle");
   }
+  if (Status s = log.append(op, changelog::kOwnDeviceIdx, rec.idx); !s.ok()) return s;
+  rec.state.seen().add(changelog::kOwnDeviceIdx, op.id.seq);
   // Every base entry is in the frontier, so `received` is never asked.
   merge::merge_op(state, op, [](const OpId&) { return true; });
-  if (Status s = fields.save(record.value(), w.field, state); !s.ok()) return s;
+  entry.value()->dirty = true;
   last_seq = op.id.seq;
   return op.id;
 }
@@ -159,9 +174,9 @@ Result<std::unique_ptr<Engine>> Engine::open(const std::string& path, const Opti
   sqlite3_busy_timeout(db.raw(), options.busy_timeout_ms);
   if (Status s = store::check_store_identity(db); !s.ok()) return s;
   const std::string sync = options.durability == Durability::kFull ? "FULL" : "NORMAL";
-  if (Status s = db.exec("PRAGMA journal_mode = WAL; PRAGMA synchronous = " + sync +
-                             "; PRAGMA foreign_keys = ON",
-                         path + ": setting up the connection");
+  if (Status s = db.exec(
+          "PRAGMA journal_mode = WAL; PRAGMA synchronous = " + sync + "; PRAGMA foreign_keys = ON",
+          path + ": setting up the connection");
       !s.ok()) {
     return s;
   }
@@ -169,11 +184,11 @@ Result<std::unique_ptr<Engine>> Engine::open(const std::string& path, const Opti
 
   Result<changelog::OpLog> log = changelog::OpLog::create(db);
   if (!log.ok()) return log.status();
-  Result<merge::FieldTable> fields = merge::FieldTable::create(db);
-  if (!fields.ok()) return fields.status();
+  Result<merge::RecordTable> records = merge::RecordTable::create(db);
+  if (!records.ok()) return records.status();
   Clock* wall = options.clock != nullptr ? options.clock : &system_clock();
   auto impl = std::make_unique<Impl>(std::move(opened.value()), std::move(log.value()),
-                                     std::move(fields.value()),
+                                     std::move(records.value()),
                                      clock::HybridClock(*wall, 0, kMaxClockLeadMs));
   impl->wall = wall;
   struct Spec {
@@ -202,7 +217,8 @@ Result<std::unique_ptr<Engine>> Engine::open(const std::string& path, const Opti
   // The device id: recorded at creation, checked afterwards.
   Impl& im = *impl;
   Status s = im.in_txn([&]() -> Status {
-    Result<store::Stmt> get = im.db->prepare("SELECT value FROM meta WHERE key = 'device_id'", "device id");
+    Result<store::Stmt> get =
+        im.db->prepare("SELECT value FROM meta WHERE key = 'device_id'", "device id");
     if (!get.ok()) return get.status();
     Result<bool> row = get->step();
     if (!row.ok()) return row.status();
@@ -211,7 +227,8 @@ Result<std::unique_ptr<Engine>> Engine::open(const std::string& path, const Opti
     if (stored.empty()) {
       if (options.device_id.empty()) return Status::invalid_input("a new store needs a device id");
       if (Status c = check_device_id(options.device_id); !c.ok()) return c;
-      Result<store::Stmt> put = im.db->prepare("INSERT INTO meta(key, value) VALUES('device_id', ?1)", "record device id");
+      Result<store::Stmt> put = im.db->prepare(
+          "INSERT INTO meta(key, value) VALUES('device_id', ?1)", "record device id");
       if (!put.ok()) return put.status();
       put->bind(1, options.device_id);
       if (Status p = put->run(); !p.ok()) return p;
@@ -221,9 +238,12 @@ Result<std::unique_ptr<Engine>> Engine::open(const std::string& path, const Opti
                                    options.device_id + "'");
     }
     im.device_id = stored;
+    // The store's own device is interned first, as idx 1 (the ops_own index relies on it).
     Result<std::int64_t> idx = im.log.device_idx(stored);
     if (!idx.ok()) return idx.status();
-    im.device_idx = idx.value();
+    if (idx.value() != changelog::kOwnDeviceIdx) {
+      return Status::corrupt(path + ": this device is not the store's first device");
+    }
     return Status();
   });
   if (!s.ok()) return s;
@@ -233,81 +253,63 @@ Result<std::unique_ptr<Engine>> Engine::open(const std::string& path, const Opti
 const std::string& Engine::device_id() const { return impl_->device_id; }
 
 Result<OpId> Engine::write(const Write& w) {
-  return impl_->in_txn([&] { return impl_->write_one(w, nullptr); });
+  Result<std::vector<OpId>> ids = impl_->write_all({w}, nullptr);
+  if (!ids.ok()) return ids.status();
+  return std::move(ids.value().front());
 }
 
 Result<std::vector<OpId>> Engine::write_batch(const std::vector<Write>& writes) {
-  return impl_->in_txn([&]() -> Result<std::vector<OpId>> {
-    std::vector<OpId> ids;
-    ids.reserve(writes.size());
-    for (std::size_t i = 0; i < writes.size(); ++i) {
-      Result<OpId> id = impl_->write_one(writes[i], nullptr);
-      if (!id.ok()) return id.status().annotate("write " + std::to_string(i));
-      ids.push_back(std::move(id.value()));
-    }
-    return ids;
-  });
+  return impl_->write_all(writes, nullptr);
 }
 
 Result<OpId> Engine::resolve(const Write& w, const std::vector<OpId>& settles) {
-  if (settles.empty()) return Status::invalid_input("a resolving write names the values it settles");
-  return impl_->in_txn([&] { return impl_->write_one(w, &settles); });
+  if (settles.empty())
+    return Status::invalid_input("a resolving write names the values it settles");
+  Result<std::vector<OpId>> ids = impl_->write_all({w}, &settles);
+  if (!ids.ok()) return ids.status();
+  return std::move(ids.value().front());
 }
 
 Result<RecordView> Engine::read(std::string_view record) {
-  Result<std::optional<std::int64_t>> idx = impl_->log.find_record(record);
-  if (!idx.ok()) return idx.status();
-  auto missing = [&] { return Status::not_found("no record '" + std::string(record) + "'"); };
-  if (!idx.value()) return missing();
-  Result<std::vector<std::pair<std::string, merge::FieldState>>> fs =
-      impl_->fields.of_record(*idx.value());
-  if (!fs.ok()) return fs.status();
-  if (fs.value().empty()) return missing();
+  Result<std::optional<merge::RecordTable::Loaded>> rec = impl_->records.load(record);
+  if (!rec.ok()) return rec.status();
+  if (!rec.value() || rec.value()->state.empty()) {
+    return Status::not_found("no record '" + std::string(record) + "'");
+  }
+  merge::RecordState& rs = rec.value()->state;
   RecordView view;
   view.record = std::string(record);
-  for (auto& [name, state] : fs.value()) view.fields.push_back(merge::view_of(state, name));
+  for (const std::string& name : rs.field_names()) {
+    Result<merge::FieldState*> fs = rs.find(name);
+    if (!fs.ok()) return fs.status().annotate("record '" + view.record + "'");
+    view.fields.push_back(merge::view_of(*fs.value(), name));
+  }
   return view;
 }
 
-Result<std::optional<FieldView>> Engine::read_field(std::string_view record, std::string_view field) {
-  Result<std::optional<std::int64_t>> idx = impl_->log.find_record(record);
-  if (!idx.ok()) return idx.status();
-  if (!idx.value()) return std::optional<FieldView>();
-  Result<std::optional<merge::FieldState>> st = impl_->fields.load(*idx.value(), field);
-  if (!st.ok()) return st.status();
-  if (!st.value()) return std::optional<FieldView>();
-  return std::optional<FieldView>(merge::view_of(*st.value(), std::string(field)));
+Result<std::optional<FieldView>> Engine::read_field(std::string_view record,
+                                                    std::string_view field) {
+  Result<std::optional<merge::RecordTable::Loaded>> rec = impl_->records.load(record);
+  if (!rec.ok()) return rec.status();
+  if (!rec.value()) return std::optional<FieldView>();
+  Result<merge::FieldState*> fs = rec.value()->state.find(field);
+  if (!fs.ok()) return fs.status().annotate("record '" + std::string(record) + "'");
+  if (fs.value() == nullptr) return std::optional<FieldView>();
+  return std::optional<FieldView>(merge::view_of(*fs.value(), std::string(field)));
 }
 
 Result<std::vector<std::string>> Engine::records_with_prefix(std::string_view prefix) {
-  // Keys sort by bytes, so the prefix's range is [prefix, prefix + 0xFF...).
-  Result<store::Stmt> st = impl_->db->prepare(
-      "SELECT key FROM records WHERE key >= ?1 AND key < ?2 ORDER BY key", "records by prefix");
-  if (!st.ok()) return st.status();
-  std::string upper(prefix);
-  upper.push_back('\xFF');
-  st->bind(1, prefix).bind(2, upper);
-  std::vector<std::string> keys;
-  for (;;) {
-    Result<bool> row = st->step();
-    if (!row.ok()) return row.status();
-    if (!row.value()) break;
-    keys.emplace_back(st->text(0));
-  }
-  return keys;
+  return impl_->records.keys_with_prefix(prefix);
 }
 
-Result<std::vector<Conflict>> Engine::conflicts() { return impl_->fields.conflicts(std::nullopt); }
+Result<std::vector<Conflict>> Engine::conflicts() { return impl_->records.conflicts(std::nullopt); }
 
 Result<std::vector<Conflict>> Engine::conflicts_of(std::string_view record) {
-  Result<std::optional<std::int64_t>> idx = impl_->log.find_record(record);
-  if (!idx.ok()) return idx.status();
-  if (!idx.value()) return std::vector<Conflict>();
-  return impl_->fields.conflicts(*idx.value());
+  return impl_->records.conflicts(record);
 }
 
 Result<std::vector<Op>> Engine::ops_after(std::uint64_t after_seq, std::size_t limit) {
-  return impl_->log.by_origin(impl_->device_idx, after_seq, limit);
+  return impl_->log.own_after(after_seq, limit);
 }
 
 Result<LogSlice> Engine::log_after(std::uint64_t cursor, std::size_t limit) {
@@ -315,79 +317,52 @@ Result<LogSlice> Engine::log_after(std::uint64_t cursor, std::size_t limit) {
 }
 
 Result<ApplyReport> Engine::apply_remote(
-    const std::vector<Op>& batch, std::optional<std::pair<std::string, std::uint64_t>> set_counter) {
+    const std::vector<Op>& batch,
+    std::optional<std::pair<std::string, std::uint64_t>> set_counter) {
   Impl& im = *impl_;
   ApplyReport report;
   Status status = im.in_txn([&]() -> Status {
     report = ApplyReport();
-    struct Slot {
-      merge::FieldState state;
-      bool dirty = false;
-    };
-    std::unordered_map<FieldKey, Slot, FieldKeyHash> touched;
-    std::unordered_set<std::int64_t> new_records;
-    Status lookup_error;
-    const merge::ReceivedFn received = [&](const OpId& id) {
-      Result<bool> has = im.log.contains(id);
-      if (!has.ok()) {
-        lookup_error = has.status();
-        return false;
-      }
-      return has.value();
-    };
+    TouchedRecords touched;
     auto reject = [&](std::size_t i, Status why) {
       report.rejected.push_back({i, batch[i].id, why.annotate("op " + batch[i].id.to_string())});
     };
-
     for (std::size_t i = 0; i < batch.size(); ++i) {
       const Op& op = batch[i];
       if (Status s = op.check(); !s.ok()) {
         reject(i, std::move(s));
         continue;
       }
-      bool created = false;
-      Result<std::int64_t> record = im.log.record_idx(op.record, &created);
-      if (!record.ok()) return record.status();
-      if (created) new_records.insert(record.value());
-      FieldKey key{record.value(), op.field};
-      auto slot = touched.find(key);
-      if (slot == touched.end()) {
-        Slot fresh;
-        fresh.state.policy = op.policy;
-        if (new_records.count(record.value()) == 0) {
-          Result<std::optional<merge::FieldState>> loaded = im.fields.load(record.value(), op.field);
-          if (!loaded.ok()) return loaded.status();
-          if (loaded.value()) fresh.state = std::move(*loaded.value());
-        }
-        slot = touched.emplace(std::move(key), std::move(fresh)).first;
-      }
-      merge::FieldState& state = slot->second.state;
-      if (state.policy != op.policy) {
-        reject(i, policy_mismatch(op.record, op.field, state.policy, op.policy));
-        continue;
-      }
+      Result<TouchedRecords::Entry*> entry = touched.get(im.records, op.record);
+      if (!entry.ok()) return entry.status();
+      merge::RecordState& rs = entry.value()->rec.state;
       Result<std::int64_t> device = im.log.device_idx(op.id.device);
       if (!device.ok()) return device.status();
-      Result<changelog::Inserted> ins = im.log.insert(op, device.value(), record.value());
-      if (!ins.ok()) return ins.status();
-      if (ins.value() == changelog::Inserted::kDuplicate) {
+      if (rs.seen().contains(device.value(), op.id.seq)) {
         ++report.duplicates;
         continue;
       }
-      if (ins.value() == changelog::Inserted::kConflicting) {
-        reject(i, Status::invalid_input("another op is stored under this id"));
+      Result<merge::FieldState*> field = rs.get_or_create(op.field, op.policy);
+      if (!field.ok()) {
+        if (field.status().code() != Code::kInvalidInput) return field.status();
+        reject(i, field.status().annotated("record '" + op.record + "'"));
         continue;
       }
-      merge::merge_op(state, op, received);
+      if (Status s = im.log.append(op, device.value(), entry.value()->rec.idx); !s.ok()) return s;
+      rs.seen().add(device.value(), op.id.seq);
+      // A base names ops of the same field, hence of the same record: its seen set answers.
+      Status lookup_error;
+      merge::merge_op(*field.value(), op, [&](const OpId& b) {
+        Result<std::optional<std::int64_t>> dev = im.log.find_device(b.device);
+        if (!dev.ok()) lookup_error = dev.status();
+        return dev.ok() && dev.value() && rs.seen().contains(*dev.value(), b.seq);
+      });
       if (!lookup_error.ok()) return lookup_error;
-      slot->second.dirty = true;
+      entry.value()->dirty = true;
       ++report.applied;
       im.hlc.observe(op.hlc);
     }
-    for (const auto& [key, slot] : touched) {
-      if (!slot.dirty) continue;
-      if (Status s = im.fields.save(key.record, key.field, slot.state); !s.ok()) return s;
-    }
+    if (Status s = touched.save_dirty(im.records); !s.ok()) return s;
     if (set_counter) {
       im.put_counter.bind(1, set_counter->first).bind(2, set_counter->second);
       if (Status s = im.put_counter.run(); !s.ok()) return s;
@@ -414,17 +389,17 @@ Status Engine::set_counter(std::string_view name, std::uint64_t value) {
   });
 }
 
-Result<std::string> Engine::digest() { return impl_->fields.digest(); }
+Result<std::string> Engine::digest() { return impl_->records.digest(); }
 
 Result<EngineStats> Engine::stats() {
   EngineStats st;
   Result<std::uint64_t> ops = impl_->log.count();
   if (!ops.ok()) return ops.status();
-  Result<std::uint64_t> own = impl_->log.last_seq(impl_->device_idx);
+  Result<std::uint64_t> own = impl_->log.last_own_seq();
   if (!own.ok()) return own.status();
-  Result<std::uint64_t> records = impl_->log.record_count();
+  Result<std::uint64_t> records = impl_->records.count();
   if (!records.ok()) return records.status();
-  Result<std::uint64_t> conflicts = impl_->fields.conflict_count();
+  Result<std::uint64_t> conflicts = impl_->records.conflict_count();
   if (!conflicts.ok()) return conflicts.status();
   st.ops = ops.value();
   st.own_ops = own.value();  // seqs run 1, 2, 3 … without gaps

@@ -6,30 +6,42 @@
 #include <memory>
 #include <string>
 #include <type_traits>
+#include <unordered_map>
 
 #include <visitsync/engine.h>
 
 #include "changelog/op_log.h"
 #include "clock/hlc.h"
-#include "merge/field_table.h"
+#include "merge/record_table.h"
 #include "store/db.h"
 
 namespace vs {
 
+// The records one transaction works on: each read once, and written once at its end.
+class TouchedRecords {
+ public:
+  struct Entry {
+    merge::RecordTable::Loaded rec;
+    bool dirty = false;
+  };
+  // The record, loaded, or created empty when missing.
+  Result<Entry*> get(merge::RecordTable& table, const std::string& key);
+  Status save_dirty(merge::RecordTable& table);
+
+ private:
+  std::unordered_map<std::string, Entry> map_;
+};
+
 struct Engine::Impl {
-  Impl(std::unique_ptr<store::Db> db_in, changelog::OpLog log_in, merge::FieldTable fields_in,
+  Impl(std::unique_ptr<store::Db> db_in, changelog::OpLog log_in, merge::RecordTable records_in,
        clock::HybridClock hlc_in)
-      : db(std::move(db_in)),
-        log(std::move(log_in)),
-        fields(std::move(fields_in)),
-        hlc(hlc_in) {}
+      : db(std::move(db_in)), log(std::move(log_in)), records(std::move(records_in)), hlc(hlc_in) {}
 
   std::unique_ptr<store::Db> db;
   changelog::OpLog log;
-  merge::FieldTable fields;
+  merge::RecordTable records;
   clock::HybridClock hlc;
   std::string device_id;
-  std::int64_t device_idx = 0;
   std::uint64_t last_seq = 0;  // this replica's highest origin seq (refreshed per transaction)
   Hlc persisted_hlc = 0;
   Clock* wall = nullptr;
@@ -40,9 +52,12 @@ struct Engine::Impl {
   template <class F>
   auto in_txn(F&& fn) -> decltype(fn());
 
-  // One local write inside an open transaction. `settles`: the versions a resolving write
-  // supersedes (nullptr: the whole frontier).
-  Result<OpId> write_one(const Write& w, const std::vector<OpId>* settles);
+  // One local write inside an open transaction; the caller saves `touched` before commit.
+  // `settles`: the versions a resolving write supersedes (nullptr: the whole frontier).
+  Result<OpId> write_one(const Write& w, const std::vector<OpId>* settles, TouchedRecords& touched);
+  // Writes in one transaction (all or none).
+  Result<std::vector<OpId>> write_all(const std::vector<Write>& writes,
+                                      const std::vector<OpId>* settles);
 
  private:
   Status begin_outermost();  // reads the seq and clock other connections may have advanced

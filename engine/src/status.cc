@@ -4,14 +4,22 @@ namespace vs {
 
 std::string_view code_name(Code code) {
   switch (code) {
-    case Code::kOk: return "ok";
-    case Code::kInvalidInput: return "invalid input";
-    case Code::kNotFound: return "not found";
-    case Code::kRejected: return "rejected";
-    case Code::kUnavailable: return "unavailable";
-    case Code::kCorrupt: return "corrupt";
-    case Code::kIo: return "i/o error";
-    case Code::kInternal: return "internal error";
+    case Code::kOk:
+      return "ok";
+    case Code::kInvalidInput:
+      return "invalid input";
+    case Code::kNotFound:
+      return "not found";
+    case Code::kRejected:
+      return "rejected";
+    case Code::kUnavailable:
+      return "unavailable";
+    case Code::kCorrupt:
+      return "corrupt";
+    case Code::kIo:
+      return "i/o error";
+    case Code::kInternal:
+      return "internal error";
   }
   return "unknown code";
 }

@@ -26,10 +26,10 @@ struct FieldSpec {
 };
 // Two fields of every policy, on three records: every replica writes all of them.
 constexpr FieldSpec kFields[] = {
-    {"lww_a", Policy::kLww},        {"lww_b", Policy::kLww},         {"max_a", Policy::kMax},
-    {"max_b", Policy::kMax},        {"min_a", Policy::kMin},         {"min_b", Policy::kMin},
-    {"union_a", Policy::kUnion},    {"union_b", Policy::kUnion},     {"append_a", Policy::kAppend},
-    {"append_b", Policy::kAppend},  {"counter_a", Policy::kCounter}, {"counter_b", Policy::kCounter},
+    {"lww_a", Policy::kLww},       {"lww_b", Policy::kLww},         {"max_a", Policy::kMax},
+    {"max_b", Policy::kMax},       {"min_a", Policy::kMin},         {"min_b", Policy::kMin},
+    {"union_a", Policy::kUnion},   {"union_b", Policy::kUnion},     {"append_a", Policy::kAppend},
+    {"append_b", Policy::kAppend}, {"counter_a", Policy::kCounter}, {"counter_b", Policy::kCounter},
 };
 constexpr const char* kRecords[] = {"visit/S1/a", "visit/S1/b", "visit/S2/c"};
 
@@ -137,7 +137,8 @@ struct History {
     const FieldSpec& f = kFields[pick(rng, std::size(kFields))];
     const std::string record = kRecords[pick(rng, std::size(kRecords))];
     Engine& e = *replicas[r];
-    Write w{record, f.name, f.policy, random_value(rng, f.policy), static_cast<std::uint32_t>(pick(rng, 3))};
+    Write w{record, f.name, f.policy, random_value(rng, f.policy),
+            static_cast<std::uint32_t>(pick(rng, 3))};
     if (f.policy == Policy::kLww && pick(rng, 4) == 0) {
       Result<std::optional<FieldView>> cur = e.read_field(record, f.name);
       REQUIRE(cur.ok());
@@ -209,8 +210,10 @@ TEST_CASE("replicas that received the same ops converge under any delivery sched
       auto relay = test::open_engine(dir, "relay-" + std::to_string(s), &clock);
       std::vector<Op> mixed = shuffled_with_duplicates(rng, ops);
       const std::size_t half = mixed.size() / 2;
-      apply_all(*relay, partition(rng, {mixed.begin(), mixed.begin() + static_cast<std::ptrdiff_t>(half)}));
-      apply_all(*target, partition(rng, {mixed.begin() + static_cast<std::ptrdiff_t>(half), mixed.end()}));
+      apply_all(*relay,
+                partition(rng, {mixed.begin(), mixed.begin() + static_cast<std::ptrdiff_t>(half)}));
+      apply_all(*target,
+                partition(rng, {mixed.begin() + static_cast<std::ptrdiff_t>(half), mixed.end()}));
       apply_all(*target, partition(rng, everything(*relay)));
       relay.reset();
     } else {
@@ -222,7 +225,8 @@ TEST_CASE("replicas that received the same ops converge under any delivery sched
     REQUIRE(c->size() == conflicts->size());
     target.reset();
     for (const std::string& stem : {name, "relay-" + std::to_string(s)}) {
-      for (const char* suffix : {".db", ".db-wal", ".db-shm"}) std::filesystem::remove(dir.file(stem + suffix));
+      for (const char* suffix : {".db", ".db-wal", ".db-shm"})
+        std::filesystem::remove(dir.file(stem + suffix));
     }
   }
 }

@@ -1,14 +1,13 @@
 // Crash safety: a child process writes a long stream and is killed with SIGKILL at random
 // moments; after each kill the store passes SQLite's integrity check and every write the child
 // saw succeed is there, op and merged state alike.
+#include <chrono>
 #include <fcntl.h>
 #include <poll.h>
+#include <random>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
-
-#include <chrono>
-#include <random>
 
 #include <catch2/catch.hpp>
 
@@ -85,7 +84,8 @@ TEST_CASE("writes that returned survive SIGKILL at random moments", "[engine][cr
     }
     close(fds[1]);
     // Let it get going, then kill it at a random moment of the stream.
-    const auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(20 + rng() % 60);
+    const auto until =
+        std::chrono::steady_clock::now() + std::chrono::milliseconds(20 + rng() % 60);
     acknowledged = drain(fds[0], until, acknowledged);
     REQUIRE(kill(child, SIGKILL) == 0);
     int status = 0;

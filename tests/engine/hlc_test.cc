@@ -1,8 +1,9 @@
+#include "clock/hlc.h"
+
 #include <catch2/catch.hpp>
 
 #include <visitsync/engine.h>
 
-#include "clock/hlc.h"
 #include "support/test_support.h"
 
 using namespace vs;

@@ -21,7 +21,8 @@ ApplyReport sync(Engine& from, Engine& to) {
   return r.value();
 }
 
-OpId put(Engine& e, const std::string& field, Policy p, Value v, const std::string& record = "visit/1") {
+OpId put(Engine& e, const std::string& field, Policy p, Value v,
+         const std::string& record = "visit/1") {
   Result<OpId> id = e.write(Write{record, field, p, std::move(v), 0});
   INFO(id.status().to_string());
   REQUIRE(id.ok());
@@ -124,7 +125,8 @@ TEST_CASE_METHOD(Pair, "a resolving write settles the named values on every repl
   REQUIRE(field(*a, "overall_rating").conflict);
 
   SECTION("naming both values clears the flag everywhere") {
-    Result<OpId> r = a->resolve(Write{"visit/1", "overall_rating", Policy::kLww, Value::integer(4), 0}, {va, vb});
+    Result<OpId> r = a->resolve(
+        Write{"visit/1", "overall_rating", Policy::kLww, Value::integer(4), 0}, {va, vb});
     REQUIRE(r.ok());
     exchange();
     for (Engine* e : {a.get(), b.get()}) {
@@ -136,7 +138,8 @@ TEST_CASE_METHOD(Pair, "a resolving write settles the named values on every repl
     CHECK(digest(*a) == digest(*b));
   }
   SECTION("a value written concurrently with the resolution keeps the field flagged") {
-    Result<OpId> r = a->resolve(Write{"visit/1", "overall_rating", Policy::kLww, Value::integer(4), 0}, {va, vb});
+    Result<OpId> r = a->resolve(
+        Write{"visit/1", "overall_rating", Policy::kLww, Value::integer(4), 0}, {va, vb});
     REQUIRE(r.ok());
     put(*b, "overall_rating", Policy::kLww, Value::integer(2));  // b had not seen the resolution
     exchange();
@@ -147,8 +150,9 @@ TEST_CASE_METHOD(Pair, "a resolving write settles the named values on every repl
   }
   SECTION("naming a value that is not current is refused and changes nothing") {
     const std::string before = digest(*a);
-    Result<OpId> r = a->resolve(Write{"visit/1", "overall_rating", Policy::kLww, Value::integer(4), 0},
-                                {va, OpId{"dev-z", 7}});
+    Result<OpId> r =
+        a->resolve(Write{"visit/1", "overall_rating", Policy::kLww, Value::integer(4), 0},
+                   {va, OpId{"dev-z", 7}});
     REQUIRE_FALSE(r.ok());
     CHECK(r.status().code() == Code::kInvalidInput);
     CHECK_THAT(r.status().message(), Catch::Contains("dev-z#7"));
@@ -203,7 +207,8 @@ TEST_CASE_METHOD(Pair, "union keeps a concurrent add over a remove", "[engine][m
   }
   SECTION("two concurrent edits keep what either side kept") {
     put(*a, "issues_found", Policy::kUnion, Value::set({"bus_safety"}));  // removes canteen, water
-    put(*b, "issues_found", Policy::kUnion, Value::set({"water"}));  // b removes the rest, keeps water
+    put(*b, "issues_found", Policy::kUnion,
+        Value::set({"water"}));  // b removes the rest, keeps water
     exchange();
     CHECK(field(*a, "issues_found").value == Value::set({"bus_safety", "water"}));
   }

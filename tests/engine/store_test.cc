@@ -44,7 +44,8 @@ std::string raw_sql(const std::string& path, const std::string& sql) {
   return out;
 }
 
-Result<std::unique_ptr<Engine>> try_open(const std::string& path, const std::string& device = "dev-a") {
+Result<std::unique_ptr<Engine>> try_open(const std::string& path,
+                                         const std::string& device = "dev-a") {
   Options o;
   o.device_id = device;
   o.durability = Durability::kNormal;
@@ -99,7 +100,8 @@ TEST_CASE("the engine's connection enforces foreign keys", "[engine][store]") {
   CHECK(raw_sql(dir.file("s.db"), "PRAGMA foreign_key_check") == "");
 }
 
-TEST_CASE("files that are not this version's store are refused, untouched", "[engine][store][input]") {
+TEST_CASE("files that are not this version's store are refused, untouched",
+          "[engine][store][input]") {
   test::TempDir dir;
   const std::string path = dir.file("x.db");
 
@@ -112,8 +114,9 @@ TEST_CASE("files that are not this version's store are refused, untouched", "[en
     CHECK_THAT(e.status().message(), Catch::Contains("newer visitsync") && Catch::Contains("999"));
   }
   SECTION("another application's SQLite database") {
-    raw_sql(path, "CREATE TABLE photos(id INTEGER PRIMARY KEY, name TEXT); "
-                  "INSERT INTO photos(name) VALUES('a.jpg')");
+    raw_sql(path,
+            "CREATE TABLE photos(id INTEGER PRIMARY KEY, name TEXT); "
+            "INSERT INTO photos(name) VALUES('a.jpg')");
     const std::string before = read_bytes(path);
     auto e = try_open(path);
     REQUIRE_FALSE(e.ok());

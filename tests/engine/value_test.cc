@@ -55,16 +55,18 @@ TEST_CASE("malformed value bytes are refused, never read past", "[engine][value]
     Result<Value> trailing = decode_value(bytes + "x");
     CHECK_FALSE(trailing.ok());
   }
-  CHECK_FALSE(decode_value(std::string("\x63", 1)).ok());                 // unknown kind
-  CHECK_FALSE(decode_value(std::string("\x04\xff\xff\xff\xff\x0f", 6)).ok());  // text longer than input
-  CHECK_FALSE(decode_value(std::string("\x06\x05\x01x", 4)).ok());          // set count beyond input
+  CHECK_FALSE(decode_value(std::string("\x63", 1)).ok());  // unknown kind
+  CHECK_FALSE(
+      decode_value(std::string("\x04\xff\xff\xff\xff\x0f", 6)).ok());  // text longer than input
+  CHECK_FALSE(decode_value(std::string("\x06\x05\x01x", 4)).ok());     // set count beyond input
 }
 
 TEST_CASE("values order by kind, then naturally", "[engine][value]") {
   CHECK(compare(Value::boolean(false), Value::boolean(true)) < 0);
   CHECK(compare(Value::integer(9), Value::integer(10)) < 0);
   CHECK(compare(Value::choice({0, "none"}), Value::choice({2, "d_grade"})) < 0);
-  CHECK(compare(Value::date(*parse_date("2026-01-31")), Value::date(*parse_date("2026-02-01"))) < 0);
+  CHECK(compare(Value::date(*parse_date("2026-01-31")), Value::date(*parse_date("2026-02-01"))) <
+        0);
   CHECK(compare(Value(), Value::integer(-5)) < 0);
   CHECK(Value::decimal(-0.0) == Value::decimal(0.0));
   CHECK(Value::set({"b", "a", "b"}).as_set() == std::vector<std::string>{"a", "b"});

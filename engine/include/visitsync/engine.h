@@ -70,7 +70,7 @@ struct EngineStats {
   std::uint64_t own_ops = 0;       // ops written on this replica
   std::uint64_t last_own_seq = 0;  // highest origin seq of this replica
   std::uint64_t records = 0;
-  std::uint64_t conflicts = 0;     // flagged fields
+  std::uint64_t conflicts = 0;  // flagged fields
   std::int32_t schema_version = 0;
 };
 
@@ -117,8 +117,9 @@ class Engine {
   // in the report with the reason and the rest is applied. If `set_counter` is given, that
   // counter is stored in the same transaction (a pull cursor). Errors are I/O or corruption
   // only; then nothing was applied.
-  Result<ApplyReport> apply_remote(const std::vector<Op>& batch,
-                                   std::optional<std::pair<std::string, std::uint64_t>> set_counter = {});
+  Result<ApplyReport> apply_remote(
+      const std::vector<Op>& batch,
+      std::optional<std::pair<std::string, std::uint64_t>> set_counter = {});
 
   // Named counters kept in the store (sync cursors, acknowledged seqs). Missing = 0.
   Result<std::uint64_t> counter(std::string_view name);

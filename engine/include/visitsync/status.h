@@ -33,10 +33,14 @@ class [[nodiscard]] Status {
  public:
   Status() = default;  // OK; costs nothing
 
-  static Status invalid_input(std::string message) { return {Code::kInvalidInput, std::move(message)}; }
+  static Status invalid_input(std::string message) {
+    return {Code::kInvalidInput, std::move(message)};
+  }
   static Status not_found(std::string message) { return {Code::kNotFound, std::move(message)}; }
   static Status rejected(std::string message) { return {Code::kRejected, std::move(message)}; }
-  static Status unavailable(std::string message) { return {Code::kUnavailable, std::move(message)}; }
+  static Status unavailable(std::string message) {
+    return {Code::kUnavailable, std::move(message)};
+  }
   static Status corrupt(std::string message) { return {Code::kCorrupt, std::move(message)}; }
   static Status io(std::string message) { return {Code::kIo, std::move(message)}; }
   static Status internal(std::string message) { return {Code::kInternal, std::move(message)}; }
@@ -66,7 +70,7 @@ template <class T>
 class [[nodiscard]] Result {
  public:
   Result() : v_(Status::internal("result never set")) {}
-  Result(T value) : v_(std::move(value)) {}  // NOLINT(google-explicit-constructor)
+  Result(T value) : v_(std::move(value)) {}      // NOLINT(google-explicit-constructor)
   Result(Status error) : v_(std::move(error)) {  // NOLINT(google-explicit-constructor)
     assert(!std::get<1>(v_).ok());
     if (std::get<1>(v_).ok()) v_ = Status::internal("ok status stored as an error");

@@ -166,7 +166,9 @@ inline constexpr Hlc make_hlc(std::uint64_t millis, std::uint32_t counter) {
   return (millis << 16) | (counter & 0xFFFFu);
 }
 inline constexpr std::uint64_t hlc_millis(Hlc h) { return h >> 16; }
-inline constexpr std::uint32_t hlc_counter(Hlc h) { return static_cast<std::uint32_t>(h & 0xFFFFu); }
+inline constexpr std::uint32_t hlc_counter(Hlc h) {
+  return static_cast<std::uint32_t>(h & 0xFFFFu);
+}
 // "2026-11-23T10:15:02.123Z+3" (the logical counter after the plus, when non-zero).
 std::string format_hlc(Hlc h);
 
@@ -224,7 +226,7 @@ struct Version {
 struct FieldView {
   std::string field;
   Policy policy = Policy::kLww;
-  Value value;  // the merged value; for append, the newest entry (entries lists them all)
+  Value value;            // the merged value; for append, the newest entry (entries lists them all)
   bool conflict = false;  // lww with concurrent, differing values
   // For lww/max/min/union: the concurrent versions (the causal frontier), oldest stamp first.
   // For append: every entry, ordered by stamp. For counter: empty.

@@ -31,28 +31,20 @@ Result<OpLog> OpLog::create(store::Db& db) {
     const char* sql;
     const char* name;
   };
-  const std::string by_origin = std::string(kOpColumns) +
-                                "WHERE o.device = ?1 AND o.seq > ?2 ORDER BY o.seq LIMIT ?3";
+  const std::string own_after =
+      std::string(kOpColumns) + "WHERE o.device = 1 AND o.seq > ?1 ORDER BY o.seq LIMIT ?2";
   const std::string after = std::string(kOpColumns) + "WHERE o.pos > ?1 ORDER BY o.pos LIMIT ?2";
   const Spec specs[] = {
       {&log.find_device_, "SELECT idx FROM devices WHERE id = ?1", "find device"},
       {&log.add_device_, "INSERT INTO devices(id) VALUES(?1)", "add device"},
-      {&log.find_record_, "SELECT idx FROM records WHERE key = ?1", "find record"},
-      {&log.add_record_, "INSERT INTO records(key) VALUES(?1)", "add record"},
-      {&log.insert_op_,
-       "INSERT OR IGNORE INTO ops(device, seq, hlc, record, field, policy, context, value, base) "
+      {&log.append_,
+       "INSERT INTO ops(device, seq, hlc, record, field, policy, context, value, base) "
        "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-       "insert op"},
-      {&log.find_op_,
-       "SELECT hlc, record, field, policy, context, value, base FROM ops "
-       "WHERE device = ?1 AND seq = ?2",
-       "find op"},
-      {&log.exists_op_, "SELECT 1 FROM ops WHERE device = ?1 AND seq = ?2", "op exists"},
-      {&log.by_origin_, by_origin.c_str(), "ops by origin"},
+       "append op"},
+      {&log.own_after_, own_after.c_str(), "own ops after seq"},
       {&log.after_, after.c_str(), "ops after cursor"},
-      {&log.last_seq_, "SELECT max(seq) FROM ops WHERE device = ?1", "last seq"},
+      {&log.last_own_seq_, "SELECT max(seq) FROM ops WHERE device = 1", "last own seq"},
       {&log.count_, "SELECT count(*) FROM ops", "count ops"},
-      {&log.record_count_, "SELECT count(*) FROM records", "count records"},
   };
   for (const Spec& s : specs) {
     Result<store::Stmt> st = db.prepare(s.sql, s.name);
@@ -60,11 +52,6 @@ Result<OpLog> OpLog::create(store::Db& db) {
     *s.stmt = std::move(st.value());
   }
   return log;
-}
-
-void OpLog::forget_cache() {
-  devices_.clear();
-  records_.clear();
 }
 
 namespace {
@@ -110,56 +97,24 @@ Result<std::int64_t> OpLog::device_idx(std::string_view device) {
   return intern(*db_, find_device_, add_device_, devices_, device, nullptr);
 }
 
-Result<std::int64_t> OpLog::record_idx(std::string_view key, bool* created) {
-  return intern(*db_, find_record_, add_record_, records_, key, created);
-}
-
-Result<std::optional<std::int64_t>> OpLog::find_record(std::string_view key) {
-  if (auto it = records_.find(std::string(key)); it != records_.end()) return {it->second};
-  return lookup(find_record_, key);
-}
-
 Result<std::optional<std::int64_t>> OpLog::find_device(std::string_view device) {
   if (auto it = devices_.find(std::string(device)); it != devices_.end()) return {it->second};
   return lookup(find_device_, device);
 }
 
-Result<Inserted> OpLog::insert(const Op& op, std::int64_t device_idx, std::int64_t record_idx) {
-  std::string value;
-  encode_value(op.value, value);
-  const std::string base = encode_base(op.base);
-  insert_op_.bind(1, device_idx).bind(2, op.id.seq).bind(3, op.hlc).bind(4, record_idx);
-  insert_op_.bind(5, op.field).bind(6, static_cast<int>(op.policy)).bind(7, std::int64_t{op.context});
-  insert_op_.bind_blob(8, value.data(), value.size());
-  if (base.empty()) {
-    insert_op_.bind_null(9);
+Status OpLog::append(const Op& op, std::int64_t device_idx, std::int64_t record_idx) {
+  value_buf_.clear();
+  encode_value(op.value, value_buf_);
+  base_buf_ = encode_base(op.base);
+  append_.bind(1, device_idx).bind(2, op.id.seq).bind(3, op.hlc).bind(4, record_idx);
+  append_.bind(5, op.field).bind(6, static_cast<int>(op.policy)).bind(7, std::int64_t{op.context});
+  append_.bind_blob(8, value_buf_.data(), value_buf_.size());
+  if (base_buf_.empty()) {
+    append_.bind_null(9);
   } else {
-    insert_op_.bind_blob(9, base.data(), base.size());
+    append_.bind_blob(9, base_buf_.data(), base_buf_.size());
   }
-  if (Status s = insert_op_.run(); !s.ok()) return s;
-  if (db_->changes() == 1) return Inserted::kNew;
-
-  // The id is taken: the same op again (a resend), or a different op under a reused id.
-  find_op_.bind(1, device_idx).bind(2, op.id.seq);
-  Result<bool> row = find_op_.step();
-  if (!row.ok()) return row.status();
-  const bool same = row.value() && static_cast<Hlc>(find_op_.int64(0)) == op.hlc &&
-                    find_op_.int64(1) == record_idx && find_op_.text(2) == op.field &&
-                    find_op_.int64(3) == static_cast<int>(op.policy) &&
-                    find_op_.int64(4) == std::int64_t{op.context} && find_op_.blob(5) == value &&
-                    find_op_.blob(6) == base;
-  find_op_.reset();
-  return same ? Inserted::kDuplicate : Inserted::kConflicting;
-}
-
-Result<bool> OpLog::contains(const OpId& id) {
-  Result<std::optional<std::int64_t>> dev = find_device(id.device);
-  if (!dev.ok()) return dev.status();
-  if (!dev.value()) return false;
-  exists_op_.bind(1, *dev.value()).bind(2, id.seq);
-  Result<bool> row = exists_op_.step();
-  exists_op_.reset();
-  return row;
+  return append_.run();
 }
 
 Result<std::vector<Op>> OpLog::read_ops(store::Stmt& st, std::uint64_t* last_pos) {
@@ -183,7 +138,8 @@ Result<std::vector<Op>> OpLog::read_ops(store::Stmt& st, std::uint64_t* last_pos
     if (!value.ok() || !base.ok()) {
       const std::string where = "op " + op.id.to_string() + " in the log";
       st.reset();
-      return value.ok() ? Status::corrupt(where + ": malformed base") : value.status().annotate(where);
+      return value.ok() ? Status::corrupt(where + ": malformed base")
+                        : value.status().annotate(where);
     }
     op.value = std::move(value.value());
     ops.push_back(std::move(op));
@@ -192,10 +148,9 @@ Result<std::vector<Op>> OpLog::read_ops(store::Stmt& st, std::uint64_t* last_pos
   return ops;
 }
 
-Result<std::vector<Op>> OpLog::by_origin(std::int64_t device_idx, std::uint64_t after,
-                                         std::size_t limit) {
-  by_origin_.bind(1, device_idx).bind(2, after).bind(3, static_cast<std::int64_t>(limit));
-  return read_ops(by_origin_, nullptr);
+Result<std::vector<Op>> OpLog::own_after(std::uint64_t after, std::size_t limit) {
+  own_after_.bind(1, after).bind(2, static_cast<std::int64_t>(limit));
+  return read_ops(own_after_, nullptr);
 }
 
 Result<LogSlice> OpLog::after(std::uint64_t cursor, std::size_t limit) {
@@ -220,12 +175,7 @@ Result<std::uint64_t> single_int(store::Stmt& st) {
 
 }  // namespace
 
-Result<std::uint64_t> OpLog::last_seq(std::int64_t device_idx) {
-  last_seq_.bind(1, device_idx);
-  return single_int(last_seq_);
-}
-
+Result<std::uint64_t> OpLog::last_own_seq() { return single_int(last_own_seq_); }
 Result<std::uint64_t> OpLog::count() { return single_int(count_); }
-Result<std::uint64_t> OpLog::record_count() { return single_int(record_count_); }
 
 }  // namespace vs::changelog

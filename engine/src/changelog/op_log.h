@@ -1,6 +1,8 @@
-// The op log: every op this replica has, with device ids and record keys interned to integers.
+// The op log: every op this replica has, in arrival order, with device ids interned to
+// integers. This replica's own device is always idx 1 (the store is created that way), which
+// lets one small partial index serve its own ops.
 //
-// Callers hold a transaction around writes. Interned ids are cached; after a rollback the
+// Callers hold a transaction around writes. Interned device ids are cached; after a rollback the
 // caller must call forget_cache(), since ids made inside the rolled-back work are gone.
 #pragma once
 
@@ -18,48 +20,38 @@
 
 namespace vs::changelog {
 
-// What insert() found.
-enum class Inserted { kNew, kDuplicate, kConflicting };
+inline constexpr std::int64_t kOwnDeviceIdx = 1;
 
 class OpLog {
  public:
   static Result<OpLog> create(store::Db& db);
 
-  // The idx of a device or record key, creating it if missing. `created` tells whether it is
-  // new (a new record has no fields yet, which spares a lookup).
+  // The idx of a device id, creating it if missing.
   Result<std::int64_t> device_idx(std::string_view device);
-  Result<std::int64_t> record_idx(std::string_view key, bool* created = nullptr);
-  // The idx of an existing record or device; nullopt when unknown.
-  Result<std::optional<std::int64_t>> find_record(std::string_view key);
+  // The idx of a known device; nullopt when unknown.
   Result<std::optional<std::int64_t>> find_device(std::string_view device);
 
-  // Appends an op. kDuplicate: the same op is already stored (nothing written);
-  // kConflicting: another op is stored under the same id.
-  Result<Inserted> insert(const Op& op, std::int64_t device_idx, std::int64_t record_idx);
-  // True if the op with this id is stored.
-  Result<bool> contains(const OpId& id);
+  // Appends an op of the record `record_idx`. Requires: the caller checked it is new.
+  Status append(const Op& op, std::int64_t device_idx, std::int64_t record_idx);
 
-  // The ops of one origin device with seq > after, in seq order.
-  Result<std::vector<Op>> by_origin(std::int64_t device_idx, std::uint64_t after, std::size_t limit);
+  // This replica's own ops with seq > after, in seq order.
+  Result<std::vector<Op>> own_after(std::uint64_t after, std::size_t limit);
   // Ops in arrival order after `cursor`.
   Result<LogSlice> after(std::uint64_t cursor, std::size_t limit);
-  // Highest seq stored for one device (0 if none).
-  Result<std::uint64_t> last_seq(std::int64_t device_idx);
-  // Number of ops stored, and of records.
+  // Highest seq of this replica's own ops (0 if none).
+  Result<std::uint64_t> last_own_seq();
   Result<std::uint64_t> count();
-  Result<std::uint64_t> record_count();
 
-  void forget_cache();
+  void forget_cache() { devices_.clear(); }
 
  private:
   explicit OpLog(store::Db& db) : db_(&db) {}
   Result<std::vector<Op>> read_ops(store::Stmt& st, std::uint64_t* last_pos);
 
   store::Db* db_;
-  store::Stmt find_device_, add_device_, find_record_, add_record_, insert_op_, find_op_,
-      exists_op_, by_origin_, after_, last_seq_, count_, record_count_;
+  store::Stmt find_device_, add_device_, append_, own_after_, after_, last_own_seq_, count_;
   std::unordered_map<std::string, std::int64_t> devices_;
-  std::unordered_map<std::string, std::int64_t> records_;
+  std::string value_buf_, base_buf_;
 };
 
 // The stored form of a base (empty bases are stored as NULL).

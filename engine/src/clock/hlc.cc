@@ -6,7 +6,9 @@
 namespace vs::clock {
 namespace {
 
-Hlc wall_reading(std::int64_t ms) { return make_hlc(static_cast<std::uint64_t>(std::max<std::int64_t>(ms, 0)), 0); }
+Hlc wall_reading(std::int64_t ms) {
+  return make_hlc(static_cast<std::uint64_t>(std::max<std::int64_t>(ms, 0)), 0);
+}
 
 }  // namespace
 

@@ -36,7 +36,8 @@ void insert_id(std::vector<OpId>& ids, const OpId& id) {
 }
 
 bool erase_entry(std::vector<Entry>& entries, const OpId& id) {
-  auto it = std::find_if(entries.begin(), entries.end(), [&](const Entry& e) { return e.op == id; });
+  auto it =
+      std::find_if(entries.begin(), entries.end(), [&](const Entry& e) { return e.op == id; });
   if (it == entries.end()) return false;
   entries.erase(it);
   return true;
@@ -132,7 +133,8 @@ FieldView view_of(const FieldState& state, std::string field) {
   v.value = merged_value(state);
   v.conflict = in_conflict(state);
   v.versions.reserve(state.entries.size());
-  for (const Entry& e : state.entries) v.versions.push_back(Version{e.op, e.hlc, e.value, e.context});
+  for (const Entry& e : state.entries)
+    v.versions.push_back(Version{e.op, e.hlc, e.value, e.context});
   return v;
 }
 

@@ -69,12 +69,18 @@ Status check_name(std::string_view what, std::string_view s, std::size_t max) {
 
 std::string_view policy_name(Policy policy) {
   switch (policy) {
-    case Policy::kLww: return "lww";
-    case Policy::kMax: return "max";
-    case Policy::kMin: return "min";
-    case Policy::kUnion: return "union";
-    case Policy::kAppend: return "append";
-    case Policy::kCounter: return "counter";
+    case Policy::kLww:
+      return "lww";
+    case Policy::kMax:
+      return "max";
+    case Policy::kMin:
+      return "min";
+    case Policy::kUnion:
+      return "union";
+    case Policy::kAppend:
+      return "append";
+    case Policy::kCounter:
+      return "counter";
   }
   return "unknown";
 }
@@ -90,16 +96,26 @@ Result<Policy> parse_policy(std::string_view name) {
 
 std::string_view kind_name(Value::Kind kind) {
   switch (kind) {
-    case Kind::kNull: return "null";
-    case Kind::kBool: return "bool";
-    case Kind::kInteger: return "integer";
-    case Kind::kDecimal: return "decimal";
-    case Kind::kText: return "text";
-    case Kind::kDate: return "date";
-    case Kind::kSet: return "set";
-    case Kind::kGps: return "gps";
-    case Kind::kAttachment: return "attachment";
-    case Kind::kChoice: return "choice";
+    case Kind::kNull:
+      return "null";
+    case Kind::kBool:
+      return "bool";
+    case Kind::kInteger:
+      return "integer";
+    case Kind::kDecimal:
+      return "decimal";
+    case Kind::kText:
+      return "text";
+    case Kind::kDate:
+      return "date";
+    case Kind::kSet:
+      return "set";
+    case Kind::kGps:
+      return "gps";
+    case Kind::kAttachment:
+      return "attachment";
+    case Kind::kChoice:
+      return "choice";
   }
   return "unknown";
 }
@@ -160,13 +176,20 @@ Status Value::check() const {
 int compare(const Value& a, const Value& b) {
   if (a.kind() != b.kind()) return cmp3(a.kind(), b.kind());
   switch (a.kind()) {
-    case Kind::kNull: return 0;
-    case Kind::kBool: return cmp3(a.as_bool(), b.as_bool());
-    case Kind::kInteger: return cmp3(a.as_integer(), b.as_integer());
-    case Kind::kDecimal: return cmp3(a.as_decimal(), b.as_decimal());
-    case Kind::kText: return cmp3(a.as_text(), b.as_text());
-    case Kind::kDate: return cmp3(a.as_date().days, b.as_date().days);
-    case Kind::kSet: return cmp3(a.as_set(), b.as_set());
+    case Kind::kNull:
+      return 0;
+    case Kind::kBool:
+      return cmp3(a.as_bool(), b.as_bool());
+    case Kind::kInteger:
+      return cmp3(a.as_integer(), b.as_integer());
+    case Kind::kDecimal:
+      return cmp3(a.as_decimal(), b.as_decimal());
+    case Kind::kText:
+      return cmp3(a.as_text(), b.as_text());
+    case Kind::kDate:
+      return cmp3(a.as_date().days, b.as_date().days);
+    case Kind::kSet:
+      return cmp3(a.as_set(), b.as_set());
     case Kind::kGps: {
       const GeoPoint& p = a.as_gps();
       const GeoPoint& q = b.as_gps();
@@ -191,12 +214,18 @@ int compare(const Value& a, const Value& b) {
 
 std::string Value::to_string() const {
   switch (kind()) {
-    case Kind::kNull: return "";
-    case Kind::kBool: return as_bool() ? "yes" : "no";
-    case Kind::kInteger: return std::to_string(as_integer());
-    case Kind::kDecimal: return format_double(as_decimal());
-    case Kind::kText: return as_text();
-    case Kind::kDate: return format_date(as_date());
+    case Kind::kNull:
+      return "";
+    case Kind::kBool:
+      return as_bool() ? "yes" : "no";
+    case Kind::kInteger:
+      return std::to_string(as_integer());
+    case Kind::kDecimal:
+      return format_double(as_decimal());
+    case Kind::kText:
+      return as_text();
+    case Kind::kDate:
+      return format_date(as_date());
     case Kind::kSet: {
       std::string out;
       for (const std::string& item : as_set()) {
@@ -218,7 +247,8 @@ std::string Value::to_string() const {
                                            a.sha256.size())) +
              " " + std::to_string(a.size_bytes) + " " + a.media_type;
     }
-    case Kind::kChoice: return as_choice().key;
+    case Kind::kChoice:
+      return as_choice().key;
   }
   return "";
 }
@@ -281,7 +311,8 @@ Status Op::check() const {
   if (Status s = check_name("record", record, kMaxRecordBytes); !s.ok()) return s;
   if (Status s = check_name("field", field, kMaxFieldBytes); !s.ok()) return s;
   if (static_cast<int>(policy) >= kPolicyCount) {
-    return Status::invalid_input("unknown merge policy " + std::to_string(static_cast<int>(policy)));
+    return Status::invalid_input("unknown merge policy " +
+                                 std::to_string(static_cast<int>(policy)));
   }
   if (Status s = value.check(); !s.ok()) return s;
   if (policy == Policy::kCounter && value.kind() != Value::Kind::kInteger) {
@@ -298,7 +329,8 @@ Status Op::check() const {
   }
   for (const OpId& b : base) {
     if (Status s = check_name("base device id", b.device, kMaxDeviceIdBytes); !s.ok()) return s;
-    if (b.seq == 0 || b.seq > kMaxSeq) return Status::invalid_input("base names seq " + std::to_string(b.seq));
+    if (b.seq == 0 || b.seq > kMaxSeq)
+      return Status::invalid_input("base names seq " + std::to_string(b.seq));
   }
   return Status();
 }

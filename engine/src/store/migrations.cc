@@ -72,8 +72,8 @@ Status migrate_store(Db& db) {
 }
 
 Status migrate_set(Db& db, const std::vector<Migration>& set, const std::string& meta_key) {
-  Result<std::int64_t> version = query_int(
-      db, "SELECT value FROM meta WHERE key = '" + meta_key + "'", "reading " + meta_key);
+  Result<std::int64_t> version =
+      query_int(db, "SELECT value FROM meta WHERE key = '" + meta_key + "'", "reading " + meta_key);
   if (!version.ok()) return version.status();
   if (version.value() > latest(set)) {
     return Status::invalid_input(db.path() + ": written by a newer visitsync (" + meta_key + " " +
@@ -81,7 +81,8 @@ Status migrate_set(Db& db, const std::vector<Migration>& set, const std::string&
                                  std::to_string(latest(set)) + ")");
   }
   auto current = [&] {
-    return query_int(db, "SELECT value FROM meta WHERE key = '" + meta_key + "'", "reading " + meta_key);
+    return query_int(db, "SELECT value FROM meta WHERE key = '" + meta_key + "'",
+                     "reading " + meta_key);
   };
   return apply_pending(db, set, current, [&](int v) {
     return db.exec("INSERT INTO meta(key, value) VALUES('" + meta_key + "', " + std::to_string(v) +

@@ -72,7 +72,8 @@ class ByteReader {
   std::uint64_t fixed64() {
     if (!need(8)) return 0;
     std::uint64_t v = 0;
-    for (int i = 0; i < 8; ++i) v |= static_cast<std::uint64_t>(static_cast<std::uint8_t>(in_[pos_ + i])) << (8 * i);
+    for (int i = 0; i < 8; ++i)
+      v |= static_cast<std::uint64_t>(static_cast<std::uint8_t>(in_[pos_ + i])) << (8 * i);
     pos_ += 8;
     return v;
   }

@@ -1,0 +1,237 @@
+// visitsync-bench engine: local write latency, batched local writes, apply_remote throughput on
+// a store that already holds the workload's 300,000 ops, and SQLite's own insert rate on
+// equivalent rows in the same run (so the ratio can be read on a noisy machine).
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <memory>
+
+#include <sqlite3.h>
+
+#include <visitsync/engine.h>
+
+#include "bench.h"
+#include "workload.h"
+
+namespace vs::bench {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double seconds_since(Clock::time_point t0) {
+  return std::chrono::duration<double>(Clock::now() - t0).count();
+}
+
+Result<std::unique_ptr<Engine>> fresh_engine(const std::string& path, const std::string& device,
+                                             Durability d) {
+  for (const char* suffix : {"", "-wal", "-shm"}) std::filesystem::remove(path + suffix);
+  Options o;
+  o.device_id = device;
+  o.durability = d;
+  return Engine::open(path, o);
+}
+
+// SQLite alone: the same rows as the engine's op log, in one plain table with no index, by one
+// prepared statement, one transaction a batch, with the engine's pragmas.
+class RawStore {
+ public:
+  ~RawStore() {
+    sqlite3_finalize(stmt_);
+    sqlite3_close(db_);
+  }
+  Status open(const std::string& path) {
+    for (const char* suffix : {"", "-wal", "-shm"}) std::filesystem::remove(path + suffix);
+    if (sqlite3_open(path.c_str(), &db_) != SQLITE_OK) return Status::io("cannot open " + path);
+    const char* setup =
+        "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL;"
+        "CREATE TABLE ops(pos INTEGER PRIMARY KEY, device INTEGER NOT NULL, seq INTEGER NOT NULL,"
+        " hlc INTEGER NOT NULL, record INTEGER NOT NULL, field TEXT NOT NULL, policy INTEGER NOT "
+        "NULL, context INTEGER NOT NULL, value BLOB NOT NULL, base BLOB) STRICT";
+    if (sqlite3_exec(db_, setup, nullptr, nullptr, nullptr) != SQLITE_OK ||
+        sqlite3_prepare_v2(db_,
+                           "INSERT INTO ops(device, seq, hlc, record, field, policy, context, "
+                           "value, base) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                           -1, &stmt_, nullptr) != SQLITE_OK) {
+      return Status::io(std::string("raw setup: ") + sqlite3_errmsg(db_));
+    }
+    return Status();
+  }
+  // Inserts the rows of `ops` in one transaction; returns the seconds it took. The values are
+  // encoded before the clock starts: SQLite's own time only.
+  Result<double> insert(const std::vector<Op>& ops) {
+    std::vector<std::string> values(ops.size());
+    for (std::size_t i = 0; i < ops.size(); ++i) encode_value(ops[i].value, values[i]);
+    const auto t0 = Clock::now();
+    sqlite3_exec(db_, "BEGIN", nullptr, nullptr, nullptr);
+    for (std::size_t i = 0; i < ops.size(); ++i) {
+      const Op& op = ops[i];
+      sqlite3_bind_int64(stmt_, 1, 2);
+      sqlite3_bind_int64(stmt_, 2, static_cast<sqlite3_int64>(op.id.seq));
+      sqlite3_bind_int64(stmt_, 3, static_cast<sqlite3_int64>(op.hlc));
+      sqlite3_bind_int64(stmt_, 4, static_cast<sqlite3_int64>(++rows_ / 150));
+      sqlite3_bind_text(stmt_, 5, op.field.data(), static_cast<int>(op.field.size()),
+                        SQLITE_STATIC);
+      sqlite3_bind_int(stmt_, 6, static_cast<int>(op.policy));
+      sqlite3_bind_int(stmt_, 7, 0);
+      sqlite3_bind_blob(stmt_, 8, values[i].data(), static_cast<int>(values[i].size()),
+                        SQLITE_STATIC);
+      sqlite3_bind_null(stmt_, 9);
+      if (sqlite3_step(stmt_) != SQLITE_DONE)
+        return Status::io(std::string("raw insert: ") + sqlite3_errmsg(db_));
+      sqlite3_reset(stmt_);
+    }
+    if (sqlite3_exec(db_, "COMMIT", nullptr, nullptr, nullptr) != SQLITE_OK) {
+      return Status::io(std::string("raw commit: ") + sqlite3_errmsg(db_));
+    }
+    return seconds_since(t0);
+  }
+
+ private:
+  sqlite3* db_ = nullptr;
+  sqlite3_stmt* stmt_ = nullptr;
+  std::int64_t rows_ = 0;
+};
+
+std::vector<std::vector<Op>> batches_of(const std::vector<Op>& ops, std::size_t n) {
+  std::vector<std::vector<Op>> out;
+  for (std::size_t i = 0; i < ops.size(); i += n) {
+    out.emplace_back(ops.begin() + static_cast<std::ptrdiff_t>(i),
+                     ops.begin() + static_cast<std::ptrdiff_t>(std::min(ops.size(), i + n)));
+  }
+  return out;
+}
+
+// Single local writes, each its own transaction: latency of each in microseconds.
+Result<std::vector<double>> single_writes(Engine& e, const Workload& w, int count) {
+  std::vector<double> us;
+  us.reserve(static_cast<std::size_t>(count));
+  for (int i = 0; i < count; ++i) {
+    const WorkloadVisit& v = w.visits[static_cast<std::size_t>(i / 150) % w.visits.size()];
+    const std::size_t item = static_cast<std::size_t>(i) % w.items.size();
+    Write wr{"local/" + v.id, w.items[item].key, w.items[item].policy, v.answers[item], 0};
+    if (wr.policy == Policy::kCounter && wr.value.is_null()) wr.value = Value::integer(1);
+    const auto t0 = Clock::now();
+    Result<OpId> id = e.write(wr);
+    us.push_back(seconds_since(t0) * 1e6);
+    if (!id.ok()) return id.status();
+  }
+  return us;
+}
+
+// Whole visits written with write_batch (one transaction per visit): ops per second.
+Result<double> batched_writes(Engine& e, const Workload& w, int visits) {
+  std::size_t n = 0;
+  const auto t0 = Clock::now();
+  for (int k = 0; k < visits; ++k) {
+    const WorkloadVisit& v = w.visits[static_cast<std::size_t>(k) % w.visits.size()];
+    std::vector<Write> writes;
+    for (std::size_t i = 0; i < w.items.size(); ++i) {
+      Write wr{"batch/" + std::to_string(k) + "/" + v.id, w.items[i].key, w.items[i].policy,
+               v.answers[i], 0};
+      if (wr.policy == Policy::kCounter && wr.value.is_null()) wr.value = Value::integer(1);
+      writes.push_back(std::move(wr));
+    }
+    Result<std::vector<OpId>> ids = e.write_batch(writes);
+    if (!ids.ok()) return ids.status();
+    n += writes.size();
+  }
+  return static_cast<double>(n) / seconds_since(t0);
+}
+
+// Applies each batch; returns the seconds each took.
+Result<std::vector<double>> timed_apply(Engine& e, const std::vector<std::vector<Op>>& batches) {
+  std::vector<double> secs;
+  for (const auto& batch : batches) {
+    const auto t0 = Clock::now();
+    Result<ApplyReport> r = e.apply_remote(batch);
+    secs.push_back(seconds_since(t0));
+    if (!r.ok()) return r.status();
+    if (!r->rejected.empty()) return r->rejected[0].reason;
+  }
+  return secs;
+}
+
+std::vector<double> rates(const std::vector<double>& secs, double per) {
+  std::vector<double> out;
+  for (double s : secs) out.push_back(per / s);
+  return out;
+}
+
+}  // namespace
+
+int run_engine_bench(const BenchArgs& args) {
+  const std::string dir = args.work_dir;
+  const std::string preload_file =
+      dir + "/v" + std::to_string(args.visits) + "x" + std::to_string(args.items) + "s42.jsonl";
+  const std::string extra_file = dir + "/v800x" + std::to_string(args.items) + "s43.jsonl";
+  Status gen = generate(args.generator, preload_file, args.visits, args.items, 42, false);
+  if (gen.ok()) gen = generate(args.generator, extra_file, 800, args.items, 43, false);
+  if (!gen.ok()) return fail(gen);
+  Result<Workload> preload_w = load_visits(preload_file);
+  if (!preload_w.ok()) return fail(preload_w.status());
+  Result<Workload> extra_w = load_visits(extra_file);
+  if (!extra_w.ok()) return fail(extra_w.status());
+  // The extra visits come from other devices than the preload's, so their seqs are new.
+  for (WorkloadVisit& v : extra_w->visits) v.device_id = "B-" + v.device_id;
+  constexpr std::size_t kBatch = 10'000;
+  const auto preload = batches_of(visits_as_ops(preload_w.value()), kBatch);
+  const auto extra = batches_of(visits_as_ops(extra_w.value()), kBatch);
+
+  Result<std::unique_ptr<Engine>> e =
+      fresh_engine(dir + "/engine.db", "bench-device", Durability::kFull);
+  if (!e.ok()) return fail(e.status());
+  RawStore raw;
+  if (Status s = raw.open(dir + "/raw.db"); !s.ok()) return fail(s);
+  note("preloading both stores with " + std::to_string(preload.size() * kBatch) + " ops");
+  Result<std::vector<double>> preload_secs = timed_apply(*e.value(), preload);
+  if (!preload_secs.ok()) return fail(preload_secs.status());
+  for (const auto& batch : preload) {
+    if (Result<double> r = raw.insert(batch); !r.ok()) return fail(r.status());
+  }
+  // Batch by batch, alternating, so that both see the same moments of a noisy machine.
+  note("applying 10,000-op batches, and inserting the same rows into plain SQLite");
+  std::vector<double> apply_rates, raw_rates;
+  for (const auto& batch : extra) {
+    Result<std::vector<double>> a = timed_apply(*e.value(), {batch});
+    if (!a.ok()) return fail(a.status());
+    Result<double> r = raw.insert(batch);
+    if (!r.ok()) return fail(r.status());
+    apply_rates.push_back(static_cast<double>(batch.size()) / a->front());
+    raw_rates.push_back(static_cast<double>(batch.size()) / r.value());
+  }
+  note("single local writes");
+  Result<std::vector<double>> writes = single_writes(*e.value(), preload_w.value(), args.writes);
+  if (!writes.ok()) return fail(writes.status());
+  Result<double> batched = batched_writes(*e.value(), preload_w.value(), 100);
+  if (!batched.ok()) return fail(batched.status());
+  e.value().reset();
+
+  Result<std::unique_ptr<Engine>> normal =
+      fresh_engine(dir + "/engine-normal.db", "bench-device", Durability::kNormal);
+  if (!normal.ok()) return fail(normal.status());
+  Result<std::vector<double>> writes_normal =
+      single_writes(*normal.value(), preload_w.value(), args.writes);
+  if (!writes_normal.ok()) return fail(writes_normal.status());
+  normal.value().reset();
+
+  const double apply_rate = median(apply_rates);
+  const double raw_rate = median(raw_rates);
+  JsonOut out;
+  out.add("bench", "engine");
+  out.add("durability", "full");
+  out.add("preload_ops", static_cast<double>(preload.size() * kBatch));
+  out.add("write_p50_us", percentile(writes.value(), 0.50));
+  out.add("write_p99_us", percentile(writes.value(), 0.99));
+  out.add("write_normal_p50_us", percentile(writes_normal.value(), 0.50));
+  out.add("write_normal_p99_us", percentile(writes_normal.value(), 0.99));
+  out.add("local_writes_per_s", batched.value());
+  out.add("preload_apply_ops_per_s", median(rates(preload_secs.value(), kBatch)));
+  out.add("apply_ops_per_s", apply_rate);
+  out.add("sqlite_raw_inserts_per_s", raw_rate);
+  out.add("apply_to_raw_ratio", apply_rate / raw_rate);
+  std::printf("%s\n", out.str().c_str());
+  return 0;
+}
+
+}  // namespace vs::bench
