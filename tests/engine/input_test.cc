@@ -76,7 +76,7 @@ TEST_CASE_METHOD(Replica, "a batch with one failing write stores none of it", "[
   CHECK(e->ops_after(0, 10)->at(0).id.seq == 1);  // seqs continue without a gap
 }
 
-TEST_CASE_METHOD(Replica, "malformed ops in a received batch are listed; the good ones apply",
+TEST_CASE_METHOD(Replica, "malformed ops in a received batch are listed and the good ones applied",
                  "[engine][input]") {
   std::vector<Op> batch;
   batch.push_back(good_op(1, "class_count", 9));

@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Installs the Debian packages visitsync needs to build, test and run, if any is missing.
+# Idempotent, and quick when everything is present (one dpkg-query).
+set -euo pipefail
+
+packages=(
+  g++ cmake ninja-build pkg-config python3
+  libsqlite3-dev libssl-dev openssl libboost1.81-dev libcereal-dev libzstd-dev
+  nlohmann-json3-dev catch2
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  status=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)
+  [[ "$status" == "install ok installed" ]] || missing+=("$p")
+done
+[[ ${#missing[@]} -eq 0 ]] && exit 0
+
+echo "deps: installing ${missing[*]}" >&2
+sudo=()
+[[ $(id -u) -ne 0 ]] && sudo=(sudo)
+export DEBIAN_FRONTEND=noninteractive
+if ! "${sudo[@]}" apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null; then
+  "${sudo[@]}" apt-get update -q >/dev/null
+  "${sudo[@]}" apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null
+fi
