@@ -203,6 +203,11 @@ Result<std::unique_ptr<Engine>> Engine::open(const std::string& path, const Opti
        "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
        "save clock"},
       {&impl->get_counter, "SELECT value FROM counters WHERE name = ?1", "read counter"},
+      {&impl->get_setting, "SELECT value FROM settings WHERE name = ?1", "read setting"},
+      {&impl->put_setting,
+       "INSERT INTO settings(name, value) VALUES(?1, ?2) "
+       "ON CONFLICT(name) DO UPDATE SET value = excluded.value",
+       "write setting"},
       {&impl->put_counter,
        "INSERT INTO counters(name, value) VALUES(?1, ?2) "
        "ON CONFLICT(name) DO UPDATE SET value = excluded.value",
@@ -371,6 +376,37 @@ Result<ApplyReport> Engine::apply_remote(
   });
   if (!status.ok()) return status;
   return report;
+}
+
+Result<std::vector<OpId>> Engine::record_clock(std::string_view record) {
+  Result<std::optional<merge::RecordTable::Loaded>> rec = impl_->records.load(record);
+  if (!rec.ok()) return rec.status();
+  std::vector<OpId> clock;
+  if (!rec.value()) return clock;
+  for (const auto& [idx, ranges] : rec.value()->state.seen().ranges()) {
+    if (ranges.empty()) continue;
+    Result<std::string> name = impl_->log.device_name(idx);
+    if (!name.ok()) return name.status();
+    clock.push_back(OpId{name.value(), ranges.back().second});
+  }
+  std::sort(clock.begin(), clock.end());
+  return clock;
+}
+
+Result<std::string> Engine::setting(std::string_view name) {
+  impl_->get_setting.bind(1, name);
+  Result<bool> row = impl_->get_setting.step();
+  if (!row.ok()) return row.status();
+  std::string v = row.value() ? std::string(impl_->get_setting.text(0)) : std::string();
+  impl_->get_setting.reset();
+  return v;
+}
+
+Status Engine::set_setting(std::string_view name, std::string_view value) {
+  return impl_->in_txn([&]() -> Status {
+    impl_->put_setting.bind(1, name).bind(2, value);
+    return impl_->put_setting.run();
+  });
 }
 
 Result<std::uint64_t> Engine::counter(std::string_view name) {

@@ -45,7 +45,7 @@ struct Engine::Impl {
   std::uint64_t last_seq = 0;  // this replica's highest origin seq (refreshed per transaction)
   Hlc persisted_hlc = 0;
   Clock* wall = nullptr;
-  store::Stmt load_hlc, save_hlc, get_counter, put_counter;
+  store::Stmt load_hlc, save_hlc, get_counter, put_counter, get_setting, put_setting;
 
   // Runs `fn` (returning Status or Result<T>) in a transaction, or a savepoint when one is open.
   // On failure everything `fn` wrote is rolled back and the caches are dropped.

@@ -121,6 +121,14 @@ class Engine {
       const std::vector<Op>& batch,
       std::optional<std::pair<std::string, std::uint64_t>> set_counter = {});
 
+  // For each device, the highest origin seq of the ops of `record` this replica received
+  // (sorted by device). Empty for an unknown record.
+  Result<std::vector<OpId>> record_clock(std::string_view record);
+
+  // Local settings, never replicated ("" when missing).
+  Result<std::string> setting(std::string_view name);
+  Status set_setting(std::string_view name, std::string_view value);
+
   // Named counters kept in the store (sync cursors, acknowledged seqs). Missing = 0.
   Result<std::uint64_t> counter(std::string_view name);
   Status set_counter(std::string_view name, std::uint64_t value);

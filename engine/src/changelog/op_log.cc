@@ -37,6 +37,7 @@ Result<OpLog> OpLog::create(store::Db& db) {
   const Spec specs[] = {
       {&log.find_device_, "SELECT idx FROM devices WHERE id = ?1", "find device"},
       {&log.add_device_, "INSERT INTO devices(id) VALUES(?1)", "add device"},
+      {&log.device_name_, "SELECT id FROM devices WHERE idx = ?1", "device name"},
       {&log.append_,
        "INSERT INTO ops(device, seq, hlc, record, field, policy, context, value, base) "
        "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
@@ -100,6 +101,21 @@ Result<std::int64_t> OpLog::device_idx(std::string_view device) {
 Result<std::optional<std::int64_t>> OpLog::find_device(std::string_view device) {
   if (auto it = devices_.find(std::string(device)); it != devices_.end()) return {it->second};
   return lookup(find_device_, device);
+}
+
+Result<std::string> OpLog::device_name(std::int64_t idx) {
+  if (auto it = names_.find(idx); it != names_.end()) return it->second;
+  device_name_.bind(1, idx);
+  Result<bool> row = device_name_.step();
+  if (!row.ok()) return row.status();
+  if (!row.value()) {
+    device_name_.reset();
+    return Status::corrupt("device idx " + std::to_string(idx) + " is not in the devices table");
+  }
+  std::string name(device_name_.text(0));
+  device_name_.reset();
+  names_.emplace(idx, name);
+  return name;
 }
 
 Status OpLog::append(const Op& op, std::int64_t device_idx, std::int64_t record_idx) {

@@ -31,6 +31,9 @@ class OpLog {
   // The idx of a known device; nullopt when unknown.
   Result<std::optional<std::int64_t>> find_device(std::string_view device);
 
+  // The id of a device idx (kCorrupt if unknown).
+  Result<std::string> device_name(std::int64_t idx);
+
   // Appends an op of the record `record_idx`. Requires: the caller checked it is new.
   Status append(const Op& op, std::int64_t device_idx, std::int64_t record_idx);
 
@@ -42,15 +45,19 @@ class OpLog {
   Result<std::uint64_t> last_own_seq();
   Result<std::uint64_t> count();
 
-  void forget_cache() { devices_.clear(); }
+  void forget_cache() {
+    devices_.clear();
+    names_.clear();
+  }
 
  private:
   explicit OpLog(store::Db& db) : db_(&db) {}
   Result<std::vector<Op>> read_ops(store::Stmt& st, std::uint64_t* last_pos);
 
   store::Db* db_;
-  store::Stmt find_device_, add_device_, append_, own_after_, after_, last_own_seq_, count_;
+  store::Stmt find_device_, add_device_, device_name_, append_, own_after_, after_, last_own_seq_, count_;
   std::unordered_map<std::string, std::int64_t> devices_;
+  std::unordered_map<std::int64_t, std::string> names_;
   std::string value_buf_, base_buf_;
 };
 

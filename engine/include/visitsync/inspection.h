@@ -1,0 +1,202 @@
+// Inspection: the domain on top of the engine (DESIGN.md § Data model). Templates, schools,
+// inspectors, assignments, and visits with their answers, notes, status lifecycle, reviews,
+// findings, flags and exports.
+//
+// One Inspection works on one data folder (the store and its attachments), on a device or on the
+// hub. It is used by one thread at a time. Every mutating call is one transaction: on error
+// nothing was stored.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <visitsync/checklist.h>
+#include <visitsync/engine.h>
+#include <visitsync/status.h>
+#include <visitsync/types.h>
+
+namespace vs {
+
+// Who acts on this data folder.
+enum class Role : std::uint8_t {
+  kInspector,   // records visits of the schools assigned to them
+  kSupervisor,  // reviews visits and settles flags in their county
+  kAdmin,       // the hub's administrator: reference data, templates, reviews
+};
+std::string_view role_name(Role r);
+
+// The life of a visit (DESIGN.md § Merge rules, property 4). A return opens a new round.
+enum class Phase : std::uint8_t { kDraft, kSubmitted, kReturned, kApproved };
+std::string_view phase_name(Phase p);
+
+struct VisitStatus {
+  int round = 1;
+  Phase phase = Phase::kDraft;
+  bool editable() const { return phase == Phase::kDraft || phase == Phase::kReturned; }
+};
+
+struct School {
+  std::string id, name, city, county, township, level;
+  bool boarding = false;
+  std::int64_t students = 0;
+  std::int64_t teachers = 0;
+  std::optional<GeoPoint> location;
+};
+
+struct Inspector {
+  std::string id, name, county;
+  Role role = Role::kInspector;
+};
+
+enum class ReferenceKind : std::uint8_t { kSchools, kInspectors, kAssignments };
+// Parses "schools", "inspectors", "assignments".
+Result<ReferenceKind> parse_reference_kind(std::string_view name);
+
+struct ImportReport {
+  std::size_t rows = 0;
+  std::size_t created = 0;
+  std::size_t updated = 0;
+  std::size_t unchanged = 0;
+};
+
+struct Finding {
+  std::string item;
+  std::string level;  // "warn" or "fail"
+  std::string message;
+};
+
+// Something about a visit a person must look at.
+struct Flag {
+  std::string visit_id;
+  std::string item;    // an item key, or "status"
+  std::string reason;  // what happened, in words
+  std::vector<Version> versions;
+};
+
+struct Answer {
+  const Item* item = nullptr;  // points into VisitView::checklist
+  Value value;                 // the merged value (append: the newest note; counter: the total)
+  std::vector<Version> versions;  // concurrent values, or every note of an append item
+  bool answered() const;
+};
+
+struct Review {
+  std::string by;
+  std::string decision;  // "approve" or "return"
+  std::string comment;
+  int round = 0;
+  Hlc at = 0;
+};
+
+struct VisitView {
+  std::string id;  // the UUID made on the device
+  std::string school_id;
+  std::string template_id;
+  int template_version = 0;
+  std::shared_ptr<const Template> checklist;
+  std::string started_by;
+  std::string started_at;  // ISO 8601, UTC
+  std::vector<std::string> inspectors;
+  VisitStatus status;
+  std::vector<Answer> answers;  // in template order
+  std::vector<Finding> findings;
+  std::vector<Flag> flags;
+  std::vector<Review> reviews;
+  std::vector<std::string> missing_required;
+};
+
+struct LocalStatus {
+  std::string device_id;
+  std::string mode;  // "standalone", "enrolled" or "hub"
+  std::string actor_id;
+  Role role = Role::kInspector;
+  std::size_t visits = 0;
+  std::size_t visits_by_phase[4] = {};
+  std::size_t flags = 0;
+  EngineStats engine;
+  std::uint64_t unsynced_ops = 0;  // own ops the hub has not acknowledged
+};
+
+enum class ExportFormat : std::uint8_t { kCsv, kJsonl, kSummary };
+Result<ExportFormat> parse_export_format(std::string_view name);
+
+class Inspection {
+ public:
+  // Opens the data folder made by create().
+  static Result<std::unique_ptr<Inspection>> open(const std::string& data_dir, Clock* clock = nullptr);
+  // Makes a new data folder (refused if it holds a store already). `mode` is "standalone",
+  // "enrolled" or "hub"; `actor_id` the inspector (or "admin" on the hub).
+  static Result<std::unique_ptr<Inspection>> create(const std::string& data_dir,
+                                                    const std::string& device_id,
+                                                    const std::string& mode, const std::string& actor_id,
+                                                    Role role, Clock* clock = nullptr);
+  ~Inspection();
+
+  Engine& engine();
+  const std::string& data_dir() const;
+  // Who acts here. For an inspector or supervisor, their record must have been imported.
+  Role role() const;
+  const std::string& actor_id() const;
+  const std::string& mode() const;
+  // Changes who acts here (init sets it once the reference data is in).
+  Status set_actor(const std::string& actor_id, Role role);
+
+  // Reference data from CSV (the files of ../shared/domain/reference): all rows or none. Bad
+  // rows are reported with their line numbers; re-importing updates, never duplicates.
+  Result<ImportReport> import_reference(ReferenceKind kind, std::string_view csv);
+  // Publishes a template. Refused: an invalid template (with the path of the problem), or a
+  // version already published with other content. Publishing the same content again is a no-op.
+  Result<Template> publish_template(std::string_view json);
+  // The newest published version of each template, sorted by id; or one version.
+  Result<std::vector<std::shared_ptr<const Template>>> templates();
+  Result<std::shared_ptr<const Template>> find_template(std::string_view id, int version = 0);
+  Result<School> school(std::string_view id);
+  Result<Inspector> inspector(std::string_view id);
+  // School ids assigned to an inspector today.
+  Result<std::vector<std::string>> assigned_schools(std::string_view inspector_id);
+
+  // Starts a visit of a school assigned to this inspector, with the newest version of the
+  // template, which must apply to the school's level. Returns the new visit id.
+  Result<std::string> start_visit(std::string_view school_id, std::string_view template_id);
+  // Sets an answer from its command-line text, validated against the item. Refused when the
+  // visit is submitted or approved (answers are locked until it is returned).
+  Status set_answer(std::string_view visit, std::string_view item, std::string_view text);
+  // Appends a note to an append item.
+  Status add_note(std::string_view visit, std::string_view item, std::string_view text);
+  // Submits: refused with the list of required items still unanswered.
+  Status submit(std::string_view visit);
+  // A supervisor's (or the hub administrator's) decision on a submitted visit.
+  Status review(std::string_view visit, std::string_view decision, std::string_view comment);
+  // Settles a flagged item with a value: it supersedes every competing value and accepts
+  // changes made concurrently with the submission.
+  Status resolve(std::string_view visit, std::string_view item, std::string_view text);
+  // Stores a photo file's content under its SHA-256; returns the id to use as a photo value.
+  Result<std::string> add_attachment(const std::string& path);
+
+  // A visit by id, or by a unique prefix of at least 6 characters of its id.
+  Result<VisitView> visit(std::string_view id_or_prefix);
+  Result<std::vector<VisitView>> visits();
+  Result<std::vector<Flag>> flags();
+
+  // Exports visits (of one template, or all when empty) as CSV (one row per visit, one column
+  // per item in template order, UTF-8 with a byte-order mark) or JSON Lines; or a summary per
+  // school and per county. CSV needs `template_id` when visits use several templates.
+  Result<std::string> export_visits(ExportFormat format, std::string_view template_id);
+
+  Result<LocalStatus> status();
+
+  // A visit as one JSON object (the form of `visit show --json` and the JSON Lines export).
+  static std::string to_json(const VisitView& v);
+
+  struct Impl;
+
+ private:
+  explicit Inspection(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace vs

@@ -1,0 +1,389 @@
+// Inspection: the data folder, who acts on it, templates, reference lookups, attachments and
+// the local status. Visits are in visits.cc, imports in reference.cc, exports in export.cc.
+#include <visitsync/inspection.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+
+#include <openssl/evp.h>
+
+#include "domain/inspection_impl.h"
+#include "util/bytes.h"
+
+namespace vs {
+namespace {
+
+namespace fs = std::filesystem;
+using domain::kTemplatePrefix;
+
+constexpr const char* kStoreFile = "visitsync.db";
+constexpr std::uintmax_t kMaxAttachmentBytes = 32u << 20;
+
+Result<Role> parse_role(std::string_view s) {
+  if (s == "inspector") return Role::kInspector;
+  if (s == "supervisor") return Role::kSupervisor;
+  if (s == "admin") return Role::kAdmin;
+  return Status::invalid_input("unknown role '" + std::string(s) + "' (inspector, supervisor)");
+}
+
+Result<std::string> read_file(const std::string& path, std::uintmax_t max_bytes) {
+  std::error_code ec;
+  const std::uintmax_t size = fs::file_size(path, ec);
+  if (ec) return Status::invalid_input(path + ": " + ec.message());
+  if (size > max_bytes) {
+    return Status::invalid_input(path + ": " + std::to_string(size) + " bytes, at most " +
+                                 std::to_string(max_bytes));
+  }
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return Status::io("cannot read " + path);
+  return std::string(std::istreambuf_iterator<char>(in), {});
+}
+
+Result<std::string> sha256_hex(std::string_view bytes) {
+  unsigned char md[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  if (EVP_Digest(bytes.data(), bytes.size(), md, &len, EVP_sha256(), nullptr) != 1) {
+    return Status::internal("SHA-256 failed");
+  }
+  return util::to_hex(std::string_view(reinterpret_cast<const char*>(md), len));
+}
+
+}  // namespace
+
+std::string_view role_name(Role r) {
+  switch (r) {
+    case Role::kInspector: return "inspector";
+    case Role::kSupervisor: return "supervisor";
+    case Role::kAdmin: return "admin";
+  }
+  return "unknown";
+}
+
+std::string_view phase_name(Phase p) {
+  switch (p) {
+    case Phase::kDraft: return "draft";
+    case Phase::kSubmitted: return "submitted";
+    case Phase::kReturned: return "returned";
+    case Phase::kApproved: return "approved";
+  }
+  return "unknown";
+}
+
+Result<ReferenceKind> parse_reference_kind(std::string_view name) {
+  if (name == "schools") return ReferenceKind::kSchools;
+  if (name == "inspectors") return ReferenceKind::kInspectors;
+  if (name == "assignments") return ReferenceKind::kAssignments;
+  return Status::invalid_input("unknown reference data '" + std::string(name) +
+                               "' (schools, inspectors or assignments)");
+}
+
+Result<ExportFormat> parse_export_format(std::string_view name) {
+  if (name == "csv") return ExportFormat::kCsv;
+  if (name == "jsonl") return ExportFormat::kJsonl;
+  if (name == "summary") return ExportFormat::kSummary;
+  return Status::invalid_input("unknown export format '" + std::string(name) + "' (csv, jsonl or summary)");
+}
+
+bool Answer::answered() const {
+  if (item != nullptr && item->merge == Policy::kAppend) return !versions.empty();
+  switch (value.kind()) {
+    case Value::Kind::kNull: return false;
+    case Value::Kind::kText: return !value.as_text().empty();
+    case Value::Kind::kSet: return !value.as_set().empty();
+    default: return true;
+  }
+}
+
+Date Inspection::Impl::today() const { return Date{static_cast<std::int32_t>(clock->now_ms() / 86'400'000)}; }
+
+std::string Inspection::Impl::now_iso() const {
+  std::string s = format_hlc(make_hlc(static_cast<std::uint64_t>(clock->now_ms()), 0));
+  return s.substr(0, 19) + "Z";  // to the second
+}
+
+std::string Inspection::Impl::text_of(const RecordView& r, std::string_view field) {
+  const FieldView* f = r.find(field);
+  return f != nullptr && f->value.kind() == Value::Kind::kText ? f->value.as_text() : std::string();
+}
+
+Result<std::shared_ptr<const Template>> Inspection::Impl::load_template(std::string_view id, int version) {
+  const std::string key = domain::template_record(id, version);
+  if (auto it = templates.find(key); it != templates.end()) return it->second;
+  Result<std::optional<FieldView>> body = engine->read_field(key, "body");
+  if (!body.ok()) return body.status();
+  if (!body.value() || body.value()->value.kind() != Value::Kind::kText) {
+    return Status::not_found("template " + std::string(id) + " version " + std::to_string(version) +
+                             " is not published here");
+  }
+  Result<Template> t = parse_template(body.value()->value.as_text());
+  if (!t.ok()) return t.status().annotate("stored template " + std::string(id));
+  auto shared = std::make_shared<const Template>(std::move(t.value()));
+  templates.emplace(key, shared);
+  return shared;
+}
+
+Inspection::Inspection(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Inspection::~Inspection() = default;
+
+Result<std::unique_ptr<Inspection>> Inspection::open(const std::string& data_dir, Clock* clock) {
+  const std::string path = (fs::path(data_dir) / kStoreFile).string();
+  if (!fs::exists(path)) {
+    return Status::not_found(data_dir + " is not a visitsync data folder (no " + kStoreFile +
+                             "; run visitsync init)");
+  }
+  Options o;
+  o.create_if_missing = false;
+  o.clock = clock;
+  Result<std::unique_ptr<Engine>> e = Engine::open(path, o);
+  if (!e.ok()) return e.status();
+  auto impl = std::make_unique<Impl>();
+  impl->data_dir = data_dir;
+  impl->engine = std::move(e.value());
+  impl->clock = clock != nullptr ? clock : &system_clock();
+  Result<std::string> mode = impl->engine->setting("mode");
+  Result<std::string> actor = impl->engine->setting("actor");
+  Result<std::string> role = impl->engine->setting("role");
+  if (!mode.ok() || !actor.ok() || !role.ok()) return Status::io(data_dir + ": cannot read settings");
+  if (mode.value().empty()) return Status::invalid_input(data_dir + ": the store was never initialized");
+  Result<Role> r = parse_role(role.value());
+  if (!r.ok()) return r.status().annotate(data_dir);
+  impl->mode = mode.value();
+  impl->actor_id = actor.value();
+  impl->role = r.value();
+  return std::unique_ptr<Inspection>(new Inspection(std::move(impl)));
+}
+
+Result<std::unique_ptr<Inspection>> Inspection::create(const std::string& data_dir,
+                                                       const std::string& device_id,
+                                                       const std::string& mode,
+                                                       const std::string& actor_id, Role role,
+                                                       Clock* clock) {
+  const std::string path = (fs::path(data_dir) / kStoreFile).string();
+  if (fs::exists(path)) return Status::invalid_input(data_dir + " holds a visitsync store already");
+  if (mode != "standalone" && mode != "enrolled" && mode != "hub") {
+    return Status::invalid_input("unknown mode '" + mode + "'");
+  }
+  std::error_code ec;
+  fs::create_directories(fs::path(data_dir) / "attachments", ec);
+  if (ec) return Status::io("cannot create " + data_dir + ": " + ec.message());
+  Options o;
+  o.device_id = device_id;
+  o.clock = clock;
+  Result<std::unique_ptr<Engine>> e = Engine::open(path, o);
+  if (!e.ok()) return e.status();
+  Status s = e.value()->transaction([&]() -> Status {
+    for (const auto& [k, v] : {std::pair<const char*, std::string>{"mode", mode},
+                               {"actor", actor_id},
+                               {"role", std::string(role_name(role))}}) {
+      if (Status st = e.value()->set_setting(k, v); !st.ok()) return st;
+    }
+    return Status();
+  });
+  if (!s.ok()) return s;
+  e.value().reset();
+  return open(data_dir, clock);
+}
+
+Engine& Inspection::engine() { return *impl_->engine; }
+const std::string& Inspection::data_dir() const { return impl_->data_dir; }
+Role Inspection::role() const { return impl_->role; }
+const std::string& Inspection::actor_id() const { return impl_->actor_id; }
+const std::string& Inspection::mode() const { return impl_->mode; }
+
+Status Inspection::set_actor(const std::string& actor_id, Role role) {
+  Status s = impl_->engine->transaction([&]() -> Status {
+    if (Status st = impl_->engine->set_setting("actor", actor_id); !st.ok()) return st;
+    return impl_->engine->set_setting("role", role_name(role));
+  });
+  if (!s.ok()) return s;
+  impl_->actor_id = actor_id;
+  impl_->role = role;
+  return Status();
+}
+
+Result<Template> Inspection::publish_template(std::string_view json) {
+  Result<Template> t = parse_template(json);
+  if (!t.ok()) return t.status();
+  const std::string key = domain::template_record(t->id, t->version);
+  Result<std::optional<FieldView>> existing = impl_->engine->read_field(key, "body");
+  if (!existing.ok()) return existing.status();
+  if (existing.value()) {
+    if (existing.value()->value == Value::text(t->canonical)) return t;  // the same: a no-op
+    return Status::invalid_input("template " + t->id + " version " + std::to_string(t->version) +
+                                 " is published already with other content; a published version "
+                                 "never changes: publish the change as version " +
+                                 std::to_string(t->version + 1));
+  }
+  Result<OpId> id = impl_->engine->write(Write{key, "body", Policy::kLww, Value::text(t->canonical), 0});
+  if (!id.ok()) return id.status();
+  return t;
+}
+
+Result<std::vector<std::shared_ptr<const Template>>> Inspection::templates() {
+  Result<std::vector<std::string>> keys = impl_->engine->records_with_prefix(kTemplatePrefix);
+  if (!keys.ok()) return keys.status();
+  std::map<std::string, std::shared_ptr<const Template>> newest;
+  for (const std::string& key : keys.value()) {
+    // template/<id>/<version>: keys sort by version within an id, so the last one wins.
+    const std::size_t slash = key.rfind('/');
+    const std::string id = key.substr(kTemplatePrefix.size(), slash - kTemplatePrefix.size());
+    Result<std::shared_ptr<const Template>> t = impl_->load_template(id, std::atoi(key.c_str() + slash + 1));
+    if (!t.ok()) return t.status();
+    newest[id] = t.value();
+  }
+  std::vector<std::shared_ptr<const Template>> out;
+  for (auto& [id, t] : newest) out.push_back(t);
+  return out;
+}
+
+Result<std::shared_ptr<const Template>> Inspection::find_template(std::string_view id, int version) {
+  if (version > 0) return impl_->load_template(id, version);
+  Result<std::vector<std::shared_ptr<const Template>>> all = templates();
+  if (!all.ok()) return all.status();
+  for (const auto& t : all.value()) {
+    if (t->id == id) return t;
+  }
+  return Status::not_found("no template '" + std::string(id) + "' is published here");
+}
+
+Result<School> Inspection::school(std::string_view id) {
+  Result<RecordView> r = impl_->engine->read(domain::school_record(id));
+  if (!r.ok()) {
+    if (r.status().code() == Code::kNotFound) return Status::not_found("no school '" + std::string(id) + "'");
+    return r.status();
+  }
+  School s;
+  s.id = std::string(id);
+  s.name = Impl::text_of(r.value(), "name");
+  s.city = Impl::text_of(r.value(), "city");
+  s.county = Impl::text_of(r.value(), "county");
+  s.township = Impl::text_of(r.value(), "township");
+  s.level = Impl::text_of(r.value(), "level");
+  for (const FieldView& f : r->fields) {
+    if (f.field == "boarding" && f.value.kind() == Value::Kind::kBool) s.boarding = f.value.as_bool();
+    if (f.field == "students" && f.value.kind() == Value::Kind::kInteger) s.students = f.value.as_integer();
+    if (f.field == "teachers" && f.value.kind() == Value::Kind::kInteger) s.teachers = f.value.as_integer();
+    if (f.field == "location" && f.value.kind() == Value::Kind::kGps) s.location = f.value.as_gps();
+  }
+  return s;
+}
+
+Result<Inspector> Inspection::inspector(std::string_view id) {
+  Result<RecordView> r = impl_->engine->read(domain::inspector_record(id));
+  if (!r.ok()) {
+    if (r.status().code() == Code::kNotFound) return Status::not_found("no inspector '" + std::string(id) + "'");
+    return r.status();
+  }
+  Inspector p;
+  p.id = std::string(id);
+  p.name = Impl::text_of(r.value(), "name");
+  p.county = Impl::text_of(r.value(), "county");
+  Result<Role> role = parse_role(Impl::text_of(r.value(), "role"));
+  p.role = role.ok() ? role.value() : Role::kInspector;
+  return p;
+}
+
+Result<std::vector<std::string>> Inspection::assigned_schools(std::string_view inspector_id) {
+  const std::string prefix = domain::assignment_record(inspector_id, "");
+  Result<std::vector<std::string>> keys = impl_->engine->records_with_prefix(prefix);
+  if (!keys.ok()) return keys.status();
+  const Date today = impl_->today();
+  std::vector<std::string> schools;
+  for (const std::string& key : keys.value()) {
+    Result<RecordView> r = impl_->engine->read(key);
+    if (!r.ok()) return r.status();
+    const FieldView* from = r->find("from");
+    const FieldView* until = r->find("until");
+    if (from == nullptr || until == nullptr || from->value.kind() != Value::Kind::kDate ||
+        until->value.kind() != Value::Kind::kDate) {
+      continue;
+    }
+    if (from->value.as_date().days <= today.days && today.days <= until->value.as_date().days) {
+      schools.push_back(key.substr(prefix.size()));
+    }
+  }
+  return schools;
+}
+
+Status Inspection::Impl::check_assigned(std::string_view school_id) {
+  Result<std::optional<FieldView>> from =
+      engine->read_field(domain::assignment_record(actor_id, school_id), "from");
+  Result<std::optional<FieldView>> until =
+      engine->read_field(domain::assignment_record(actor_id, school_id), "until");
+  if (!from.ok()) return from.status();
+  if (!until.ok()) return until.status();
+  const std::string who = "inspector " + actor_id + " is not assigned to school " + std::string(school_id);
+  if (!from.value() || !until.value()) return Status::invalid_input(who);
+  const Date d = today();
+  if (d.days < from.value()->value.as_date().days || d.days > until.value()->value.as_date().days) {
+    return Status::invalid_input(who + " today (" + format_date(d) + "); the assignment runs " +
+                                 format_date(from.value()->value.as_date()) + " to " +
+                                 format_date(until.value()->value.as_date()));
+  }
+  return Status();
+}
+
+Result<std::string> Inspection::add_attachment(const std::string& path) {
+  Result<std::string> bytes = read_file(path, kMaxAttachmentBytes);
+  if (!bytes.ok()) return bytes.status();
+  const std::string& b = bytes.value();
+  std::string media;
+  if (b.size() >= 3 && b.compare(0, 3, "\xFF\xD8\xFF") == 0) media = "image/jpeg";
+  if (b.size() >= 8 && b.compare(0, 8, "\x89PNG\r\n\x1a\n") == 0) media = "image/png";
+  if (media.empty()) return Status::invalid_input(path + ": not a JPEG or PNG image");
+  Result<std::string> sha = sha256_hex(b);
+  if (!sha.ok()) return sha.status();
+  const fs::path target = fs::path(impl_->data_dir) / "attachments" / sha.value();
+  if (!fs::exists(target)) {
+    const fs::path tmp = target.string() + ".tmp";
+    {
+      std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
+      out << b;
+      out.flush();
+      if (!out) return Status::io("cannot write " + tmp.string());
+    }
+    std::error_code ec;
+    fs::rename(tmp, target, ec);
+    if (ec) return Status::io("cannot store " + target.string() + ": " + ec.message());
+  }
+  Attachment a;
+  for (std::size_t i = 0; i < a.sha256.size(); ++i) {
+    a.sha256[i] = static_cast<std::uint8_t>(std::stoi(sha.value().substr(2 * i, 2), nullptr, 16));
+  }
+  a.size_bytes = b.size();
+  a.media_type = media;
+  Result<std::optional<FieldView>> known = impl_->engine->read_field("attachment/" + sha.value(), "meta");
+  if (!known.ok()) return known.status();
+  if (!known.value()) {
+    Result<OpId> id = impl_->engine->write(Write{"attachment/" + sha.value(), "meta", Policy::kLww, Value::attachment(a), 0});
+    if (!id.ok()) return id.status();
+  }
+  return sha.value();
+}
+
+Result<LocalStatus> Inspection::status() {
+  LocalStatus st;
+  st.device_id = impl_->engine->device_id();
+  st.mode = impl_->mode;
+  st.actor_id = impl_->actor_id;
+  st.role = impl_->role;
+  Result<EngineStats> es = impl_->engine->stats();
+  if (!es.ok()) return es.status();
+  st.engine = es.value();
+  Result<std::vector<VisitView>> vs = visits();
+  if (!vs.ok()) return vs.status();
+  st.visits = vs->size();
+  for (const VisitView& v : vs.value()) {
+    ++st.visits_by_phase[static_cast<int>(v.status.phase)];
+    st.flags += v.flags.size();
+  }
+  Result<std::uint64_t> acked = impl_->engine->counter("push.acked");
+  if (!acked.ok()) return acked.status();
+  st.unsynced_ops = st.engine.last_own_seq - std::min(acked.value(), st.engine.last_own_seq);
+  return st;
+}
+
+}  // namespace vs

@@ -1,0 +1,45 @@
+// Inspection::Impl: shared by the domain's .cc files (reference, visits, export).
+#pragma once
+
+#include <map>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <visitsync/engine.h>
+#include <visitsync/inspection.h>
+
+#include "domain/model.h"
+
+namespace vs {
+
+struct Inspection::Impl {
+  std::string data_dir;
+  std::unique_ptr<Engine> engine;
+  Clock* clock = nullptr;
+  std::string mode;
+  std::string actor_id;
+  Role role = Role::kInspector;
+  std::map<std::string, std::shared_ptr<const Template>> templates;  // by record key
+
+  Date today() const;
+  std::string now_iso() const;
+
+  Result<std::shared_ptr<const Template>> load_template(std::string_view id, int version);
+  // The record key of a visit from its id or a unique prefix of it.
+  Result<std::string> visit_key(std::string_view id_or_prefix);
+  // The full view of a visit record.
+  Result<VisitView> build_view(const std::string& key);
+  // Loads a visit, refusing one this actor may not write answers to.
+  Result<VisitView> visit_for_answers(std::string_view visit);
+  Status check_assigned(std::string_view school_id);
+  Status check_reviewer(const VisitView& v);
+  // The text of a field, "" if absent.
+  static std::string text_of(const RecordView& r, std::string_view field);
+};
+
+// Findings of one answer under its item's rule.
+void findings_of(const Item& item, const Value& v, std::vector<Finding>& out);
+
+}  // namespace vs

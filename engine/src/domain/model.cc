@@ -1,0 +1,66 @@
+#include "domain/model.h"
+
+#include <algorithm>
+#include <cstdio>
+#include <random>
+
+namespace vs::domain {
+
+VisitStatus decode_status(std::int64_t v) {
+  VisitStatus s;
+  s.round = static_cast<int>(std::max<std::int64_t>(v / 4, 1));
+  switch (v % 4) {
+    case kSubmitted:
+      s.phase = Phase::kSubmitted;
+      break;
+    case kApproved:
+      s.phase = Phase::kApproved;
+      break;
+    default:
+      s.phase = s.round == 1 ? Phase::kDraft : Phase::kReturned;
+  }
+  return s;
+}
+
+std::string template_record(std::string_view id, int version) {
+  char v[16];
+  std::snprintf(v, sizeof v, "%06d", version);
+  return std::string(kTemplatePrefix) + std::string(id) + "/" + v;
+}
+std::string school_record(std::string_view id) { return std::string(kSchoolPrefix) + std::string(id); }
+std::string inspector_record(std::string_view id) {
+  return std::string(kInspectorPrefix) + std::string(id);
+}
+std::string assignment_record(std::string_view inspector, std::string_view school) {
+  return std::string(kAssignmentPrefix) + std::string(inspector) + "/" + std::string(school);
+}
+std::string visit_record(std::string_view school, std::string_view visit_id) {
+  return std::string(kVisitPrefix) + std::string(school) + "/" + std::string(visit_id);
+}
+std::string answer_field(std::string_view item) { return std::string(kAnswerPrefix) + std::string(item); }
+std::string submitted_field(int round) { return "submitted." + std::to_string(round); }
+
+bool valid_ref_id(std::string_view id) {
+  return !id.empty() && id.size() <= 32 && std::all_of(id.begin(), id.end(), [](char c) {
+    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' ||
+           c == '-';
+  });
+}
+
+std::string new_uuid() {
+  std::random_device rd;
+  unsigned char b[16];
+  for (int i = 0; i < 16; i += 4) {
+    const std::uint32_t r = rd();
+    for (int k = 0; k < 4; ++k) b[i + k] = static_cast<unsigned char>(r >> (8 * k));
+  }
+  b[6] = static_cast<unsigned char>((b[6] & 0x0F) | 0x40);  // version 4
+  b[8] = static_cast<unsigned char>((b[8] & 0x3F) | 0x80);  // RFC 4122 variant
+  char out[37];
+  std::snprintf(out, sizeof out,
+                "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", b[0], b[1],
+                b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13], b[14], b[15]);
+  return out;
+}
+
+}  // namespace vs::domain

@@ -1,0 +1,521 @@
+// Visits: start, answers, notes, submit, review, resolve, and the view of a visit with its
+// findings and flags (DESIGN.md § Merge rules, property 4).
+#include <algorithm>
+#include <map>
+#include <set>
+
+#include <nlohmann/json.hpp>
+
+#include <visitsync/inspection.h>
+
+#include "domain/inspection_impl.h"
+#include "util/bytes.h"
+
+namespace vs {
+namespace {
+
+using domain::answer_field;
+using domain::context_of;
+using nlohmann::json;
+
+constexpr std::size_t kMaxCommentChars = 2000;
+
+std::string short_id(std::string_view id) { return std::string(id.substr(0, 8)); }
+
+bool valid_comment(std::string_view s) {
+  const auto chars = std::count_if(s.begin(), s.end(), [](char c) { return (static_cast<unsigned char>(c) & 0xC0) != 0x80; });
+  return util::valid_utf8(s) && static_cast<std::size_t>(chars) <= kMaxCommentChars;
+}
+
+std::string format_threshold(double v) {
+  std::string s = Value::decimal(v).to_string();
+  return s;
+}
+
+std::int64_t integer_or(const RecordView& r, std::string_view field, std::int64_t fallback) {
+  const FieldView* f = r.find(field);
+  return f != nullptr && f->value.kind() == Value::Kind::kInteger ? f->value.as_integer() : fallback;
+}
+
+// Entries "device#seq" of the submission snapshot of a round, as device -> highest seq.
+std::map<std::string, std::uint64_t> snapshot_of(const RecordView& r, int round) {
+  std::map<std::string, std::uint64_t> seen;
+  const FieldView* f = r.find(domain::submitted_field(round));
+  if (f == nullptr || f->value.kind() != Value::Kind::kSet) return seen;
+  for (const std::string& entry : f->value.as_set()) {
+    const std::size_t hash = entry.rfind('#');
+    if (hash == std::string::npos) continue;
+    const std::uint64_t seq = std::strtoull(entry.c_str() + hash + 1, nullptr, 10);
+    std::uint64_t& best = seen[entry.substr(0, hash)];
+    best = std::max(best, seq);
+  }
+  return seen;
+}
+
+// Versions of an answer written in `round` by an inspector and not seen by that round's
+// submission: changes made concurrently with the submit (or the approval after it).
+std::vector<Version> unseen_by_submit(const std::vector<Version>& versions, int round,
+                                      const std::map<std::string, std::uint64_t>& snapshot) {
+  std::vector<Version> out;
+  for (const Version& v : versions) {
+    if (domain::round_of(v.context) != round || domain::is_review(v.context)) continue;
+    auto it = snapshot.find(v.op.device);
+    if (it == snapshot.end() || it->second < v.op.seq) out.push_back(v);
+  }
+  return out;
+}
+
+void add_flags(VisitView& view, const RecordView& r) {
+  const std::map<std::string, std::uint64_t> snapshot = snapshot_of(r, view.status.round);
+  const bool after_submit = !view.status.editable();
+  for (const Answer& a : view.answers) {
+    const FieldView* f = r.find(answer_field(a.item->key));
+    if (f == nullptr) continue;
+    std::vector<std::string> reasons;
+    if (f->conflict) reasons.emplace_back("concurrent values differ");
+    std::vector<Version> late;
+    if (after_submit && f->policy != Policy::kCounter) {
+      late = unseen_by_submit(f->versions, view.status.round, snapshot);
+      if (!late.empty()) {
+        reasons.emplace_back(std::string("changed concurrently with the ") +
+                             (view.status.phase == Phase::kApproved ? "submission it was approved on" : "submission"));
+      }
+    }
+    if (reasons.empty()) continue;
+    Flag flag;
+    flag.visit_id = view.id;
+    flag.item = a.item->key;
+    for (const std::string& reason : reasons) flag.reason += (flag.reason.empty() ? "" : "; ") + reason;
+    flag.versions = f->conflict ? f->versions : late;
+    view.flags.push_back(std::move(flag));
+  }
+  // Two decisions on one submission: an approval and a return made concurrently.
+  const FieldView* status = r.find("status");
+  if (status != nullptr && status->versions.size() > 1) {
+    std::set<int> codes;
+    for (const Version& v : status->versions) {
+      if (v.value.kind() == Value::Kind::kInteger) codes.insert(static_cast<int>(v.value.as_integer() % 4));
+    }
+    if (codes.count(domain::kApproved) != 0 && codes.count(domain::kOpen) != 0) {
+      view.flags.push_back(Flag{view.id, "status", "approved and returned concurrently: the return holds until a supervisor decides", status->versions});
+    }
+  }
+}
+
+std::vector<Review> reviews_of(const RecordView& r) {
+  std::vector<Review> out;
+  const FieldView* f = r.find("reviews");
+  if (f == nullptr) return out;
+  for (const Version& v : f->versions) {
+    if (v.value.kind() != Value::Kind::kText) continue;
+    const json j = json::parse(v.value.as_text(), nullptr, false);
+    if (!j.is_object()) continue;
+    Review rv;
+    rv.by = j.value("by", "");
+    rv.decision = j.value("decision", "");
+    rv.comment = j.value("comment", "");
+    rv.round = j.value("round", 0);
+    rv.at = v.hlc;
+    out.push_back(std::move(rv));
+  }
+  return out;
+}
+
+// A union field's current items plus `more`: a union write replaces what its writer saw.
+Result<Value> with_items(Engine& engine, const std::string& key, const std::string& field,
+                         std::vector<std::string> more) {
+  Result<std::optional<FieldView>> f = engine.read_field(key, field);
+  if (!f.ok()) return f.status();
+  if (f.value() && f.value()->value.kind() == Value::Kind::kSet) {
+    const std::vector<std::string>& have = f.value()->value.as_set();
+    more.insert(more.end(), have.begin(), have.end());
+  }
+  return Value::set(std::move(more));
+}
+
+Status locked(const VisitView& v) {
+  if (v.status.phase == Phase::kApproved) {
+    return Status::invalid_input("visit " + short_id(v.id) + " is approved: its answers are final");
+  }
+  return Status::invalid_input("visit " + short_id(v.id) +
+                               " is submitted: its answers are locked until a supervisor returns it");
+}
+
+}  // namespace
+
+void findings_of(const Item& item, const Value& v, std::vector<Finding>& out) {
+  if (!item.rule || (v.kind() != Value::Kind::kInteger && v.kind() != Value::Kind::kDecimal)) return;
+  const double x = v.kind() == Value::Kind::kInteger ? static_cast<double>(v.as_integer()) : v.as_decimal();
+  const Rule& r = *item.rule;
+  const std::string note = r.note.en.empty() ? "" : " (" + r.note.en + ")";
+  const std::string shown = v.to_string();
+  auto add = [&](const char* level, const char* side, double t) {
+    out.push_back(Finding{item.key, level, item.key + " " + shown + " is " + side + " " + format_threshold(t) + note});
+  };
+  if (r.fail_above && x > *r.fail_above) {
+    add("fail", "above", *r.fail_above);
+  } else if (r.warn_above && x > *r.warn_above) {
+    add("warn", "above", *r.warn_above);
+  }
+  if (r.fail_below && x < *r.fail_below) {
+    add("fail", "below", *r.fail_below);
+  } else if (r.warn_below && x < *r.warn_below) {
+    add("warn", "below", *r.warn_below);
+  }
+}
+
+Result<std::string> Inspection::Impl::visit_key(std::string_view id) {
+  if (id.size() < 6) return Status::invalid_input("'" + std::string(id) + "': give at least 6 characters of the visit id");
+  Result<std::vector<std::string>> keys = engine->records_with_prefix(domain::kVisitPrefix);
+  if (!keys.ok()) return keys.status();
+  std::vector<std::string> matches;
+  for (const std::string& key : keys.value()) {
+    const std::string_view vid = std::string_view(key).substr(key.rfind('/') + 1);
+    if (vid.substr(0, id.size()) == id) matches.push_back(key);
+  }
+  if (matches.empty()) return Status::not_found("no visit '" + std::string(id) + "'");
+  if (matches.size() > 1) {
+    return Status::invalid_input("'" + std::string(id) + "' matches " + std::to_string(matches.size()) +
+                                 " visits: give more of the id");
+  }
+  return matches.front();
+}
+
+Result<VisitView> Inspection::Impl::build_view(const std::string& key) {
+  Result<RecordView> rec = engine->read(key);
+  if (!rec.ok()) return rec.status();
+  const RecordView& r = rec.value();
+  VisitView v;
+  v.id = key.substr(key.rfind('/') + 1);
+  v.school_id = text_of(r, "school");
+  v.template_id = text_of(r, "template");
+  v.template_version = static_cast<int>(integer_or(r, "template_version", 0));
+  v.started_by = text_of(r, "started_by");
+  v.started_at = text_of(r, "started_at");
+  if (const FieldView* f = r.find("inspectors"); f != nullptr && f->value.kind() == Value::Kind::kSet) {
+    v.inspectors = f->value.as_set();
+  }
+  v.status = domain::decode_status(integer_or(r, "status", domain::status_value(1, domain::kOpen)));
+  v.reviews = reviews_of(r);
+  Result<std::shared_ptr<const Template>> t = load_template(v.template_id, v.template_version);
+  if (!t.ok()) {
+    if (t.status().code() != Code::kNotFound) return t.status();
+    return v;  // its template has not arrived yet: the visit shows without answers
+  }
+  v.checklist = t.value();
+  for (const Item* item : v.checklist->items()) {
+    Answer a;
+    a.item = item;
+    if (const FieldView* f = r.find(answer_field(item->key)); f != nullptr) {
+      a.value = f->value;
+      a.versions = f->versions;
+    }
+    findings_of(*item, a.value, v.findings);
+    if (item->required && !a.answered()) v.missing_required.push_back(item->key);
+    v.answers.push_back(std::move(a));
+  }
+  add_flags(v, r);
+  return v;
+}
+
+Status Inspection::Impl::check_reviewer(const VisitView& v) {
+  if (role == Role::kAdmin) return Status();
+  if (role != Role::kSupervisor) return Status::invalid_input("only a supervisor reviews visits");
+  Result<RecordView> me = engine->read(domain::inspector_record(actor_id));
+  Result<RecordView> school = engine->read(domain::school_record(v.school_id));
+  if (!me.ok() || !school.ok()) return Status::not_found("supervisor " + actor_id + " or school " + v.school_id + " is not known here");
+  if (text_of(me.value(), "county") != text_of(school.value(), "county")) {
+    return Status::invalid_input("school " + v.school_id + " is outside the county of supervisor " + actor_id);
+  }
+  return Status();
+}
+
+Result<VisitView> Inspection::Impl::visit_for_answers(std::string_view visit) {
+  if (role != Role::kInspector) {
+    return Status::invalid_input("only inspectors answer checklist items (a supervisor settles flags with resolve)");
+  }
+  Result<std::string> key = visit_key(visit);
+  if (!key.ok()) return key.status();
+  Result<VisitView> v = build_view(key.value());
+  if (!v.ok()) return v.status();
+  if (!v->checklist) return Status::not_found("the template of visit " + short_id(v->id) + " is not here yet");
+  if (Status s = check_assigned(v->school_id); !s.ok()) return s;
+  if (!v->status.editable()) return locked(v.value());
+  return v;
+}
+
+Result<std::string> Inspection::start_visit(std::string_view school_id, std::string_view template_id) {
+  Impl& im = *impl_;
+  if (im.role != Role::kInspector) return Status::invalid_input("only inspectors start visits");
+  Result<School> school = this->school(school_id);
+  if (!school.ok()) return school.status();
+  if (Status s = im.check_assigned(school_id); !s.ok()) return s;
+  Result<std::shared_ptr<const Template>> t = find_template(template_id);
+  if (!t.ok()) return t.status();
+  if (!t.value()->applies_to_level(school->level)) {
+    return Status::invalid_input("template " + std::string(template_id) + " does not apply to " +
+                                 school->level + " schools (school " + std::string(school_id) + ")");
+  }
+  const std::string id = domain::new_uuid();
+  const std::string key = domain::visit_record(school_id, id);
+  const std::uint32_t ctx = context_of(1, false);
+  std::vector<Write> writes = {
+      {key, "school", Policy::kLww, Value::text(std::string(school_id)), ctx},
+      {key, "template", Policy::kLww, Value::text(t.value()->id), ctx},
+      {key, "template_version", Policy::kLww, Value::integer(t.value()->version), ctx},
+      {key, "started_by", Policy::kLww, Value::text(im.actor_id), ctx},
+      {key, "started_at", Policy::kLww, Value::text(im.now_iso()), ctx},
+      {key, "inspectors", Policy::kUnion, Value::set({im.actor_id}), ctx},
+      {key, "status", Policy::kMax, Value::integer(domain::status_value(1, domain::kOpen)), ctx},
+  };
+  Result<std::vector<OpId>> ids = im.engine->write_batch(writes);
+  if (!ids.ok()) return ids.status();
+  return id;
+}
+
+namespace {
+
+// The writes of one answer, and the inspector's name on the visit when it is new there.
+void answer_writes(const VisitView& v, const std::string& key, const Item& item, Value value,
+                   const std::string& actor, std::vector<Write>& out) {
+  const std::uint32_t ctx = context_of(v.status.round, false);
+  out.push_back(Write{key, answer_field(item.key), item.merge, std::move(value), ctx});
+  if (std::find(v.inspectors.begin(), v.inspectors.end(), actor) == v.inspectors.end()) {
+    std::vector<std::string> names = v.inspectors;
+    names.push_back(actor);
+    out.push_back(Write{key, "inspectors", Policy::kUnion, Value::set(names), ctx});
+  }
+}
+
+Result<const Item*> find_item(const VisitView& v, std::string_view item) {
+  const Item* it = v.checklist->find(item);
+  if (it == nullptr) {
+    return Status::invalid_input("template " + v.template_id + " has no item '" + std::string(item) + "'");
+  }
+  return it;
+}
+
+// A counter answer given as a total ("5") or as a change ("+1", "-2"): the increment to write.
+Result<std::int64_t> counter_increment(const Item& item, const Answer& current, std::string_view text) {
+  const std::int64_t total = current.value.kind() == Value::Kind::kInteger ? current.value.as_integer() : 0;
+  const bool relative = !text.empty() && (text[0] == '+' || text[0] == '-');
+  Result<Value> parsed = parse_item_value(item, relative ? text.substr(text[0] == '+' ? 1 : 0) : text);
+  if (relative && !parsed.ok()) {
+    // "-2" parsed as a total fails the item's bounds; parse the magnitude alone instead.
+    Item unbounded = item;
+    unbounded.min.reset();
+    unbounded.max.reset();
+    parsed = parse_item_value(unbounded, text.substr(1));
+    if (parsed.ok()) parsed = Value::integer(-parsed->as_integer());
+  }
+  if (!parsed.ok()) return parsed.status();
+  const std::int64_t target = relative ? total + parsed->as_integer() : parsed->as_integer();
+  if (Status s = check_item_value(item, Value::integer(target)); !s.ok()) return s;
+  return target - total;
+}
+
+}  // namespace
+
+Status Inspection::set_answer(std::string_view visit, std::string_view item, std::string_view text) {
+  Result<VisitView> v = impl_->visit_for_answers(visit);
+  if (!v.ok()) return v.status();
+  Result<const Item*> it = find_item(v.value(), item);
+  if (!it.ok()) return it.status();
+  const Item& spec = *it.value();
+  if (spec.merge == Policy::kAppend) {
+    return Status::invalid_input("item " + spec.key + " keeps notes: add one with visit note");
+  }
+  const std::string key = domain::visit_record(v->school_id, v->id);
+  Value value;
+  if (spec.merge == Policy::kCounter) {
+    const Answer* current = nullptr;
+    for (const Answer& a : v->answers) {
+      if (a.item == &spec) current = &a;
+    }
+    Result<std::int64_t> inc = counter_increment(spec, *current, text);
+    if (!inc.ok()) return inc.status();
+    if (inc.value() == 0) return Status();
+    value = Value::integer(inc.value());
+  } else {
+    Result<Value> parsed = parse_item_value(spec, text);
+    if (!parsed.ok()) return parsed.status();
+    value = std::move(parsed.value());
+  }
+  std::vector<Write> writes;
+  answer_writes(v.value(), key, spec, std::move(value), impl_->actor_id, writes);
+  Result<std::vector<OpId>> ids = impl_->engine->write_batch(writes);
+  return ids.ok() ? Status() : ids.status();
+}
+
+Status Inspection::add_note(std::string_view visit, std::string_view item, std::string_view text) {
+  Result<VisitView> v = impl_->visit_for_answers(visit);
+  if (!v.ok()) return v.status();
+  Result<const Item*> it = find_item(v.value(), item);
+  if (!it.ok()) return it.status();
+  if (it.value()->merge != Policy::kAppend) {
+    return Status::invalid_input("item " + it.value()->key + " is not a notes item: set it with visit set");
+  }
+  if (text.empty()) return Status::invalid_input(it.value()->key + ": the note is empty");
+  Result<Value> value = parse_item_value(*it.value(), text);
+  if (!value.ok()) return value.status();
+  std::vector<Write> writes;
+  answer_writes(v.value(), domain::visit_record(v->school_id, v->id), *it.value(), value.value(),
+                impl_->actor_id, writes);
+  Result<std::vector<OpId>> ids = impl_->engine->write_batch(writes);
+  return ids.ok() ? Status() : ids.status();
+}
+
+Status Inspection::submit(std::string_view visit) {
+  Result<VisitView> v = impl_->visit_for_answers(visit);
+  if (!v.ok()) return v.status();
+  if (!v->missing_required.empty()) {
+    std::string list;
+    for (const std::string& m : v->missing_required) list += (list.empty() ? "" : ", ") + m;
+    return Status::invalid_input("visit " + short_id(v->id) + " cannot be submitted: required items not answered: " + list);
+  }
+  const std::string key = domain::visit_record(v->school_id, v->id);
+  // What this device has seen of the visit: changes it has not seen are flagged later.
+  Result<std::vector<OpId>> clock = impl_->engine->record_clock(key);
+  if (!clock.ok()) return clock.status();
+  std::vector<std::string> seen;
+  for (const OpId& id : clock.value()) seen.push_back(id.device + "#" + std::to_string(id.seq));
+  const int round = v->status.round;
+  const std::uint32_t ctx = context_of(round, false);
+  Result<Value> snapshot = with_items(*impl_->engine, key, domain::submitted_field(round), std::move(seen));
+  if (!snapshot.ok()) return snapshot.status();
+  Result<std::vector<OpId>> ids = impl_->engine->write_batch({
+      Write{key, domain::submitted_field(round), Policy::kUnion, snapshot.value(), ctx},
+      Write{key, "status", Policy::kMax, Value::integer(domain::status_value(round, domain::kSubmitted)), ctx},
+  });
+  return ids.ok() ? Status() : ids.status();
+}
+
+Status Inspection::review(std::string_view visit, std::string_view decision, std::string_view comment) {
+  Impl& im = *impl_;
+  Result<std::string> key = im.visit_key(visit);
+  if (!key.ok()) return key.status();
+  Result<VisitView> v = im.build_view(key.value());
+  if (!v.ok()) return v.status();
+  if (Status s = im.check_reviewer(v.value()); !s.ok()) return s;
+  if (decision != "approve" && decision != "return") {
+    return Status::invalid_input("decision '" + std::string(decision) + "': expected approve or return");
+  }
+  if (v->status.phase != Phase::kSubmitted) {
+    return Status::invalid_input("visit " + short_id(v->id) + " is " + std::string(phase_name(v->status.phase)) +
+                                 ": only a submitted visit can be reviewed");
+  }
+  if (!valid_comment(comment)) {
+    return Status::invalid_input("the comment must be UTF-8 text of at most 2000 characters");
+  }
+  const int round = v->status.round;
+  const bool approve = decision == "approve";
+  const std::int64_t status = approve ? domain::status_value(round, domain::kApproved)
+                                      : domain::status_value(round + 1, domain::kOpen);
+  const json entry = {{"by", im.actor_id}, {"decision", std::string(decision)}, {"comment", std::string(comment)}, {"round", round}};
+  const std::uint32_t ctx = context_of(round, true);
+  Result<std::vector<OpId>> ids = im.engine->write_batch({
+      Write{key.value(), "status", Policy::kMax, Value::integer(status), ctx},
+      Write{key.value(), "reviews", Policy::kAppend, Value::text(entry.dump()), ctx},
+  });
+  return ids.ok() ? Status() : ids.status();
+}
+
+Status Inspection::resolve(std::string_view visit, std::string_view item, std::string_view text) {
+  Impl& im = *impl_;
+  Result<std::string> key = im.visit_key(visit);
+  if (!key.ok()) return key.status();
+  Result<VisitView> v = im.build_view(key.value());
+  if (!v.ok()) return v.status();
+  if (im.role == Role::kInspector) {
+    if (Status s = im.check_assigned(v->school_id); !s.ok()) return s;
+    if (!v->status.editable()) return locked(v.value());
+  } else if (Status s = im.check_reviewer(v.value()); !s.ok()) {
+    return s;
+  }
+  const Flag* flag = nullptr;
+  for (const Flag& f : v->flags) {
+    if (f.item == item) flag = &f;
+  }
+  if (flag == nullptr) {
+    return Status::invalid_input("item " + std::string(item) + " of visit " + short_id(v->id) + " is not flagged");
+  }
+  const int round = v->status.round;
+  const std::uint32_t ctx = context_of(round, true);
+  std::vector<OpId> settles;
+  for (const Version& ver : flag->versions) settles.push_back(ver.op);
+
+  if (item == "status") {
+    if (text != "approve" && text != "return") return Status::invalid_input("status: expected approve or return");
+    int approved_round = round;
+    for (const Version& ver : flag->versions) {
+      if (ver.value.kind() == Value::Kind::kInteger && ver.value.as_integer() % 4 == domain::kApproved) {
+        approved_round = static_cast<int>(ver.value.as_integer() / 4);
+      }
+    }
+    const std::int64_t status = text == "approve" ? domain::status_value(approved_round, domain::kApproved)
+                                                  : domain::status_value(approved_round + 1, domain::kOpen);
+    Result<OpId> id = im.engine->resolve(Write{key.value(), "status", Policy::kMax, Value::integer(status), ctx}, settles);
+    return id.ok() ? Status() : id.status();
+  }
+  if (!v->checklist) return Status::not_found("the template of visit " + short_id(v->id) + " is not here yet");
+  Result<const Item*> it = find_item(v.value(), item);
+  if (!it.ok()) return it.status();
+  Result<Value> value = parse_item_value(*it.value(), text);
+  if (!value.ok()) return value.status();
+  // The value settles every current version of the item; accepting a change made
+  // concurrently with the submission also adds its op to the submission's snapshot.
+  std::vector<OpId> current;
+  for (const Answer& a : v->answers) {
+    if (a.item == it.value() && a.item->merge != Policy::kAppend) {
+      for (const Version& ver : a.versions) current.push_back(ver.op);
+    }
+  }
+  std::vector<std::string> accepted;
+  for (const Version& ver : flag->versions) accepted.push_back(ver.op.device + "#" + std::to_string(ver.op.seq));
+  const Write w{key.value(), answer_field(it.value()->key), it.value()->merge, value.value(), ctx};
+  return im.engine->transaction([&]() -> Status {
+    if (w.policy != Policy::kAppend || !text.empty()) {
+      Result<OpId> id = current.empty() ? im.engine->write(w) : im.engine->resolve(w, current);
+      if (!id.ok()) return id.status();
+    }
+    if (!v->status.editable()) {
+      const std::string field = domain::submitted_field(round);
+      Result<Value> snapshot = with_items(*im.engine, key.value(), field, accepted);
+      if (!snapshot.ok()) return snapshot.status();
+      Result<OpId> id = im.engine->write(Write{key.value(), field, Policy::kUnion, snapshot.value(), ctx});
+      if (!id.ok()) return id.status();
+    }
+    return Status();
+  });
+}
+
+Result<VisitView> Inspection::visit(std::string_view id_or_prefix) {
+  Result<std::string> key = impl_->visit_key(id_or_prefix);
+  if (!key.ok()) return key.status();
+  return impl_->build_view(key.value());
+}
+
+Result<std::vector<VisitView>> Inspection::visits() {
+  Result<std::vector<std::string>> keys = impl_->engine->records_with_prefix(domain::kVisitPrefix);
+  if (!keys.ok()) return keys.status();
+  std::vector<VisitView> out;
+  out.reserve(keys->size());
+  for (const std::string& key : keys.value()) {
+    Result<VisitView> v = impl_->build_view(key);
+    if (!v.ok()) return v.status();
+    out.push_back(std::move(v.value()));
+  }
+  return out;
+}
+
+Result<std::vector<Flag>> Inspection::flags() {
+  Result<std::vector<VisitView>> all = visits();
+  if (!all.ok()) return all.status();
+  std::vector<Flag> out;
+  for (VisitView& v : all.value()) {
+    for (Flag& f : v.flags) out.push_back(std::move(f));
+  }
+  return out;
+}
+
+}  // namespace vs
