@@ -1,7 +1,9 @@
 #include "support/test_support.h"
 
 #include <cstdlib>
+#include <fstream>
 #include <iostream>
+#include <iterator>
 #include <random>
 
 #include <catch2/catch.hpp>
@@ -50,6 +52,16 @@ int property_rounds(int normal) {
     if (n > 0) return n;
   }
   return normal;
+}
+
+std::string shared_reference_dir() { return VS_SOURCE_DIR "/../shared/domain/reference"; }
+std::string templates_dir() { return VS_SOURCE_DIR "/schema/templates"; }
+
+std::string slurp(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  INFO(path);
+  REQUIRE(in.good());
+  return std::string(std::istreambuf_iterator<char>(in), {});
 }
 
 std::unique_ptr<Engine> open_engine(const TempDir& dir, const std::string& device, Clock* clock,

@@ -44,6 +44,14 @@ std::uint64_t seed();
 // A bound on property-test rounds: `normal`, or VS_PROPERTY_ROUNDS when set (to run longer).
 int property_rounds(int normal);
 
+// The folders of the shared reference data and of the project's templates.
+std::string shared_reference_dir();
+std::string templates_dir();
+// A whole file's content; fails the test if it cannot be read.
+std::string slurp(const std::string& path);
+// 2026-11-23 12:00 UTC, inside the assignment period of the shared reference data.
+inline constexpr std::int64_t kToday = 1795435200000;
+
 // Opens a store in `dir` for device `device` with `clock`, failing the test on error.
 std::unique_ptr<Engine> open_engine(const TempDir& dir, const std::string& device, Clock* clock,
                                     const std::string& file = "");

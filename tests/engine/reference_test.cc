@@ -1,0 +1,199 @@
+// Reference data: CSV parsing, imports of the shared files, errors with line numbers, all or
+// nothing, and re-imports that update without duplicating.
+#include <catch2/catch.hpp>
+
+#include <visitsync/inspection.h>
+
+#include "domain/csv.h"
+#include "support/test_support.h"
+
+using namespace vs;
+
+namespace {
+
+struct Hub {
+  test::TempDir dir;
+  test::ManualClock clock{test::kToday};
+  std::unique_ptr<Inspection> in;
+  Hub() {
+    Result<std::unique_ptr<Inspection>> r =
+        Inspection::create(dir.file("data"), "hub-test", "hub", "admin", Role::kAdmin, &clock);
+    INFO(r.status().to_string());
+    REQUIRE(r.ok());
+    in = std::move(r.value());
+  }
+  ImportReport import(ReferenceKind kind, const std::string& csv) {
+    Result<ImportReport> r = in->import_reference(kind, csv);
+    INFO(r.status().to_string());
+    REQUIRE(r.ok());
+    return r.value();
+  }
+  Status import_error(ReferenceKind kind, const std::string& csv) {
+    Result<ImportReport> r = in->import_reference(kind, csv);
+    REQUIRE_FALSE(r.ok());
+    CHECK(r.status().code() == Code::kInvalidInput);
+    return r.status();
+  }
+  std::string digest() { return in->engine().digest().value(); }
+};
+
+const std::string kSchoolsHeader =
+    "school_id,name,city,county,township,level,boarding,students,teachers,lat,lon\n";
+
+}  // namespace
+
+TEST_CASE("CSV cells may be quoted, hold commas, quotes and line breaks",
+          "[engine][reference][csv]") {
+  Result<domain::CsvTable> t = domain::parse_csv(
+      "\xEF\xBB\xBF"
+      "a,b,c\r\n1,\"x, y\",\"say \"\"hi\"\"\"\r\n2,\"two\nlines\",\n\n3,,last");
+  REQUIRE(t.ok());
+  CHECK(t->header == std::vector<std::string>{"a", "b", "c"});
+  REQUIRE(t->rows.size() == 3);
+  CHECK(t->rows[0].cells == std::vector<std::string>{"1", "x, y", "say \"hi\""});
+  CHECK(t->rows[1].cells == std::vector<std::string>{"2", "two\nlines", ""});
+  CHECK(t->rows[1].line == 3);
+  CHECK(t->rows[2].line == 6);  // the row after a two-line cell and a blank line
+  std::string out;
+  domain::append_csv_cell(out, "x, \"y\"");
+  CHECK(out == "\"x, \"\"y\"\"\"");
+}
+
+TEST_CASE("malformed CSV is refused with its line", "[engine][reference][csv][input]") {
+  CHECK_THAT(domain::parse_csv("a,b\n1,\"open\n2,3\n").status().message(),
+             Catch::Contains("line 2: a quoted field is not closed"));
+  CHECK_THAT(domain::parse_csv("a,b\n1,x\"y\n").status().message(),
+             Catch::Contains("line 2: a quote inside an unquoted field"));
+  CHECK_THAT(domain::parse_csv("a,b\n1,\"x\"y\n").status().message(),
+             Catch::Contains("line 2: text after a closing quote"));
+  CHECK_THAT(domain::parse_csv("a,b\n1,\xff\n").status().message(),
+             Catch::Contains("line 2: not UTF-8"));
+  CHECK_THAT(domain::parse_csv("").status().message(), Catch::Contains("empty"));
+}
+
+TEST_CASE_METHOD(Hub, "the shared reference data imports, and re-imports without duplicates",
+                 "[engine][reference]") {
+  const std::string ref = test::shared_reference_dir();
+  const ImportReport schools = import(ReferenceKind::kSchools, test::slurp(ref + "/schools.csv"));
+  const ImportReport inspectors =
+      import(ReferenceKind::kInspectors, test::slurp(ref + "/inspectors.csv"));
+  const ImportReport assignments =
+      import(ReferenceKind::kAssignments, test::slurp(ref + "/assignments.csv"));
+  CHECK(schools.rows == 240);
+  CHECK(schools.created == 240);
+  CHECK(inspectors.created == 24);
+  CHECK(assignments.created == 295);
+
+  Result<School> s = in->school("S00001");
+  REQUIRE(s.ok());
+  CHECK(s->name == "保德杨家湾第1教学点");
+  CHECK(s->level == "teaching_point");
+  CHECK(s->students == 46);
+  REQUIRE(s->location);
+  CHECK(s->location->lat == Approx(38.81707));
+  Result<Inspector> sup = in->inspector("I0001");
+  REQUIRE(sup.ok());
+  CHECK(sup->role == Role::kSupervisor);
+  CHECK(sup->county == "代县");
+  CHECK(in->assigned_schools("I0002")->size() == 10);
+
+  const std::uint64_t ops = in->engine().stats()->ops;
+  const std::string before = digest();
+  SECTION("the same files again change nothing") {
+    const ImportReport again = import(ReferenceKind::kSchools, test::slurp(ref + "/schools.csv"));
+    CHECK(again.unchanged == 240);
+    CHECK(again.created == 0);
+    CHECK(in->engine().stats()->ops == ops);
+    CHECK(digest() == before);
+  }
+  SECTION("a changed row updates its record and writes only the changed field") {
+    std::string csv = test::slurp(ref + "/schools.csv");
+    const std::string row =
+        "S00001,保德杨家湾第1教学点,忻州市,保德县,杨家湾镇,teaching_point,0,46,2,";
+    REQUIRE(csv.find(row) != std::string::npos);
+    csv.replace(csv.find(row), row.size(),
+                "S00001,保德杨家湾第1教学点,忻州市,保德县,杨家湾镇,teaching_point,0,52,2,");
+    const ImportReport r = import(ReferenceKind::kSchools, csv);
+    CHECK(r.updated == 1);
+    CHECK(r.unchanged == 239);
+    CHECK(in->engine().stats()->ops == ops + 1);
+    CHECK(in->school("S00001")->students == 52);
+    CHECK(in->engine().records_with_prefix("school/")->size() == 240);
+  }
+}
+
+TEST_CASE_METHOD(Hub, "a bad row is reported with its line and nothing is imported",
+                 "[engine][reference][input]") {
+  const std::string good = "S1,一小,忻州市,保德县,东关镇,primary,0,300,20,39.0,111.1\n";
+  const std::string before = digest();
+  struct Case {
+    std::string csv;
+    const char* message;
+  };
+  const std::vector<Case> cases = {
+      {kSchoolsHeader + good + "S2,二小,忻州市,保德县,东关镇,primary,0,many,20,39.0,111.1\n",
+       "line 3: students: 'many' is not a count"},
+      {kSchoolsHeader + good + "S2,二小,忻州市,保德县,东关镇,college,0,1,1,39.0,111.1\n",
+       "line 3: level: 'college' is not one of"},
+      {kSchoolsHeader + good + "S3,三小,忻州市,保德县,东关镇,primary,2,1,1,39.0,111.1\n",
+       "line 3: boarding: '2' is not 0 or 1"},
+      {kSchoolsHeader + good + "S4,四小,忻州市,保德县,东关镇,primary,0,1,1,95.0,111.1\n",
+       "line 3: lat: '95.0' is not a coordinate"},
+      {kSchoolsHeader + good + "S5,五小,忻州市,保德县\n", "line 3: 4 cells, the header has 11"},
+      {kSchoolsHeader + good + good, "line 3: school S1 is listed twice (first on line 2)"},
+      {kSchoolsHeader + good + "S 6,六小,忻州市,保德县,东关镇,primary,0,1,1,39.0,111.1\n",
+       "line 3: school_id: 'S 6' is not an id"},
+      {kSchoolsHeader + good + ",七小,忻州市,保德县,东关镇,primary,0,1,1,39.0,111.1\n",
+       "line 3: school_id: '' is not an id"},
+      {"school_id,name,city,county,township,level,boarding,students,teachers,lat\n" + good,
+       "line 1: missing column 'lon'"},
+      {"school_id,name,city,county,township,level,boarding,students,teachers,lat,lon,phone\n",
+       "line 1: unknown column 'phone'"},
+  };
+  for (const Case& c : cases) {
+    INFO(c.message);
+    const Status s = import_error(ReferenceKind::kSchools, c.csv);
+    CHECK_THAT(s.message(), Catch::Contains(c.message));
+    CHECK(digest() == before);  // the good row beside it was not stored either
+    CHECK_FALSE(in->school("S1").ok());
+  }
+  SECTION("every bad row is listed, not only the first") {
+    const Status s =
+        import_error(ReferenceKind::kSchools,
+                     kSchoolsHeader + "S1,一小,忻州市,保德县,东关镇,primary,0,-1,20,39.0,111.1\n" +
+                         good + "S9,九小,忻州市,保德县,东关镇,primary,x,1,1,39.0,111.1\n");
+    CHECK_THAT(s.message(), Catch::StartsWith("2 bad rows, nothing imported"));
+    CHECK_THAT(s.message(),
+               Catch::Contains("line 2: students") && Catch::Contains("line 4: boarding"));
+  }
+}
+
+TEST_CASE_METHOD(Hub, "an assignment must name an imported inspector and school, in order",
+                 "[engine][reference][input]") {
+  import(ReferenceKind::kSchools,
+         kSchoolsHeader + "S1,一小,忻州市,保德县,东关镇,primary,0,300,20,39.0,111.1\n");
+  import(ReferenceKind::kInspectors, "inspector_id,name,role,county\nI1,王伟,inspector,保德县\n");
+  CHECK_THAT(import_error(ReferenceKind::kAssignments,
+                          "inspector_id,school_id,from,until\nI1,S2,2026-09-01,2027-01-31\n")
+                 .message(),
+             Catch::Contains("line 2: school S2 is not imported"));
+  CHECK_THAT(import_error(ReferenceKind::kAssignments,
+                          "inspector_id,school_id,from,until\nI1,S1,2027-09-01,2027-01-31\n")
+                 .message(),
+             Catch::Contains("line 2: until: before from"));
+  CHECK_THAT(import_error(ReferenceKind::kAssignments,
+                          "inspector_id,school_id,from,until\nI1,S1,2026-9-1,2027-01-31\n")
+                 .message(),
+             Catch::Contains("line 2: from: '2026-9-1' is not a date"));
+  CHECK_THAT(import_error(ReferenceKind::kInspectors,
+                          "inspector_id,name,role,county\nI2,李娜,director,保德县\n")
+                 .message(),
+             Catch::Contains("line 2: role: 'director' is not one of inspector, supervisor"));
+  const ImportReport ok =
+      import(ReferenceKind::kAssignments,
+             "inspector_id,school_id,from,until\nI1,S1,2026-09-01,2027-01-31\n");
+  CHECK(ok.created == 1);
+  CHECK(in->assigned_schools("I1").value() == std::vector<std::string>{"S1"});
+  clock.set(test::kToday + 400 * 86'400'000LL);  // after the period
+  CHECK(in->assigned_schools("I1")->empty());
+}

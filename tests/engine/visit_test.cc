@@ -1,0 +1,402 @@
+// Visits in domain terms: the lifecycle, refusals, findings, counters, and two inspectors
+// editing the same visit offline (DESIGN.md § Merge rules, property 4). Replicas exchange ops
+// through the engine directly, as a sync through the hub would.
+#include <map>
+
+#include <catch2/catch.hpp>
+
+#include <visitsync/inspection.h>
+
+#include "support/test_support.h"
+
+using namespace vs;
+
+namespace {
+
+// Shared by I0011 and I0021, in 代县, whose supervisor is I0001; a primary school.
+constexpr const char* kSchool = "S00033";
+
+struct Device {
+  std::unique_ptr<test::ManualClock> clock;
+  std::unique_ptr<Inspection> in;
+};
+
+struct Deployment {
+  test::TempDir dir;
+  test::ManualClock hub_clock{test::kToday};
+  std::unique_ptr<Inspection> hub;
+  std::map<std::string, Device> devices;
+
+  Deployment() {
+    Result<std::unique_ptr<Inspection>> h =
+        Inspection::create(dir.file("hub"), "hub", "hub", "admin", Role::kAdmin, &hub_clock);
+    REQUIRE(h.ok());
+    hub = std::move(h.value());
+    for (const char* kind : {"schools", "inspectors", "assignments"}) {
+      Result<ImportReport> r =
+          hub->import_reference(*parse_reference_kind(kind),
+                                test::slurp(test::shared_reference_dir() + "/" + kind + ".csv"));
+      REQUIRE(r.ok());
+    }
+    for (const char* t :
+         {"school-conditions", "campus-safety", "teaching-practice", "rural-support"}) {
+      REQUIRE(hub->publish_template(test::slurp(test::templates_dir() + "/" + t + ".json")).ok());
+    }
+  }
+
+  Inspection& device(const std::string& actor, Role role = Role::kInspector) {
+    Device& d = devices[actor];
+    if (!d.in) {
+      d.clock = std::make_unique<test::ManualClock>(test::kToday);
+      Result<std::unique_ptr<Inspection>> r = Inspection::create(
+          dir.file("dev-" + actor), "dev-" + actor, "enrolled", actor, role, d.clock.get());
+      REQUIRE(r.ok());
+      d.in = std::move(r.value());
+      pull(*d.in, *hub);
+    }
+    return *d.in;
+  }
+  test::ManualClock& clock_of(const std::string& actor) { return *devices.at(actor).clock; }
+
+  // `to` receives what `from` has that it has not read yet.
+  void pull(Inspection& to, Inspection& from) {
+    std::uint64_t& cur = cursor_of(to, from);
+    Result<LogSlice> s = from.engine().log_after(cur, 1'000'000);
+    REQUIRE(s.ok());
+    Result<ApplyReport> r = to.engine().apply_remote(s->ops);
+    REQUIRE(r.ok());
+    REQUIRE(r->rejected.empty());
+    cur = s->next_cursor;
+  }
+  std::map<std::pair<Inspection*, Inspection*>, std::uint64_t> cursors;
+  std::uint64_t& cursor_of(Inspection& to, Inspection& from) { return cursors[{&to, &from}]; }
+  // Everyone's changes reach the hub, then everyone.
+  void sync_all() {
+    for (auto& [name, d] : devices) pull(*hub, *d.in);
+    for (auto& [name, d] : devices) pull(*d.in, *hub);
+  }
+};
+
+void ok(const Status& s) {
+  INFO(s.to_string());
+  REQUIRE(s.ok());
+}
+
+Status refused(const Status& s) {
+  REQUIRE_FALSE(s.ok());
+  CHECK(s.code() == Code::kInvalidInput);
+  return s;
+}
+
+std::string start(Inspection& in, const char* tmpl = "school-conditions",
+                  const char* school = kSchool) {
+  Result<std::string> id = in.start_visit(school, tmpl);
+  INFO(id.status().to_string());
+  REQUIRE(id.ok());
+  return id.value();
+}
+
+void answer_required(Inspection& in, const std::string& id) {
+  for (const auto& [item, value] :
+       std::vector<std::pair<const char*, const char*>>{{"dangerous_buildings", "none"},
+                                                        {"sports_ground_surfaced", "yes"},
+                                                        {"enrolled_students", "412"},
+                                                        {"class_count", "9"},
+                                                        {"largest_class_size", "48"},
+                                                        {"canteen_licensed", "yes"},
+                                                        {"overall_rating", "4"}}) {
+    ok(in.set_answer(id, item, value));
+  }
+}
+
+VisitView view(Inspection& in, const std::string& id) {
+  Result<VisitView> v = in.visit(id);
+  INFO(v.status().to_string());
+  REQUIRE(v.ok());
+  return v.value();
+}
+
+std::vector<std::string> flagged_items(const VisitView& v) {
+  std::vector<std::string> items;
+  for (const Flag& f : v.flags) items.push_back(f.item);
+  return items;
+}
+
+const Answer& answer(const VisitView& v, const std::string& item) {
+  for (const Answer& a : v.answers) {
+    if (a.item->key == item) return a;
+  }
+  FAIL("no item " << item);
+  return v.answers.front();
+}
+
+}  // namespace
+
+TEST_CASE_METHOD(Deployment, "a visit goes from draft to submitted, returned and approved",
+                 "[engine][visit][lifecycle]") {
+  Inspection& inspector = device("I0011");
+  const std::string id = start(inspector);
+  CHECK(view(inspector, id).status.phase == Phase::kDraft);
+
+  const Status early = refused(inspector.submit(id));
+  CHECK_THAT(early.message(),
+             Catch::Contains("required items not answered: dangerous_buildings, "
+                             "sports_ground_surfaced, enrolled_students, class_count, "
+                             "largest_class_size, canteen_licensed, overall_rating"));
+  answer_required(inspector, id);
+  ok(inspector.submit(id));
+  CHECK(view(inspector, id).status.phase == Phase::kSubmitted);
+  CHECK_THAT(refused(inspector.set_answer(id, "class_count", "10")).message(),
+             Catch::Contains("locked until a supervisor returns it"));
+  CHECK_THAT(refused(inspector.review(id, "approve", "")).message(),
+             Catch::Contains("only a supervisor"));
+
+  Inspection& supervisor = device("I0001", Role::kSupervisor);
+  sync_all();
+  ok(supervisor.review(id, "return", "请补充班额数据 / add class sizes"));
+  sync_all();
+  VisitView returned = view(inspector, id);
+  CHECK(returned.status.phase == Phase::kReturned);
+  CHECK(returned.status.round == 2);
+  REQUIRE(returned.reviews.size() == 1);
+  CHECK(returned.reviews[0].comment == "请补充班额数据 / add class sizes");
+  CHECK(returned.reviews[0].by == "I0001");
+
+  ok(inspector.set_answer(id, "largest_class_size", "52"));
+  ok(inspector.submit(id));
+  sync_all();
+  ok(supervisor.review(id, "approve", ""));
+  sync_all();
+  VisitView approved = view(inspector, id);
+  CHECK(approved.status.phase == Phase::kApproved);
+  CHECK(approved.status.round == 2);
+  CHECK(approved.flags.empty());
+  CHECK_THAT(refused(inspector.set_answer(id, "class_count", "10")).message(),
+             Catch::Contains("approved: its answers are final"));
+  CHECK_THAT(refused(supervisor.review(id, "return", "")).message(),
+             Catch::Contains("only a submitted visit"));
+  CHECK(Inspection::to_json(approved) == Inspection::to_json(view(supervisor, id)));
+}
+
+TEST_CASE_METHOD(Deployment, "visits are refused where the rules say no",
+                 "[engine][visit][input]") {
+  Inspection& inspector = device("I0011");
+  CHECK_THAT(refused(inspector.start_visit("S00001", "school-conditions").status()).message(),
+             Catch::Contains("not assigned to school S00001"));
+  CHECK(inspector.start_visit("S99999", "school-conditions").status().code() == Code::kNotFound);
+  CHECK(inspector.start_visit(kSchool, "no-such-template").status().code() == Code::kNotFound);
+  Inspection& other = device("I0002");
+  CHECK_THAT(refused(other.start_visit("S00001", "school-conditions").status()).message(),
+             Catch::Contains("does not apply to teaching_point schools"));
+  CHECK_THAT(
+      refused(device("I0001", Role::kSupervisor).start_visit(kSchool, "school-conditions").status())
+          .message(),
+      Catch::Contains("only inspectors start visits"));
+
+  const std::string id = start(inspector);
+  const Status unseen = device("I0009", Role::kSupervisor).review(id.substr(0, 8), "approve", "");
+  CHECK(unseen.code() == Code::kNotFound);  // not synced to it: it does not even see it
+  CHECK_THAT(unseen.message(), Catch::Contains("no visit"));
+  sync_all();
+  CHECK_THAT(refused(device("I0009", Role::kSupervisor).review(id, "approve", "")).message(),
+             Catch::Contains("outside the county"));
+  CHECK_THAT(refused(device("I0001", Role::kSupervisor).review(id, "approve", "")).message(),
+             Catch::Contains("is draft: only a submitted visit"));
+  CHECK_THAT(refused(inspector.visit("abc").status()).message(),
+             Catch::Contains("at least 6 characters"));
+}
+
+TEST_CASE_METHOD(Deployment, "an invalid answer is refused and nothing is stored",
+                 "[engine][visit][input]") {
+  Inspection& in = device("I0011");
+  const std::string id = start(in);
+  ok(in.set_answer(id, "largest_class_size", "48"));
+  const std::string before = in.engine().digest().value();
+  const std::uint64_t ops = in.engine().stats()->ops;
+  struct Case {
+    const char* item;
+    const char* value;
+    const char* message;
+  };
+  for (const Case& c : std::vector<Case>{
+           {"largest_class_size", "151", "largest_class_size: 151 is outside 0..150"},
+           {"largest_class_size", "forty", "is not a whole number"},
+           {"dangerous_buildings", "e_grade", "is not an option (none, c_grade, d_grade)"},
+           {"issues_found", "water,flood", "'flood' is not an option"},
+           {"sports_ground_surfaced", "maybe", "is not yes or no"},
+           {"location", "38.8", "is not a gps point"},
+           {"no_such_item", "1", "has no item 'no_such_item'"},
+           {"inspector_notes", "x", "keeps notes: add one with visit note"},
+       }) {
+    INFO(c.item << " = " << c.value);
+    CHECK_THAT(refused(in.set_answer(id, c.item, c.value)).message(), Catch::Contains(c.message));
+  }
+  CHECK_THAT(refused(in.add_note(id, "inspector_notes", std::string(2001, 'x'))).message(),
+             Catch::Contains("2001 characters, at most 2000"));
+  CHECK_THAT(refused(in.add_note(id, "class_count", "x")).message(),
+             Catch::Contains("not a notes item"));
+  CHECK(in.engine().digest().value() == before);
+  CHECK(in.engine().stats()->ops == ops);
+  CHECK(answer(view(in, id), "largest_class_size").value == Value::integer(48));
+}
+
+TEST_CASE_METHOD(Deployment, "findings follow the template's rules and the current answers",
+                 "[engine][visit][findings]") {
+  Inspection& in = device("I0011");
+  const std::string id = start(in);
+  CHECK(view(in, id).findings.empty());
+  ok(in.set_answer(id, "largest_class_size", "61"));
+  VisitView v = view(in, id);
+  REQUIRE(v.findings.size() == 1);
+  CHECK(v.findings[0].level == "fail");
+  CHECK(v.findings[0].item == "largest_class_size");
+  CHECK_THAT(v.findings[0].message,
+             Catch::Contains("61 is above 55") && Catch::Contains("oversized class"));
+  ok(in.set_answer(id, "largest_class_size", "50"));
+  v = view(in, id);
+  REQUIRE(v.findings.size() == 1);
+  CHECK(v.findings[0].level == "warn");
+  ok(in.set_answer(id, "largest_class_size", "40"));
+  CHECK(view(in, id).findings.empty());
+
+  const std::string tp = start(in, "teaching-practice");
+  ok(in.set_answer(tp, "pe_minutes_per_day", "30"));
+  v = view(in, tp);
+  REQUIRE(v.findings.size() == 1);
+  CHECK_THAT(v.findings[0].message, Catch::Contains("30 is below 60"));
+  CHECK_THAT(Inspection::to_json(v),
+             Catch::Contains("\"findings\":[{\"item\":\"pe_minutes_per_day\""));
+}
+
+TEST_CASE_METHOD(Deployment, "a counter item takes totals and changes, and adds up across devices",
+                 "[engine][visit][counter]") {
+  Inspection& a = device("I0011");
+  Inspection& b = device("I0021");
+  const std::string id = start(a, "teaching-practice");
+  ok(a.set_answer(id, "lessons_observed", "3"));
+  ok(a.set_answer(id, "lessons_observed", "+2"));
+  CHECK(answer(view(a, id), "lessons_observed").value == Value::integer(5));
+  sync_all();
+  ok(a.set_answer(id, "lessons_observed", "+1"));  // both observe a lesson, offline
+  ok(b.set_answer(id, "lessons_observed", "+1"));
+  sync_all();
+  sync_all();
+  CHECK(answer(view(a, id), "lessons_observed").value == Value::integer(7));
+  CHECK(answer(view(b, id), "lessons_observed").value == Value::integer(7));
+  CHECK_THAT(refused(a.set_answer(id, "lessons_observed", "-8")).message(),
+             Catch::Contains("outside 0..100"));
+}
+
+TEST_CASE_METHOD(
+    Deployment,
+    "two inspectors edit one visit offline: identical results, exactly the expected flags",
+    "[engine][visit][concurrency]") {
+  Inspection& a = device("I0011");
+  Inspection& b = device("I0021");
+  const std::string id = start(a);
+  ok(a.set_answer(id, "issues_found", "water"));
+  sync_all();
+  clock_of("I0021").advance(1000);
+
+  // Offline, both at once.
+  ok(a.set_answer(id, "class_count", "9"));  // same lww item, different values
+  ok(b.set_answer(id, "class_count", "13"));
+  ok(a.set_answer(id, "enrolled_students", "400"));  // same lww item, same value
+  ok(b.set_answer(id, "enrolled_students", "400"));
+  ok(a.set_answer(id, "broadband_ok", "yes"));  // different items
+  ok(b.set_answer(id, "library_books", "3000"));
+  ok(a.add_note(id, "inspector_notes", "东侧围墙有缺口"));  // notes on both
+  ok(b.add_note(id, "inspector_notes", "canteen sample log incomplete"));
+  ok(a.set_answer(id, "issues_found", "water,bus_safety"));  // a union item
+  ok(b.set_answer(id, "issues_found", "canteen"));           // b also removes water
+  ok(a.set_answer(id, "largest_class_size", "48"));          // a max item
+  ok(b.set_answer(id, "largest_class_size", "61"));
+  sync_all();
+  sync_all();
+
+  const VisitView va = view(a, id);
+  const VisitView vb = view(b, id);
+  CHECK(Inspection::to_json(va) == Inspection::to_json(vb));
+  CHECK(a.engine().digest().value() == b.engine().digest().value());
+  CHECK(flagged_items(va) == std::vector<std::string>{"class_count"});
+  CHECK(answer(va, "class_count").versions.size() == 2);
+  CHECK(answer(va, "enrolled_students").value == Value::integer(400));
+  CHECK(answer(va, "broadband_ok").value == Value::boolean(true));
+  CHECK(answer(va, "library_books").value == Value::integer(3000));
+  CHECK(answer(va, "inspector_notes").versions.size() == 2);
+  CHECK(answer(va, "issues_found").value == Value::set({"bus_safety", "canteen", "water"}));
+  CHECK(answer(va, "largest_class_size").value == Value::integer(61));
+  CHECK(va.inspectors == std::vector<std::string>{"I0011", "I0021"});
+
+  ok(a.resolve(id, "class_count", "11"));
+  sync_all();
+  sync_all();
+  CHECK(view(b, id).flags.empty());
+  CHECK(answer(view(b, id), "class_count").value == Value::integer(11));
+  CHECK(a.flags()->empty());
+}
+
+TEST_CASE_METHOD(Deployment, "an edit made concurrently with a submit is kept and flagged",
+                 "[engine][visit][concurrency]") {
+  Inspection& a = device("I0011");
+  Inspection& b = device("I0021");
+  const std::string id = start(a);
+  answer_required(a, id);
+  sync_all();
+  ok(a.submit(id));                             // a submits, offline
+  ok(b.set_answer(id, "overall_rating", "2"));  // b has not seen the submit
+  ok(b.add_note(id, "inspector_notes", "食堂留样记录不全"));
+  ok(b.set_answer(id, "smart_classrooms", "3"));
+  sync_all();
+  sync_all();
+
+  VisitView v = view(a, id);
+  CHECK(v.status.phase == Phase::kSubmitted);
+  CHECK(answer(v, "overall_rating").value == Value::integer(2));  // kept
+  CHECK(answer(v, "smart_classrooms").value == Value::integer(3));
+  CHECK(flagged_items(v) ==
+        std::vector<std::string>{"smart_classrooms", "overall_rating", "inspector_notes"});
+  for (const Flag& f : v.flags)
+    CHECK_THAT(f.reason, Catch::Contains("concurrently with the submission"));
+  CHECK(Inspection::to_json(v) == Inspection::to_json(view(b, id)));
+
+  // The supervisor approves: the flags stay, the visit does not reopen.
+  Inspection& sup = device("I0001", Role::kSupervisor);
+  sync_all();
+  ok(sup.review(id, "approve", ""));
+  ok(sup.resolve(id, "overall_rating", "3"));
+  ok(sup.resolve(id, "inspector_notes", ""));
+  ok(sup.resolve(id, "smart_classrooms", "3"));
+  sync_all();
+  sync_all();
+  v = view(b, id);
+  CHECK(v.status.phase == Phase::kApproved);
+  CHECK(v.flags.empty());
+  CHECK(answer(v, "overall_rating").value == Value::integer(3));
+  CHECK(answer(v, "inspector_notes").versions.size() == 1);  // the note stays
+  CHECK(Inspection::to_json(v) == Inspection::to_json(view(a, id)));
+}
+
+TEST_CASE_METHOD(Deployment, "an approval and a return made concurrently are flagged until decided",
+                 "[engine][visit][concurrency]") {
+  Inspection& a = device("I0011");
+  const std::string id = start(a);
+  answer_required(a, id);
+  ok(a.submit(id));
+  Inspection& sup = device("I0001", Role::kSupervisor);
+  sync_all();
+  ok(sup.review(id, "approve", ""));
+  ok(hub->review(id, "return", "recount the classes"));  // the administrator, at the same time
+  sync_all();
+  sync_all();
+  VisitView v = view(a, id);
+  CHECK(v.status.phase == Phase::kReturned);
+  CHECK(flagged_items(v) == std::vector<std::string>{"status"});
+  ok(sup.resolve(id, "status", "approve"));
+  sync_all();
+  sync_all();
+  v = view(a, id);
+  CHECK(v.status.phase == Phase::kApproved);
+  CHECK(v.status.round == 1);
+  CHECK(v.flags.empty());
+}

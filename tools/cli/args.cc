@@ -1,0 +1,113 @@
+#include "args.h"
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+
+namespace vs::cli {
+
+int exit_code(const Status& s) {
+  switch (s.code()) {
+    case Code::kOk:
+      return 0;
+    case Code::kInvalidInput:
+    case Code::kNotFound:
+      return 2;
+    case Code::kUnavailable:
+      return 3;
+    case Code::kRejected:
+      return 4;
+    case Code::kCorrupt:
+    case Code::kIo:
+    case Code::kInternal:
+      return 1;
+  }
+  return 1;
+}
+
+int fail(const std::string& tool, const Status& s) {
+  std::fprintf(stderr, "%s: error: %s\n", tool.c_str(), s.message().c_str());
+  return exit_code(s);
+}
+
+Result<Args> Args::parse(const std::vector<std::string>& argv, const std::set<std::string>& options,
+                         const std::set<std::string>& flags) {
+  Args a;
+  bool only_positional = false;
+  for (std::size_t i = 0; i < argv.size(); ++i) {
+    const std::string& arg = argv[i];
+    if (only_positional || arg.size() < 3 || arg.compare(0, 2, "--") != 0) {
+      a.positional_.push_back(arg);
+      continue;
+    }
+    if (arg == "--") {
+      only_positional = true;
+      continue;
+    }
+    const std::string name = arg.substr(2);
+    if (flags.count(name) != 0) {
+      a.flags_.insert(name);
+    } else if (options.count(name) != 0) {
+      if (i + 1 >= argv.size()) return Status::invalid_input("--" + name + " needs a value");
+      if (!a.options_.emplace(name, argv[++i]).second)
+        return Status::invalid_input("--" + name + " given twice");
+    } else {
+      return Status::invalid_input("unknown option " + arg + " (see --help)");
+    }
+  }
+  return a;
+}
+
+std::optional<std::string> Args::get(const std::string& option) const {
+  auto it = options_.find(option);
+  if (it == options_.end()) return std::nullopt;
+  return it->second;
+}
+
+Result<std::string> Args::need(const std::string& option) const {
+  auto v = get(option);
+  if (!v) return Status::invalid_input("missing --" + option + " (see --help)");
+  return *v;
+}
+
+Status Args::expect(std::size_t n, const std::string& names) const {
+  if (positional_.size() != n) {
+    return Status::invalid_input("expected " + names + ", got " +
+                                 std::to_string(positional_.size()) + " argument" +
+                                 (positional_.size() == 1 ? "" : "s") + " (see --help)");
+  }
+  return Status();
+}
+
+Result<std::string> read_file(const std::string& path, std::size_t max_bytes) {
+  std::error_code ec;
+  if (!std::filesystem::is_regular_file(path, ec))
+    return Status::invalid_input(path + ": no such file");
+  const auto size = std::filesystem::file_size(path, ec);
+  if (ec) return Status::invalid_input(path + ": " + ec.message());
+  if (size > max_bytes) {
+    return Status::invalid_input(path + ": " + std::to_string(size) + " bytes, at most " +
+                                 std::to_string(max_bytes));
+  }
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return Status::invalid_input(path + ": cannot be read");
+  return std::string(std::istreambuf_iterator<char>(in), {});
+}
+
+Status write_file(const std::string& path, const std::string& content) {
+  const std::string tmp = path + ".tmp";
+  {
+    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
+    if (!out) return Status::io("cannot write " + tmp);
+    out << content;
+    out.flush();
+    if (!out) return Status::io("cannot write " + tmp);
+  }
+  std::error_code ec;
+  std::filesystem::rename(tmp, path, ec);
+  if (ec) return Status::io("cannot write " + path + ": " + ec.message());
+  return Status();
+}
+
+}  // namespace vs::cli

@@ -1,0 +1,48 @@
+// Command-line plumbing shared by the visitsync tools: argument parsing, error printing, and
+// the mapping of Status codes to exit codes (DESIGN.md § Command line).
+#pragma once
+
+#include <map>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include <visitsync/status.h>
+
+namespace vs::cli {
+
+// Exit codes of every tool: 0 ok, 2 bad input or usage, 3 network or sync failure (retry),
+// 4 refused by the hub, 1 internal error.
+int exit_code(const Status& s);
+
+// Prints "<tool>: error: <message>" on stderr and returns exit_code(s).
+int fail(const std::string& tool, const Status& s);
+
+// The arguments after the command words: "--name value" options, "--flag" flags, positionals.
+class Args {
+ public:
+  // `options` take a value, `flags` do not. Anything else starting with "--" is refused.
+  static Result<Args> parse(const std::vector<std::string>& argv,
+                            const std::set<std::string>& options,
+                            const std::set<std::string>& flags);
+  bool has(const std::string& flag) const { return flags_.count(flag) != 0; }
+  std::optional<std::string> get(const std::string& option) const;
+  // The value of a required option, or a usage error naming it.
+  Result<std::string> need(const std::string& option) const;
+  const std::vector<std::string>& positional() const { return positional_; }
+  // Requires exactly `n` positionals, named in the error.
+  Status expect(std::size_t n, const std::string& names) const;
+
+ private:
+  std::map<std::string, std::string> options_;
+  std::set<std::string> flags_;
+  std::vector<std::string> positional_;
+};
+
+// Reads a whole file (at most `max_bytes`); kInvalidInput names the path.
+Result<std::string> read_file(const std::string& path, std::size_t max_bytes);
+// Writes a file whole, replacing it (through a temporary file and a rename).
+Status write_file(const std::string& path, const std::string& content);
+
+}  // namespace vs::cli

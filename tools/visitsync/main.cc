@@ -1,0 +1,413 @@
+// visitsync: the device command line (DESIGN.md § Command line). Parses arguments, calls the
+// library, prints, and maps the Status to the exit code.
+#include <algorithm>
+#include <cstdio>
+#include <filesystem>
+#include <functional>
+#include <random>
+#include <set>
+#include <string>
+#include <vector>
+
+#include <visitsync/inspection.h>
+
+#include "args.h"
+#include "render.h"
+
+namespace {
+
+namespace fs = std::filesystem;
+using vs::Result;
+using vs::Status;
+using vs::cli::Args;
+
+constexpr const char* kTool = "visitsync";
+constexpr std::size_t kMaxInputFile = 64u << 20;
+
+struct Command {
+  std::string name;   // "visit start"
+  std::string usage;  // shown by --help
+  std::set<std::string> options;
+  std::set<std::string> flags;
+  std::function<int(const Args&)> run;
+};
+
+int print(const std::string& s) {
+  std::fwrite(s.data(), 1, s.size(), stdout);
+  return 0;
+}
+
+Result<std::unique_ptr<vs::Inspection>> open_data(const Args& a) {
+  Result<std::string> dir = a.need("data");
+  if (!dir.ok()) return dir.status();
+  return vs::Inspection::open(dir.value());
+}
+
+// Runs `body` on the opened data folder; errors become exit codes.
+int with_data(const Args& a, const std::function<Status(vs::Inspection&)>& body) {
+  Result<std::unique_ptr<vs::Inspection>> in = open_data(a);
+  if (!in.ok()) return vs::cli::fail(kTool, in.status());
+  Status s = body(*in.value());
+  return s.ok() ? 0 : vs::cli::fail(kTool, s);
+}
+
+std::string new_device_id() {
+  std::random_device rd;
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "dev-%08x%04x", rd(), rd() & 0xFFFF);
+  return buf;
+}
+
+Status import_dir(vs::Inspection& in, const std::string& reference, const std::string& templates) {
+  for (const char* kind : {"schools", "inspectors", "assignments"}) {
+    const std::string path = (fs::path(reference) / (std::string(kind) + ".csv")).string();
+    Result<std::string> csv = vs::cli::read_file(path, kMaxInputFile);
+    if (!csv.ok()) return csv.status();
+    Result<vs::ImportReport> r = in.import_reference(*vs::parse_reference_kind(kind), csv.value());
+    if (!r.ok()) return r.status().annotate(path);
+  }
+  std::error_code ec;
+  std::vector<fs::path> files;
+  for (const auto& entry : fs::directory_iterator(templates, ec)) {
+    if (entry.path().extension() == ".json") files.push_back(entry.path());
+  }
+  if (ec) return Status::invalid_input(templates + ": " + ec.message());
+  if (files.empty()) return Status::invalid_input(templates + ": no template (*.json) in it");
+  std::sort(files.begin(), files.end());
+  for (const fs::path& f : files) {
+    Result<std::string> json = vs::cli::read_file(f.string(), kMaxInputFile);
+    if (!json.ok()) return json.status();
+    Result<vs::Template> t = in.publish_template(json.value());
+    if (!t.ok()) return t.status().annotate(f.string());
+  }
+  return Status();
+}
+
+int cmd_init(const Args& a) {
+  if (a.get("enroll")) {
+    return vs::cli::fail(kTool,
+                         Status::invalid_input("init --enroll: enrollment with a hub is not "
+                                               "available in this build yet; use --standalone"));
+  }
+  if (!a.has("standalone"))
+    return vs::cli::fail(kTool,
+                         Status::invalid_input("init needs --standalone (or --enroll FILE)"));
+  Result<std::string> dir = a.need("data");
+  Result<std::string> inspector = a.need("inspector");
+  Result<std::string> reference = a.need("reference");
+  Result<std::string> templates = a.need("templates");
+  for (const auto* r : {&dir, &inspector, &reference, &templates}) {
+    if (!r->ok()) return vs::cli::fail(kTool, r->status());
+  }
+  if (Status s = a.expect(0, "no arguments"); !s.ok()) return vs::cli::fail(kTool, s);
+  const bool existed = fs::exists(dir.value());
+  Result<std::unique_ptr<vs::Inspection>> in = vs::Inspection::create(
+      dir.value(), new_device_id(), "standalone", inspector.value(), vs::Role::kInspector);
+  if (!in.ok()) return vs::cli::fail(kTool, in.status());
+  Status s = import_dir(*in.value(), reference.value(), templates.value());
+  if (s.ok()) {
+    Result<vs::Inspector> me = in.value()->inspector(inspector.value());
+    s = me.ok() ? in.value()->set_actor(me->id, me->role) : me.status().annotated("--inspector");
+  }
+  if (!s.ok()) {
+    // Leave nothing half made: the next init starts clean.
+    in.value().reset();
+    std::error_code ec;
+    if (existed) {
+      for (const char* f : {"visitsync.db", "visitsync.db-wal", "visitsync.db-shm"})
+        fs::remove(fs::path(dir.value()) / f, ec);
+      fs::remove_all(fs::path(dir.value()) / "attachments", ec);
+    } else {
+      fs::remove_all(dir.value(), ec);
+    }
+    return vs::cli::fail(kTool, s);
+  }
+  std::printf("initialized %s: standalone device %s for %s %s\n", dir.value().c_str(),
+              in.value()->engine().device_id().c_str(),
+              std::string(vs::role_name(in.value()->role())).c_str(), inspector.value().c_str());
+  return 0;
+}
+
+int cmd_visit_start(const Args& a) {
+  return with_data(a, [&](vs::Inspection& in) -> Status {
+    Result<std::string> school = a.need("school");
+    Result<std::string> tmpl = a.need("template");
+    if (!school.ok()) return school.status();
+    if (!tmpl.ok()) return tmpl.status();
+    if (Status s = a.expect(0, "no arguments"); !s.ok()) return s;
+    Result<std::string> id = in.start_visit(school.value(), tmpl.value());
+    if (!id.ok()) return id.status();
+    print(id.value() + "\n");
+    return Status();
+  });
+}
+
+// Photo items take files: each path is stored as an attachment and replaced by its id.
+Result<std::string> photo_ids(vs::Inspection& in, const std::string& text) {
+  std::string out;
+  std::size_t start = 0;
+  while (start <= text.size()) {
+    std::size_t comma = text.find(',', start);
+    if (comma == std::string::npos) comma = text.size();
+    std::string part = text.substr(start, comma - start);
+    if (fs::exists(part)) {
+      Result<std::string> id = in.add_attachment(part);
+      if (!id.ok()) return id.status();
+      part = id.value();
+    }
+    out += (out.empty() ? "" : ",") + part;
+    start = comma + 1;
+  }
+  return out;
+}
+
+int cmd_visit_set(const Args& a) {
+  return with_data(a, [&](vs::Inspection& in) -> Status {
+    if (Status s = a.expect(3, "VISIT ITEM VALUE"); !s.ok()) return s;
+    const auto& p = a.positional();
+    std::string value = p[2];
+    Result<vs::VisitView> v = in.visit(p[0]);
+    if (!v.ok()) return v.status();
+    if (v->checklist) {
+      const vs::Item* item = v->checklist->find(p[1]);
+      if (item != nullptr && item->type == vs::ItemType::kPhoto && !value.empty()) {
+        Result<std::string> ids = photo_ids(in, value);
+        if (!ids.ok()) return ids.status();
+        value = ids.value();
+      }
+    }
+    return in.set_answer(p[0], p[1], value);
+  });
+}
+
+int cmd_visit_note(const Args& a) {
+  return with_data(a, [&](vs::Inspection& in) -> Status {
+    if (Status s = a.expect(3, "VISIT ITEM TEXT"); !s.ok()) return s;
+    return in.add_note(a.positional()[0], a.positional()[1], a.positional()[2]);
+  });
+}
+
+int cmd_visit_submit(const Args& a) {
+  return with_data(a, [&](vs::Inspection& in) -> Status {
+    if (Status s = a.expect(1, "VISIT"); !s.ok()) return s;
+    if (Status s = in.submit(a.positional()[0]); !s.ok()) return s;
+    print("submitted\n");
+    return Status();
+  });
+}
+
+int cmd_visit_review(const Args& a) {
+  return with_data(a, [&](vs::Inspection& in) -> Status {
+    if (Status s = a.expect(2, "VISIT approve|return"); !s.ok()) return s;
+    return in.review(a.positional()[0], a.positional()[1], a.get("comment").value_or(""));
+  });
+}
+
+int cmd_visit_show(const Args& a) {
+  return with_data(a, [&](vs::Inspection& in) -> Status {
+    if (Status s = a.expect(1, "VISIT"); !s.ok()) return s;
+    Result<vs::VisitView> v = in.visit(a.positional()[0]);
+    if (!v.ok()) return v.status();
+    if (a.has("json")) {
+      print(vs::Inspection::to_json(v.value()) + "\n");
+      return Status();
+    }
+    Result<vs::School> school = in.school(v->school_id);
+    print(vs::cli::visit_text(v.value(), school.ok() ? &school.value() : nullptr));
+    return Status();
+  });
+}
+
+int cmd_visit_list(const Args& a) {
+  return with_data(a, [&](vs::Inspection& in) -> Status {
+    if (Status s = a.expect(0, "no arguments"); !s.ok()) return s;
+    Result<std::vector<vs::VisitView>> vs_ = in.visits();
+    if (!vs_.ok()) return vs_.status();
+    print(a.has("json") ? vs::cli::visit_list_json(vs_.value())
+                        : vs::cli::visit_list_text(vs_.value()));
+    return Status();
+  });
+}
+
+int cmd_conflicts(const Args& a) {
+  return with_data(a, [&](vs::Inspection& in) -> Status {
+    if (Status s = a.expect(0, "no arguments"); !s.ok()) return s;
+    Result<std::vector<vs::Flag>> flags = in.flags();
+    if (!flags.ok()) return flags.status();
+    print(a.has("json") ? vs::cli::flags_json(flags.value()) : vs::cli::flags_text(flags.value()));
+    return Status();
+  });
+}
+
+int cmd_resolve(const Args& a) {
+  return with_data(a, [&](vs::Inspection& in) -> Status {
+    if (Status s = a.expect(3, "VISIT ITEM VALUE"); !s.ok()) return s;
+    return in.resolve(a.positional()[0], a.positional()[1], a.positional()[2]);
+  });
+}
+
+int cmd_export(const Args& a) {
+  return with_data(a, [&](vs::Inspection& in) -> Status {
+    if (Status s = a.expect(0, "no arguments"); !s.ok()) return s;
+    Result<std::string> format = a.need("format");
+    if (!format.ok()) return format.status();
+    Result<vs::ExportFormat> f = vs::parse_export_format(format.value());
+    if (!f.ok()) return f.status();
+    Result<std::string> out = in.export_visits(f.value(), a.get("template").value_or(""));
+    if (!out.ok()) return out.status();
+    if (auto path = a.get("out")) return vs::cli::write_file(*path, out.value());
+    print(out.value());
+    return Status();
+  });
+}
+
+int cmd_status(const Args& a) {
+  return with_data(a, [&](vs::Inspection& in) -> Status {
+    if (Status s = a.expect(0, "no arguments"); !s.ok()) return s;
+    Result<vs::LocalStatus> st = in.status();
+    if (!st.ok()) return st.status();
+    print(a.has("json") ? vs::cli::status_json(st.value()) : vs::cli::status_text(st.value()));
+    return Status();
+  });
+}
+
+int cmd_sync(const Args&) {
+  return vs::cli::fail(
+      kTool, Status::invalid_input("sync: syncing with a hub is not available in this build yet"));
+}
+
+const std::vector<Command>& commands() {
+  static const std::vector<Command> kCommands = {
+      {"init",
+       "visitsync init --data DIR --standalone --inspector ID --reference DIR --templates DIR\n"
+       "  Makes a new data folder for a device that works alone: imports schools.csv,\n"
+       "  inspectors.csv and assignments.csv from --reference, publishes every *.json\n"
+       "  template of --templates, and acts as inspector (or supervisor) ID.\n"
+       "visitsync init --data DIR --enroll FILE   (a device enrolled by visitsync-admin)\n",
+       {"data", "inspector", "reference", "templates", "enroll"},
+       {"standalone"},
+       cmd_init},
+      {"visit start",
+       "visitsync visit start --data DIR --school ID --template ID\n"
+       "  Starts a visit of a school assigned to you, with the newest version of the template.\n"
+       "  Prints the new visit's id.\n",
+       {"data", "school", "template"},
+       {},
+       cmd_visit_start},
+      {"visit set",
+       "visitsync visit set --data DIR VISIT ITEM VALUE\n"
+       "  Sets an answer, checked against the item: yes_no yes|no; integer and decimal as\n"
+       "  written; date YYYY-MM-DD; choice an option key; multi_choice keys separated by\n"
+       "  commas; gps LAT,LON[,ACCURACY_M]; text as given; photo image files (or photo ids)\n"
+       "  separated by commas. A counter item takes a total (5) or a change (+1, -2).\n"
+       "  VISIT is the id or its first 6 or more characters.\n",
+       {"data"},
+       {},
+       cmd_visit_set},
+      {"visit note",
+       "visitsync visit note --data DIR VISIT ITEM TEXT\n"
+       "  Appends a note to a notes item (a text item merged by append).\n",
+       {"data"},
+       {},
+       cmd_visit_note},
+      {"visit submit",
+       "visitsync visit submit --data DIR VISIT\n"
+       "  Submits the visit for review; refused, with the list, while required items are\n"
+       "  unanswered. Answers are locked until a supervisor returns the visit.\n",
+       {"data"},
+       {},
+       cmd_visit_submit},
+      {"visit review",
+       "visitsync visit review --data DIR VISIT approve|return [--comment TEXT]\n"
+       "  A supervisor's decision on a submitted visit of their county.\n",
+       {"data", "comment"},
+       {},
+       cmd_visit_review},
+      {"visit show",
+       "visitsync visit show --data DIR VISIT [--json]\n"
+       "  Shows a visit: answers by section, findings, conflicts, reviews.\n",
+       {"data"},
+       {"json"},
+       cmd_visit_show},
+      {"visit list",
+       "visitsync visit list --data DIR [--json]\n"
+       "  Lists the visits on this device.\n",
+       {"data"},
+       {"json"},
+       cmd_visit_list},
+      {"conflicts",
+       "visitsync conflicts --data DIR [--json]\n"
+       "  Lists flagged items: concurrent values that differ, changes made concurrently with a\n"
+       "  submission, and decisions made concurrently.\n",
+       {"data"},
+       {"json"},
+       cmd_conflicts},
+      {"resolve",
+       "visitsync resolve --data DIR VISIT ITEM VALUE\n"
+       "  Settles a flagged item with VALUE (for the status: approve or return).\n",
+       {"data"},
+       {},
+       cmd_resolve},
+      {"sync",
+       "visitsync sync --data DIR\n"
+       "  Pushes this device's changes to the hub and pulls what is new.\n",
+       {"data"},
+       {},
+       cmd_sync},
+      {"export",
+       "visitsync export --data DIR --format csv|jsonl|summary [--template ID] [--out FILE]\n"
+       "  csv: one row per visit, one column per item (UTF-8 with a byte-order mark);\n"
+       "  jsonl: one JSON object per visit; summary: visits, findings and open conflicts per\n"
+       "  school and per county.\n",
+       {"data", "format", "template", "out"},
+       {},
+       cmd_export},
+      {"status",
+       "visitsync status --data DIR [--json]\n"
+       "  This device: its id and mode, who acts on it, visits, conflicts, unsynced changes.\n",
+       {"data"},
+       {"json"},
+       cmd_status},
+  };
+  return kCommands;
+}
+
+int usage(FILE* to) {
+  std::fprintf(to, "usage: visitsync COMMAND [options]\n\ncommands:\n");
+  for (const Command& c : commands()) std::fprintf(to, "  %s\n", c.name.c_str());
+  std::fprintf(
+      to,
+      "\nEvery command takes --data DIR and --help. Exit codes: 0 ok, 2 bad input or\n"
+      "usage, 3 network or sync failure (retry), 4 refused by the hub, 1 internal error.\n");
+  return to == stdout ? 0 : 2;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::vector<std::string> args(argv + 1, argv + argc);
+  if (args.empty()) return usage(stderr);
+  if (args[0] == "--help" || args[0] == "help") return usage(stdout);
+  for (const Command& c : commands()) {
+    const bool two_words = c.name.find(' ') != std::string::npos;
+    const std::size_t words = two_words ? 2 : 1;
+    if (args.size() < words) continue;
+    const std::string name = two_words ? args[0] + " " + args[1] : args[0];
+    if (name != c.name) continue;
+    std::vector<std::string> rest(args.begin() + static_cast<std::ptrdiff_t>(words), args.end());
+    for (const std::string& r : rest) {
+      if (r == "--help") return print("usage: " + c.usage);
+    }
+    Result<Args> parsed = Args::parse(rest, c.options, c.flags);
+    if (!parsed.ok()) return vs::cli::fail(kTool, parsed.status().annotated(c.name));
+    try {
+      return c.run(parsed.value());
+    } catch (const std::exception& e) {
+      return vs::cli::fail(kTool, Status::internal(e.what()));
+    }
+  }
+  std::fprintf(
+      stderr, "visitsync: error: unknown command '%s'\n",
+      args[0] == "visit" && args.size() > 1 ? ("visit " + args[1]).c_str() : args[0].c_str());
+  return usage(stderr);
+}
