@@ -1,0 +1,238 @@
+// The visitsync binary, run as a user would: init a standalone device from the shared reference
+// data, a visit of each of the four templates with every item answered, invalid values, a submit
+// with a required item missing, and the CSV export.
+#include <filesystem>
+#include <fstream>
+#include <map>
+
+#include <catch2/catch.hpp>
+#include <nlohmann/json.hpp>
+
+#include "support/process.h"
+#include "support/test_support.h"
+
+using namespace vs;
+using nlohmann::json;
+
+namespace {
+
+constexpr const char* kSchool = "S00033";  // primary, assigned to I0011: all four templates apply
+
+struct Device {
+  test::TempDir dir;
+  std::string data = dir.file("device");
+
+  test::RunResult vs(std::vector<std::string> args) {
+    // Every command after the command words takes --data; put it last.
+    args.push_back("--data");
+    args.push_back(data);
+    return test::run(VS_VISITSYNC_BIN, args);
+  }
+  std::string ok(const std::vector<std::string>& args) {
+    test::RunResult r = vs(args);
+    INFO(args.front() << (args.size() > 1 ? " " + args[1] : "") << " -> " << r.exit_code << "\n"
+                      << r.err);
+    REQUIRE(r.exit_code == 0);
+    return r.out;
+  }
+  json show(const std::string& id) { return json::parse(ok({"visit", "show", id, "--json"})); }
+};
+
+// A valid command-line value for each item of a template.
+std::string valid_value(const json& item, const std::string& photo) {
+  const std::string type = item["type"];
+  if (type == "yes_no") return "yes";
+  if (type == "integer" || type == "score") {
+    const long lo = item.value("min", 0L);
+    const long hi = item.value("max", lo + 10);
+    return std::to_string((lo + hi) / 2);
+  }
+  if (type == "decimal") return std::to_string(item.value("max", 100.0) / 4);
+  if (type == "choice") return item["options"].back();
+  if (type == "multi_choice")
+    return std::string(item["options"][0]) + "," + std::string(item["options"][1]);
+  if (type == "date") return "2026-11-20";
+  if (type == "gps") return "39.10855,112.90834,8";
+  if (type == "photo") return photo;
+  return "检查记录 notes";
+}
+
+}  // namespace
+
+TEST_CASE_METHOD(Device, "an inspector records a visit of each template with the command line",
+                 "[e2e][cli]") {
+  const std::string ref = test::reference_dir_for_today(dir);
+  const std::string init = ok({"init", "--standalone", "--inspector", "I0011", "--reference", ref,
+                               "--templates", test::templates_dir()});
+  CHECK_THAT(init, Catch::Contains("standalone device") && Catch::Contains("I0011"));
+  test::RunResult again = vs({"init", "--standalone", "--inspector", "I0011", "--reference", ref,
+                              "--templates", test::templates_dir()});
+  CHECK(again.exit_code == 2);
+  CHECK_THAT(again.err, Catch::Contains("holds a visitsync store already"));
+
+  const std::string photo = dir.file("fire-exit.jpg");
+  {
+    std::ofstream f(photo, std::ios::binary);
+    f << std::string("\xFF\xD8\xFF\xE0\x00\x10JFIF\x00", 11) << "a photo of a fire exit";
+  }
+
+  std::map<std::string, std::string> visits;
+  for (const char* tmpl :
+       {"school-conditions", "campus-safety", "teaching-practice", "rural-support"}) {
+    INFO(tmpl);
+    const json t = json::parse(test::slurp(test::templates_dir() + "/" + tmpl + ".json"));
+    std::string id = ok({"visit", "start", "--school", kSchool, "--template", tmpl});
+    id.erase(id.find_last_not_of('\n') + 1);
+    REQUIRE(id.size() == 36);
+    visits[tmpl] = id;
+
+    // Every item but the last required one, then a submit that names it.
+    std::vector<json> items;
+    for (const json& s : t["sections"]) {
+      for (const json& i : s["items"]) items.push_back(i);
+    }
+    std::string held_back;
+    for (auto it = items.rbegin(); it != items.rend(); ++it) {
+      if (it->value("required", false)) {
+        held_back = (*it)["key"];
+        break;
+      }
+    }
+    REQUIRE_FALSE(held_back.empty());
+    for (const json& item : items) {
+      const std::string key = item["key"];
+      if (key == held_back) continue;
+      if (item.value("merge", "") == "append") {
+        ok({"visit", "note", id, key, "第一条 first note"});
+        ok({"visit", "note", id, key, "second note, with a comma"});
+      } else {
+        ok({"visit", "set", id.substr(0, 8), key, valid_value(item, photo)});
+      }
+    }
+    test::RunResult missing = vs({"visit", "submit", id});
+    CHECK(missing.exit_code == 2);
+    CHECK_THAT(missing.err, Catch::Contains("required items not answered: " + held_back));
+    CHECK(show(id)["status"] == "draft");
+
+    // Invalid values: exit 2, the reason on stderr, nothing stored.
+    const json before = show(id);
+    for (const json& item : items) {
+      const std::string type = item["type"];
+      std::string bad = type == "yes_no" ? "perhaps"
+                        : type == "date" ? "2026-02-30"
+                        : type == "gps"  ? "north"
+                                         : "";
+      if (type == "integer" || type == "score") bad = std::to_string(item.value("max", 100L) + 1);
+      if (type == "choice" || type == "multi_choice") bad = "not_an_option";
+      if (bad.empty()) continue;
+      test::RunResult r = vs({"visit", "set", id, item["key"], bad});
+      INFO(item["key"] << " = " << bad);
+      CHECK(r.exit_code == 2);
+      CHECK_THAT(r.err, Catch::StartsWith("visitsync: error: " + std::string(item["key"])));
+    }
+    CHECK(show(id) == before);
+
+    const json held = *std::find_if(items.begin(), items.end(),
+                                    [&](const json& i) { return i["key"] == held_back; });
+    ok({"visit", "set", id, held_back, valid_value(held, photo)});
+    CHECK_THAT(ok({"visit", "submit", id}), Catch::Contains("submitted"));
+    const json done = show(id);
+    CHECK(done["status"] == "submitted");
+    CHECK(done["missing_required"].empty());
+    for (const json& item : items) {
+      INFO(item["key"]);
+      CHECK_FALSE(done["answers"][std::string(item["key"])].is_null());
+    }
+    test::RunResult locked =
+        vs({"visit", "set", id, items.front()["key"], valid_value(items.front(), photo)});
+    CHECK(locked.exit_code == 2);
+    CHECK_THAT(locked.err, Catch::Contains("locked"));
+  }
+
+  // The photo was stored once, under its SHA-256.
+  const json cs = show(visits["campus-safety"]);
+  REQUIRE(cs["answers"]["fire_photos"].size() == 1);
+  CHECK(std::filesystem::exists(data + "/attachments/" +
+                                std::string(cs["answers"]["fire_photos"][0])));
+
+  // The list and the status agree.
+  const json list = json::parse(ok({"visit", "list", "--json"}));
+  CHECK(list.size() == 4);
+  const json status = json::parse(ok({"status", "--json"}));
+  CHECK(status["visits_by_status"]["submitted"] == 4);
+  CHECK(status["mode"] == "standalone");
+
+  // CSV: a byte-order mark, the items in template order, one row per visit, readable Chinese.
+  const std::string out = dir.file("school-conditions.csv");
+  ok({"export", "--format", "csv", "--template", "school-conditions", "--out", out});
+  const std::string csv = test::slurp(out);
+  REQUIRE(csv.substr(0, 3) == "\xEF\xBB\xBF");
+  const std::string header = csv.substr(3, csv.find("\r\n") - 3);
+  CHECK_THAT(header, Catch::StartsWith("visit_id,school_id,school_name,county,template_id"));
+  const json t = json::parse(test::slurp(test::templates_dir() + "/school-conditions.json"));
+  std::string expected_items;
+  for (const json& s : t["sections"]) {
+    for (const json& i : s["items"]) expected_items += "," + std::string(i["key"]);
+  }
+  CHECK_THAT(header, Catch::EndsWith(expected_items));
+  CHECK_THAT(csv, Catch::Contains(visits["school-conditions"] + ",S00033,代县"));
+  CHECK_THAT(csv, Catch::Contains(",submitted,1,I0011,"));
+  CHECK_THAT(csv, Catch::Contains("\"第一条 first note\nsecond note, with a comma\""));
+  CHECK(std::count(csv.begin(), csv.end(), '\n') >= 2);
+
+  test::RunResult mixed = vs({"export", "--format", "csv"});
+  CHECK(mixed.exit_code == 2);
+  CHECK_THAT(mixed.err, Catch::Contains("needs --template"));
+  const std::string jsonl = ok({"export", "--format", "jsonl"});
+  CHECK(std::count(jsonl.begin(), jsonl.end(), '\n') == 4);
+  CHECK_THAT(ok({"export", "--format", "summary"}),
+             Catch::Contains("school,S00033,") && Catch::Contains("county,代县,"));
+}
+
+TEST_CASE_METHOD(Device, "the command line explains itself and refuses bad usage",
+                 "[e2e][cli][input]") {
+  for (const std::vector<std::string>& cmd :
+       std::vector<std::vector<std::string>>{{"init"},
+                                             {"visit", "start"},
+                                             {"visit", "set"},
+                                             {"visit", "note"},
+                                             {"visit", "submit"},
+                                             {"visit", "show"},
+                                             {"visit", "list"},
+                                             {"visit", "review"},
+                                             {"conflicts"},
+                                             {"resolve"},
+                                             {"sync"},
+                                             {"export"},
+                                             {"status"}}) {
+    std::vector<std::string> args = cmd;
+    args.push_back("--help");
+    test::RunResult r = test::run(VS_VISITSYNC_BIN, args);
+    INFO(cmd.front());
+    CHECK(r.exit_code == 0);
+    CHECK_THAT(r.out, Catch::StartsWith("usage: visitsync " + cmd.front()));
+  }
+  CHECK(test::run(VS_VISITSYNC_BIN, {"--help"}).exit_code == 0);
+  test::RunResult unknown = test::run(VS_VISITSYNC_BIN, {"frobnicate"});
+  CHECK(unknown.exit_code == 2);
+  CHECK_THAT(unknown.err, Catch::Contains("unknown command 'frobnicate'"));
+  test::RunResult no_data = test::run(VS_VISITSYNC_BIN, {"status"});
+  CHECK(no_data.exit_code == 2);
+  CHECK_THAT(no_data.err, Catch::Contains("missing --data"));
+  test::RunResult not_init = vs({"status"});
+  CHECK(not_init.exit_code == 2);
+  CHECK_THAT(not_init.err, Catch::Contains("not a visitsync data folder"));
+  test::RunResult bad_option = vs({"status", "--colour", "red"});
+  CHECK(bad_option.exit_code == 2);
+  CHECK_THAT(bad_option.err, Catch::Contains("unknown option --colour"));
+  // A bad reference folder leaves nothing behind: the next init starts clean.
+  test::RunResult bad_ref = vs({"init", "--standalone", "--inspector", "I0011", "--reference",
+                                dir.file("nowhere"), "--templates", test::templates_dir()});
+  CHECK(bad_ref.exit_code == 2);
+  CHECK_FALSE(std::filesystem::exists(data));
+  test::RunResult unknown_inspector =
+      vs({"init", "--standalone", "--inspector", "I9999", "--reference",
+          test::reference_dir_for_today(dir), "--templates", test::templates_dir()});
+  CHECK(unknown_inspector.exit_code == 2);
+  CHECK_THAT(unknown_inspector.err, Catch::Contains("no inspector 'I9999'"));
+}
