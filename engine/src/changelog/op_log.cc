@@ -24,6 +24,14 @@ std::string encode_base(const std::vector<OpId>& base) {
   return out;
 }
 
+Result<std::vector<OpId>> decode_base(std::string_view bytes) {
+  if (bytes.empty()) return std::vector<OpId>();
+  util::ByteReader r(bytes);
+  std::vector<OpId> base = merge::read_op_ids(r, kMaxBaseEntries);
+  if (!r.ok() || !r.done()) return Status::corrupt("malformed base");
+  return base;
+}
+
 Result<OpLog> OpLog::create(store::Db& db) {
   OpLog log(db);
   struct Spec {

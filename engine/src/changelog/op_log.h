@@ -61,7 +61,8 @@ class OpLog {
   std::string value_buf_, base_buf_;
 };
 
-// The stored form of a base (empty bases are stored as NULL).
+// The stored form of a base (empty bases are stored as NULL), and back.
 std::string encode_base(const std::vector<OpId>& base);
+Result<std::vector<OpId>> decode_base(std::string_view bytes);
 
 }  // namespace vs::changelog

@@ -19,6 +19,8 @@ struct Migration {
 
 // The engine store's migrations (schema/store/), recorded in PRAGMA user_version.
 const std::vector<Migration>& store_migrations();
+// The hub's own tables (schema/hub/), recorded in meta('hub_schema').
+const std::vector<Migration>& hub_migrations();
 
 // Refuses with kInvalidInput an SQLite database of another application, or a store written by
 // a newer visitsync; accepts an empty file or a visitsync store. Changes nothing.

@@ -1,0 +1,95 @@
+// HubStore: the hub's side of sync on its store (DESIGN.md § Sync): enrolled devices, hello,
+// push with authorization, and pulls by scope with resumable cursors. No sockets: transport/
+// drives it; one thread at a time.
+//
+// Scopes: every record belongs to one scope, told by its key: "g" (templates and inspectors:
+// every device), "s:<school>" (the school and its visits), "i:<inspector>" (the inspector's
+// assignments), "h" (the hub's own). An inspector's device sees "g", its own "i:" and the
+// schools assigned to it today; a supervisor's device sees "g" and the schools of its county.
+// A device may write only visits of schools in its scope.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include <visitsync/engine.h>
+#include <visitsync/inspection.h>
+
+namespace vs {
+
+std::string scope_of_record(std::string_view key);
+
+struct DeviceRecord {
+  std::string device_id;
+  std::string inspector_id;
+  Role role = Role::kInspector;
+  bool revoked = false;
+  std::uint64_t acked_seq = 0;  // highest origin seq of the device the hub has handled
+};
+
+struct HelloResult {
+  DeviceRecord device;
+  Hlc hub_clock = 0;
+  std::int64_t skew_ms = 0;  // the device's clock minus the hub's
+};
+
+struct PushResult {
+  std::uint64_t acked_seq = 0;
+  std::size_t applied = 0;
+  std::vector<std::pair<std::uint64_t, std::string>> rejected;  // seq, reason
+};
+
+struct PullResult {
+  std::vector<Op> ops;
+  std::string next_cursor;  // opaque; the device stores it with the ops it applies
+  bool more = false;        // ask again
+};
+
+class HubStore {
+ public:
+  // Opens the hub's data folder (made by Inspection::create in "hub" mode) and applies the
+  // hub's migrations.
+  static Result<std::unique_ptr<HubStore>> open(const std::string& data_dir,
+                                                Clock* clock = nullptr);
+  ~HubStore();
+
+  Inspection& inspection();
+  Engine& engine();
+
+  // Enrolls a new device for an imported inspector or supervisor; returns it with its new id.
+  Result<DeviceRecord> enroll_device(std::string_view inspector_id);
+  // Refuses the device from now on (kNotFound if unknown). Its ops already merged stay.
+  Status revoke_device(std::string_view device_id);
+  Result<DeviceRecord> device(std::string_view device_id);
+  Result<std::vector<DeviceRecord>> devices();
+
+  // A device's hello. kRejected: unknown or revoked device, or a device whose store is older
+  // than what the hub holds of it (restored from a backup: its next seqs would collide).
+  Result<HelloResult> hello(std::string_view device_id, Hlc device_clock,
+                            std::uint64_t device_last_seq);
+
+  // A pushed batch: the device's own ops, in seq order, continuing after the acknowledged seq
+  // (seqs at or below it are skipped: a resend after a lost ack). Anything else is a protocol
+  // error (kInvalidInput). Each op is authorized against the device's scope and checked against
+  // its visit's template; refused ops are recorded with their reason and acknowledged, not
+  // merged. Everything happens in one transaction, so the acknowledgement covers only what is
+  // durably stored.
+  Result<PushResult> push(std::string_view device_id, const std::vector<Op>& ops);
+
+  // What the device's scope holds after `cursor` ("" = from the start), at most `max_ops`,
+  // without the device's own ops. When the scope has grown since the cursor was made, the new
+  // part is back-filled first. Scans at most a bounded stretch of the log per call.
+  Result<PullResult> pull(std::string_view device_id, std::string_view cursor, std::size_t max_ops);
+
+  struct Impl;
+
+ private:
+  explicit HubStore(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace vs

@@ -1,0 +1,277 @@
+// The hub's side of sync without a network: enrollment, hello, authorized pushes, scoped and
+// resumable pulls, back-fill of a grown scope.
+#include <set>
+
+#include <catch2/catch.hpp>
+
+#include <visitsync/hub_store.h>
+#include <visitsync/inspection.h>
+
+#include "support/test_support.h"
+
+using namespace vs;
+
+namespace {
+
+constexpr const char* kSchool = "S00033";  // I0011 and I0021, 代县 (supervisor I0001)
+
+struct HubFixture {
+  test::TempDir dir;
+  test::ManualClock clock{test::kToday};
+  std::unique_ptr<HubStore> hub;
+
+  HubFixture() {
+    {
+      Result<std::unique_ptr<Inspection>> h =
+          Inspection::create(dir.file("hub"), "hub", "hub", "admin", Role::kAdmin, &clock);
+      REQUIRE(h.ok());
+      for (const char* kind : {"schools", "inspectors", "assignments"}) {
+        REQUIRE(
+            h.value()
+                ->import_reference(*parse_reference_kind(kind),
+                                   test::slurp(test::shared_reference_dir() + "/" + kind + ".csv"))
+                .ok());
+      }
+      for (const char* t :
+           {"school-conditions", "campus-safety", "teaching-practice", "rural-support"}) {
+        REQUIRE(h.value()
+                    ->publish_template(test::slurp(test::templates_dir() + "/" + t + ".json"))
+                    .ok());
+      }
+    }
+    Result<std::unique_ptr<HubStore>> opened = HubStore::open(dir.file("hub"), &clock);
+    INFO(opened.status().to_string());
+    REQUIRE(opened.ok());
+    hub = std::move(opened.value());
+  }
+
+  struct Device {
+    DeviceRecord record;
+    std::unique_ptr<Inspection> in;
+    std::string cursor;
+  };
+
+  Device enroll(const std::string& inspector) {
+    Result<DeviceRecord> d = hub->enroll_device(inspector);
+    REQUIRE(d.ok());
+    Result<std::unique_ptr<Inspection>> in = Inspection::create(
+        dir.file(d->device_id), d->device_id, "enrolled", inspector, d->role, &clock);
+    REQUIRE(in.ok());
+    return Device{d.value(), std::move(in.value()), ""};
+  }
+
+  // Pulls until the hub says there is no more, `max_ops` at a time; returns how many ops came.
+  std::size_t pull(Device& d, std::size_t max_ops = 5000) {
+    std::size_t total = 0;
+    for (int round = 0; round < 10'000; ++round) {
+      Result<PullResult> p = hub->pull(d.record.device_id, d.cursor, max_ops);
+      INFO(p.status().to_string());
+      REQUIRE(p.ok());
+      Result<ApplyReport> r = d.in->engine().apply_remote(p->ops, std::nullopt);
+      REQUIRE(r.ok());
+      REQUIRE(r->rejected.empty());
+      total += p->ops.size();
+      d.cursor = p->next_cursor;
+      if (!p->more) return total;
+    }
+    FAIL("pull did not finish");
+    return total;
+  }
+
+  Result<PushResult> push(Device& d) {
+    Result<std::uint64_t> acked = d.in->engine().counter("push.acked");
+    REQUIRE(acked.ok());
+    Result<std::vector<Op>> ops = d.in->engine().ops_after(acked.value(), 100'000);
+    REQUIRE(ops.ok());
+    Result<PushResult> r = hub->push(d.record.device_id, ops.value());
+    if (r.ok()) REQUIRE(d.in->engine().set_counter("push.acked", r->acked_seq).ok());
+    return r;
+  }
+
+  std::set<std::string> scopes_on(Engine& e) {
+    std::set<std::string> out;
+    Result<LogSlice> all = e.log_after(0, 10'000'000);
+    REQUIRE(all.ok());
+    for (const Op& op : all->ops) out.insert(scope_of_record(op.record));
+    return out;
+  }
+};
+
+}  // namespace
+
+TEST_CASE("records belong to the scope their key tells", "[engine][hub]") {
+  CHECK(scope_of_record("template/school-conditions/000001") == "g");
+  CHECK(scope_of_record("inspector/I0011") == "g");
+  CHECK(scope_of_record("school/S00033") == "s:S00033");
+  CHECK(scope_of_record("visit/S00033/293eed18-1b10-41e5-ba8a-30aa80bc680b") == "s:S00033");
+  CHECK(scope_of_record("assignment/I0011/S00033") == "i:I0011");
+  CHECK(scope_of_record("attachment/abc") == "h");
+}
+
+TEST_CASE_METHOD(HubFixture, "devices are enrolled, greeted and revoked", "[engine][hub]") {
+  CHECK(hub->enroll_device("I9999").status().code() == Code::kNotFound);
+  Device d = enroll("I0011");
+  CHECK_THAT(d.record.device_id, Catch::StartsWith("d-I0011-"));
+  Result<HelloResult> hello = hub->hello(d.record.device_id, make_hlc(test::kToday + 90'000, 0), 0);
+  REQUIRE(hello.ok());
+  CHECK(hello->skew_ms == 90'000);
+  CHECK(hello->device.role == Role::kInspector);
+  CHECK(hub->hello("d-nobody", 0, 0).status().code() == Code::kRejected);
+  REQUIRE(hub->revoke_device(d.record.device_id).ok());
+  Result<HelloResult> refused = hub->hello(d.record.device_id, 0, 0);
+  CHECK(refused.status().code() == Code::kRejected);
+  CHECK_THAT(refused.status().message(), Catch::Contains("revoked"));
+  CHECK(hub->push(d.record.device_id, {}).status().code() == Code::kRejected);
+  CHECK(hub->pull(d.record.device_id, "", 10).status().code() == Code::kRejected);
+  CHECK(hub->devices()->size() == 1);
+}
+
+TEST_CASE_METHOD(HubFixture, "a device pulls its scope, resumably, and pushes its visits",
+                 "[engine][hub]") {
+  Device a = enroll("I0011");
+  const std::size_t pulled = pull(a);
+  CHECK(pulled > 0);
+  // Templates and inspectors, its own assignments, and only its schools.
+  const std::set<std::string> scopes = scopes_on(a.in->engine());
+  CHECK(scopes.count("g") == 1);
+  CHECK(scopes.count("i:I0011") == 1);
+  CHECK(scopes.count("s:S00033") == 1);
+  CHECK(scopes.count("s:S00001") == 0);
+  CHECK(scopes.count("i:I0021") == 0);
+  CHECK(a.in->templates()->size() == 4);
+
+  SECTION("pulling in small batches gives the same state") {
+    Device b = enroll("I0011");
+    CHECK(pull(b, 7) == pulled);
+    CHECK(b.in->engine().digest().value() == a.in->engine().digest().value());
+  }
+  SECTION(
+      "pushed visits are merged and acknowledged; others see them, the author does not get them "
+      "back") {
+    Result<std::string> id = a.in->start_visit(kSchool, "school-conditions");
+    REQUIRE(id.ok());
+    REQUIRE(a.in->set_answer(id.value(), "largest_class_size", "61").ok());
+    Result<PushResult> r = push(a);
+    REQUIRE(r.ok());
+    CHECK(r->rejected.empty());
+    CHECK(r->acked_seq == a.in->engine().stats()->last_own_seq);
+    CHECK(hub->inspection().visit(id.value())->findings.size() == 1);
+    CHECK(pull(a) == 0);
+    Device co = enroll("I0021");
+    pull(co);
+    CHECK(co.in->visit(id.value()).ok());
+    Device other = enroll("I0002");  // not assigned to the school
+    pull(other);
+    CHECK(other.in->visit(id.value()).status().code() == Code::kNotFound);
+
+    // A resend after a lost ack changes nothing and acknowledges the same seq.
+    Result<std::vector<Op>> all = a.in->engine().ops_after(0, 1000);
+    const std::string before = hub->engine().digest().value();
+    Result<PushResult> again = hub->push(a.record.device_id, all.value());
+    REQUIRE(again.ok());
+    CHECK(again->applied == 0);
+    CHECK(again->acked_seq == r->acked_seq);
+    CHECK(hub->engine().digest().value() == before);
+  }
+}
+
+TEST_CASE_METHOD(HubFixture,
+                 "ops outside a device's rights are rejected with a reason and kept on the device",
+                 "[engine][hub][input]") {
+  Device a = enroll("I0011");
+  pull(a);
+  Result<std::string> id = a.in->start_visit(kSchool, "school-conditions");
+  REQUIRE(id.ok());
+  const std::string key = "visit/" + std::string(kSchool) + "/" + id.value();
+  Engine& e = a.in->engine();
+  // Writes the inspection layer would refuse, made directly on the device's engine.
+  REQUIRE(e.write(Write{"visit/S00001/5e0bd5a4-0000-4000-8000-000000000001", "school", Policy::kLww,
+                        Value::text("S00001"), 1})
+              .ok());
+  REQUIRE(e.write(Write{"school/S00033", "students", Policy::kLww, Value::integer(1), 0}).ok());
+  REQUIRE(e.write(Write{key, "a.largest_class_size", Policy::kMax, Value::integer(900), 1}).ok());
+  REQUIRE(e.write(Write{key, "a.no_such_item", Policy::kLww, Value::integer(1), 1}).ok());
+  REQUIRE(a.in->set_answer(id.value(), "class_count", "9").ok());
+  REQUIRE(e.write(Write{key, "status", Policy::kMax, Value::integer(4 + 2), 1}).ok());
+  const std::uint64_t last = e.stats()->last_own_seq;
+
+  Result<PushResult> r = push(a);
+  REQUIRE(r.ok());
+  CHECK(r->acked_seq == last);
+  REQUIRE(r->rejected.size() == 5);
+  CHECK_THAT(r->rejected[0].second, Catch::Contains("may not write visits of school S00001"));
+  CHECK_THAT(r->rejected[1].second, Catch::Contains("devices may write visits only"));
+  CHECK_THAT(r->rejected[2].second, Catch::Contains("900 is outside 0..150"));
+  CHECK_THAT(r->rejected[3].second, Catch::Contains("has no item 'no_such_item'"));
+  CHECK_THAT(r->rejected[4].second, Catch::Contains("may only start or submit"));
+  Result<VisitView> on_hub = hub->inspection().visit(id.value());
+  REQUIRE(on_hub.ok());
+  CHECK(on_hub->status.phase == Phase::kDraft);
+  CHECK(hub->engine().read_field(key, "a.class_count")->value().value == Value::integer(9));
+  CHECK(hub->inspection().school("S00033")->students != 1);
+  // The device still has them all.
+  CHECK(e.read_field(key, "a.largest_class_size")->value().value == Value::integer(900));
+
+  SECTION("a resend gets the same reasons again") {
+    Result<std::vector<Op>> all = e.ops_after(0, 1000);
+    Result<PushResult> again = hub->push(a.record.device_id, all.value());
+    REQUIRE(again.ok());
+    CHECK(again->rejected.size() == 5);
+  }
+  SECTION("a batch that skips a seq is a protocol error, and changes nothing") {
+    REQUIRE(e.write(Write{key, "a.class_count", Policy::kLww, Value::integer(10), 1}).ok());
+    Result<std::vector<Op>> ops = e.ops_after(last, 10);
+    REQUIRE(ops.ok());
+    REQUIRE_FALSE(ops->empty());
+    std::vector<Op> gap = ops.value();
+    gap.front().id.seq += 5;
+    Result<PushResult> bad = hub->push(a.record.device_id, gap);
+    CHECK(bad.status().code() == Code::kInvalidInput);
+    CHECK_THAT(bad.status().message(), Catch::Contains("was expected"));
+    CHECK(hub->device(a.record.device_id)->acked_seq == last);
+  }
+}
+
+TEST_CASE_METHOD(HubFixture, "a device whose store is older than the hub's copy is refused",
+                 "[engine][hub]") {
+  Device a = enroll("I0011");
+  pull(a);
+  Result<std::string> id = a.in->start_visit(kSchool, "school-conditions");
+  REQUIRE(id.ok());
+  REQUIRE(push(a).ok());
+  const std::uint64_t last = a.in->engine().stats()->last_own_seq;
+  CHECK(hub->hello(a.record.device_id, 0, last).ok());
+  Result<HelloResult> old = hub->hello(a.record.device_id, 0, last - 3);
+  CHECK(old.status().code() == Code::kRejected);
+  CHECK_THAT(old.status().message(), Catch::Contains("older than the hub's copy"));
+}
+
+TEST_CASE_METHOD(HubFixture, "a scope that grows is back-filled", "[engine][hub]") {
+  Device a = enroll("I0011");
+  Device b = enroll("I0012");  // another county's inspector records a visit at S00041
+  pull(a);
+  pull(b);
+  Result<std::string> id = b.in->start_visit("S00041", "school-conditions");
+  REQUIRE(id.ok());
+  REQUIRE(push(b).ok());
+  pull(a);
+  CHECK(a.in->visit(id.value()).status().code() == Code::kNotFound);
+  // I0011 is assigned to S00041 too: the next pull brings the school and its past visits.
+  REQUIRE(hub->inspection()
+              .import_reference(
+                  ReferenceKind::kAssignments,
+                  "inspector_id,school_id,from,until\nI0011,S00041,2026-09-01,2027-01-31\n")
+              .ok());
+  pull(a, 3);
+  CHECK(a.in->visit(id.value()).ok());
+  CHECK(a.in->school("S00041").ok());
+  CHECK(a.in->visit(id.value())->template_id == "school-conditions");
+}
+
+TEST_CASE_METHOD(HubFixture, "a malformed cursor is refused", "[engine][hub][input]") {
+  Device a = enroll("I0011");
+  for (const char* bad : {"garbage", "p=x;s=g", "s=g", "p=5;b=9;n=s:S1", "p=99999999;s=g"}) {
+    INFO(bad);
+    CHECK(hub->pull(a.record.device_id, bad, 10).status().code() == Code::kInvalidInput);
+  }
+}

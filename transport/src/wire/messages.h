@@ -1,0 +1,84 @@
+// The sync protocol's messages (DESIGN.md § Sync). Plain structs; cereal appears only in
+// messages.cc. decode() checks every size against a limit before it allocates, and turns any
+// malformed, truncated or oversized payload into kCorrupt, never a crash.
+//
+// Layouts change only with a new protocol version (negotiated in Hello) or a new message type.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include <visitsync/status.h>
+
+#include "wire/frame.h"
+
+namespace vs::wire {
+
+inline constexpr std::uint32_t kProtocolVersion = 1;
+inline constexpr std::size_t kMaxIdBytes = 64;
+inline constexpr std::size_t kMaxReasonBytes = 1024;
+inline constexpr std::size_t kMaxCursorBytes = 64 * 1024;
+inline constexpr std::size_t kMaxRejections = 100'000;
+
+struct Hello {
+  static constexpr MsgType kType = MsgType::kHello;
+  std::uint32_t protocol_min = kProtocolVersion;
+  std::uint32_t protocol_max = kProtocolVersion;
+  std::string device_id;
+  std::int32_t schema_version = 0;
+  std::uint64_t device_clock = 0;  // the device's HLC
+  std::uint64_t last_seq = 0;      // the highest seq the device has written
+};
+
+struct Welcome {
+  static constexpr MsgType kType = MsgType::kWelcome;
+  std::uint32_t protocol = kProtocolVersion;
+  std::string hub_id;
+  std::uint64_t hub_clock = 0;
+  std::int64_t skew_ms = 0;     // the device's clock minus the hub's
+  std::uint64_t acked_seq = 0;  // the device's highest seq the hub has handled
+};
+
+// The hub's refusal, before it closes the session. code is a vs::Code value.
+struct Refused {
+  static constexpr MsgType kType = MsgType::kRefused;
+  std::int32_t code = 0;
+  std::string reason;
+};
+
+struct Push {
+  static constexpr MsgType kType = MsgType::kPush;
+  std::string batch;  // encode_batch()
+};
+
+struct PushAck {
+  static constexpr MsgType kType = MsgType::kPushAck;
+  std::uint64_t acked_seq = 0;
+  std::vector<std::pair<std::uint64_t, std::string>> rejected;  // seq, reason
+};
+
+struct PullRequest {
+  static constexpr MsgType kType = MsgType::kPullRequest;
+  std::string cursor;
+  std::uint32_t max_ops = 0;
+};
+
+struct PullBatch {
+  static constexpr MsgType kType = MsgType::kPullBatch;
+  std::string batch;  // encode_batch()
+  std::string next_cursor;
+  bool more = false;
+};
+
+struct Bye {
+  static constexpr MsgType kType = MsgType::kBye;
+};
+
+template <class M>
+Frame encode(const M& m);
+template <class M>
+Result<M> decode(const Frame& f);
+
+}  // namespace vs::wire
