@@ -323,7 +323,7 @@ Result<LogSlice> Engine::log_after(std::uint64_t cursor, std::size_t limit) {
 
 Result<ApplyReport> Engine::apply_remote(
     const std::vector<Op>& batch,
-    std::optional<std::pair<std::string, std::uint64_t>> set_counter) {
+    std::optional<std::pair<std::string, std::string>> set_setting) {
   Impl& im = *impl_;
   ApplyReport report;
   Status status = im.in_txn([&]() -> Status {
@@ -368,9 +368,9 @@ Result<ApplyReport> Engine::apply_remote(
       im.hlc.observe(op.hlc);
     }
     if (Status s = touched.save_dirty(im.records); !s.ok()) return s;
-    if (set_counter) {
-      im.put_counter.bind(1, set_counter->first).bind(2, set_counter->second);
-      if (Status s = im.put_counter.run(); !s.ok()) return s;
+    if (set_setting) {
+      im.put_setting.bind(1, set_setting->first).bind(2, set_setting->second);
+      if (Status s = im.put_setting.run(); !s.ok()) return s;
     }
     return Status();
   });
@@ -400,6 +400,23 @@ Result<std::string> Engine::setting(std::string_view name) {
   std::string v = row.value() ? std::string(impl_->get_setting.text(0)) : std::string();
   impl_->get_setting.reset();
   return v;
+}
+
+Result<std::vector<std::pair<std::string, std::string>>> Engine::settings_with_prefix(std::string_view prefix) {
+  Result<store::Stmt> st = impl_->db->prepare(
+      "SELECT name, value FROM settings WHERE name >= ?1 AND name < ?2 ORDER BY name", "settings by prefix");
+  if (!st.ok()) return st.status();
+  std::string upper(prefix);
+  upper.push_back('\xFF');
+  st->bind(1, prefix).bind(2, upper);
+  std::vector<std::pair<std::string, std::string>> out;
+  for (;;) {
+    Result<bool> row = st->step();
+    if (!row.ok()) return row.status();
+    if (!row.value()) break;
+    out.emplace_back(std::string(st->text(0)), std::string(st->text(1)));
+  }
+  return out;
 }
 
 Status Engine::set_setting(std::string_view name, std::string_view value) {

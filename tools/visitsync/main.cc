@@ -9,7 +9,11 @@
 #include <string>
 #include <vector>
 
+#include <unistd.h>
+
 #include <visitsync/inspection.h>
+#include <visitsync/transport/client.h>
+#include <visitsync/transport/deployment.h>
 
 #include "args.h"
 #include "render.h"
@@ -83,11 +87,43 @@ Status import_dir(vs::Inspection& in, const std::string& reference, const std::s
   return Status();
 }
 
+constexpr const char* kEnrollmentFile = "enrollment.json";
+
+int cmd_init_enrolled(const Args& a) {
+  Result<std::string> dir = a.need("data");
+  if (!dir.ok()) return vs::cli::fail(kTool, dir.status());
+  if (Status s = a.expect(0, "no arguments"); !s.ok()) return vs::cli::fail(kTool, s);
+  for (const char* o : {"inspector", "reference", "templates"}) {
+    if (a.get(o)) {
+      return vs::cli::fail(kTool, Status::invalid_input(std::string("--") + o + " goes with --standalone, not --enroll"));
+    }
+  }
+  Result<vs::Enrollment> e = vs::read_enrollment_file(*a.get("enroll"));
+  if (!e.ok()) return vs::cli::fail(kTool, e.status());
+  const vs::Role role = e->role == "supervisor" ? vs::Role::kSupervisor : vs::Role::kInspector;
+  const bool existed = fs::exists(dir.value());
+  Result<std::unique_ptr<vs::Inspection>> in =
+      vs::Inspection::create(dir.value(), e->device_id, "enrolled", e->inspector_id, role);
+  if (!in.ok()) return vs::cli::fail(kTool, in.status());
+  Status s = vs::write_enrollment_file((fs::path(dir.value()) / kEnrollmentFile).string(), e.value());
+  if (!s.ok()) {
+    in.value().reset();
+    std::error_code ec;
+    if (!existed) fs::remove_all(dir.value(), ec);
+    return vs::cli::fail(kTool, s);
+  }
+  std::printf("initialized %s: device %s of %s %s, hub %s:%u (run visitsync sync)\n", dir.value().c_str(),
+              e->device_id.c_str(), e->role.c_str(), e->inspector_id.c_str(), e->hub_host.c_str(),
+              static_cast<unsigned>(e->hub_port));
+  return 0;
+}
+
 int cmd_init(const Args& a) {
   if (a.get("enroll")) {
-    return vs::cli::fail(kTool,
-                         Status::invalid_input("init --enroll: enrollment with a hub is not "
-                                               "available in this build yet; use --standalone"));
+    if (a.has("standalone")) {
+      return vs::cli::fail(kTool, Status::invalid_input("init takes --standalone or --enroll, not both"));
+    }
+    return cmd_init_enrolled(a);
   }
   if (!a.has("standalone"))
     return vs::cli::fail(kTool,
@@ -271,9 +307,45 @@ int cmd_status(const Args& a) {
   });
 }
 
-int cmd_sync(const Args&) {
-  return vs::cli::fail(
-      kTool, Status::invalid_input("sync: syncing with a hub is not available in this build yet"));
+int cmd_sync(const Args& a) {
+  return with_data(a, [&](vs::Inspection& in) -> Status {
+    if (Status s = a.expect(0, "no arguments"); !s.ok()) return s;
+    if (in.mode() != "enrolled") {
+      return Status::invalid_input("this device is " + in.mode() + ": only an enrolled device syncs (init --enroll)");
+    }
+    Result<vs::Enrollment> e = vs::read_enrollment_file((fs::path(in.data_dir()) / kEnrollmentFile).string());
+    if (!e.ok()) return e.status();
+    vs::SyncOptions options;
+    const bool terminal = isatty(STDERR_FILENO) == 1;
+    if (terminal) {
+      options.progress = [](const vs::SyncProgress& p) {
+        std::fprintf(stderr, "\rsyncing: %llu ops pushed, %llu pulled   ", static_cast<unsigned long long>(p.pushed),
+                     static_cast<unsigned long long>(p.pulled));
+      };
+    }
+    Result<vs::SyncReport> r = vs::sync_with_hub(in.engine(), e.value(), options);
+    if (terminal) std::fprintf(stderr, "\r%60s\r", "");
+    if (!r.ok()) {
+      const char* hint = r.status().code() == vs::Code::kUnavailable ? " (nothing is lost: sync again when the link is back)" : "";
+      return Status(r.status().code(), "sync with " + e->hub_host + ":" + std::to_string(e->hub_port) +
+                                           " failed: " + r.status().message() + hint);
+    }
+    Result<std::vector<vs::Flag>> flags = in.flags();
+    std::string out = "synced with " + r->hub_id + ": pushed " + std::to_string(r->pushed) + " ops, pulled " +
+                      std::to_string(r->pulled) + " (" + std::to_string(r->applied) + " new); " +
+                      std::to_string(r->bytes_sent) + " bytes sent, " + std::to_string(r->bytes_received) +
+                      " received; " + std::to_string(flags.ok() ? flags->size() : 0) + " conflicts open\n";
+    if (!r->rejected.empty()) {
+      out += std::to_string(r->rejected.size()) + " ops rejected by the hub (kept on this device):\n";
+      for (const auto& [seq, reason] : r->rejected) out += "  op " + std::to_string(seq) + ": " + reason + "\n";
+    }
+    if (r->skew_ms > 5 * 60'000 || r->skew_ms < -5 * 60'000) {
+      out += "warning: this device's clock is " + std::to_string((r->skew_ms < 0 ? -r->skew_ms : r->skew_ms) / 60'000) +
+             " minutes " + (r->skew_ms > 0 ? "ahead of" : "behind") + " the hub's; set it right\n";
+    }
+    print(out);
+    return Status();
+  });
 }
 
 const std::vector<Command>& commands() {

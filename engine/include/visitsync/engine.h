@@ -113,13 +113,11 @@ class Engine {
   Result<LogSlice> log_after(std::uint64_t cursor, std::size_t limit);
 
   // Merges a batch received from another replica, in one transaction. Ops this replica already
-  // has are skipped; malformed ops (and an op whose id names a different stored op) are listed
-  // in the report with the reason and the rest is applied. If `set_counter` is given, that
-  // counter is stored in the same transaction (a pull cursor). Errors are I/O or corruption
-  // only; then nothing was applied.
-  Result<ApplyReport> apply_remote(
-      const std::vector<Op>& batch,
-      std::optional<std::pair<std::string, std::uint64_t>> set_counter = {});
+  // has are skipped; malformed ops are listed in the report with the reason and the rest is
+  // applied. If `set_setting` is given, that setting is stored in the same transaction (a pull
+  // cursor). Errors are I/O or corruption only; then nothing was applied.
+  Result<ApplyReport> apply_remote(const std::vector<Op>& batch,
+                                   std::optional<std::pair<std::string, std::string>> set_setting = {});
 
   // For each device, the highest origin seq of the ops of `record` this replica received
   // (sorted by device). Empty for an unknown record.
@@ -128,6 +126,8 @@ class Engine {
   // Local settings, never replicated ("" when missing).
   Result<std::string> setting(std::string_view name);
   Status set_setting(std::string_view name, std::string_view value);
+  // Settings whose name starts with `prefix`, sorted by name.
+  Result<std::vector<std::pair<std::string, std::string>>> settings_with_prefix(std::string_view prefix);
 
   // Named counters kept in the store (sync cursors, acknowledged seqs). Missing = 0.
   Result<std::uint64_t> counter(std::string_view name);

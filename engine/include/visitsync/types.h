@@ -23,6 +23,7 @@ inline constexpr std::size_t kMaxRecordBytes = 128;
 inline constexpr std::size_t kMaxFieldBytes = 64;
 inline constexpr std::size_t kMaxTextBytes = 64 * 1024;
 inline constexpr std::size_t kMaxSetItems = 1000;
+inline constexpr std::size_t kMaxSetItemBytes = 256;
 inline constexpr std::size_t kMaxBaseEntries = 64;
 inline constexpr std::size_t kMaxMediaTypeBytes = 128;
 

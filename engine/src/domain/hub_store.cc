@@ -19,6 +19,9 @@ using Scopes = std::set<std::string>;
 // How far one pull may scan the log: bounds the time of a call on a device whose scope is a
 // small part of a large log.
 constexpr std::uint64_t kScanBudget = 200'000;
+// About how many bytes of ops one pull returns at most, so that its frame stays far below the
+// wire's limit even when notes are long.
+constexpr std::size_t kMaxPullBytes = 4u << 20;
 
 // A pull cursor: the log position reached, the scopes fully served up to it, and, while a
 // grown scope is back-filled, how far the back-fill has scanned and for which scopes.
@@ -507,6 +510,7 @@ Result<PullResult> HubStore::pull(std::string_view device_id, std::string_view c
   const std::uint64_t window_end = std::min(stop, at + kScanBudget);
   im.window.bind(1, at).bind(2, window_end);
   std::uint64_t reached = window_end;
+  std::size_t bytes = 0;
   for (;;) {
     Result<bool> row = im.window.step();
     if (!row.ok()) return row.status();
@@ -534,8 +538,9 @@ Result<PullResult> HubStore::pull(std::string_view device_id, std::string_view c
       return base.status().annotate("hub log op at " + std::to_string(pos));
     }
     op.base = std::move(base.value());
+    bytes += op.record.size() + op.field.size() + im.window.blob(8).size() + 32;
     out.ops.push_back(std::move(op));
-    if (out.ops.size() >= max_ops) {
+    if (out.ops.size() >= max_ops || bytes >= kMaxPullBytes) {
       reached = pos;
       break;
     }

@@ -146,7 +146,7 @@ Status Value::check() const {
                                      " items, at most " + std::to_string(kMaxSetItems));
       }
       for (const std::string& item : as_set()) {
-        if (Status s = check_name("set item", item, kMaxTextBytes); !s.ok()) return s;
+        if (Status s = check_name("set item", item, kMaxSetItemBytes); !s.ok()) return s;
       }
       break;
     case Kind::kGps: {

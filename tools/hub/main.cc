@@ -1,0 +1,100 @@
+// visitsync-hub --data DIR --listen HOST:PORT: serves devices until SIGTERM or SIGINT, then
+// ends every session cleanly and exits 0. Prints "listening on HOST:PORT" once it accepts, then
+// one line per session.
+#include <signal.h>
+
+#include <chrono>
+#include <cstdio>
+#include <ctime>
+#include <functional>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+#include <visitsync/hub_store.h>
+#include <visitsync/transport/deployment.h>
+#include <visitsync/transport/hub.h>
+
+#include "args.h"
+
+namespace {
+
+constexpr const char* kTool = "visitsync-hub";
+
+void log_line(const std::string& line) {
+  const std::time_t now = std::time(nullptr);
+  char stamp[32];
+  std::strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&now));
+  std::printf("%s %s\n", stamp, line.c_str());
+  std::fflush(stdout);
+}
+
+int usage(FILE* to) {
+  std::fprintf(to,
+               "usage: visitsync-hub --data DIR --listen HOST:PORT\n"
+               "  Serves the devices of the deployment in DIR (made by visitsync-admin init) over\n"
+               "  TLS 1.3 with client certificates. PORT 0 picks a free port. SIGTERM or SIGINT\n"
+               "  end every session cleanly; acknowledged data is always on disk.\n");
+  return to == stdout ? 0 : 2;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::vector<std::string> args(argv + 1, argv + argc);
+  for (const std::string& a : args) {
+    if (a == "--help") return usage(stdout);
+  }
+  vs::Result<vs::cli::Args> parsed = vs::cli::Args::parse(args, {"data", "listen"}, {});
+  if (!parsed.ok()) return vs::cli::fail(kTool, parsed.status());
+  const vs::cli::Args& a = parsed.value();
+  vs::Result<std::string> dir = a.need("data");
+  vs::Result<std::string> listen = a.need("listen");
+  if (!dir.ok()) return vs::cli::fail(kTool, dir.status());
+  if (!listen.ok()) return vs::cli::fail(kTool, listen.status());
+  if (vs::Status s = a.expect(0, "no arguments"); !s.ok()) return vs::cli::fail(kTool, s);
+  vs::Result<std::pair<std::string, std::uint16_t>> hp = vs::parse_host_port(listen.value());
+  if (!hp.ok()) return vs::cli::fail(kTool, hp.status().annotated("--listen"));
+
+  vs::Result<std::unique_ptr<vs::HubStore>> store = vs::HubStore::open(dir.value());
+  if (!store.ok()) return vs::cli::fail(kTool, store.status());
+  vs::Result<vs::HubTls> tls = vs::load_hub_tls(dir.value());
+  if (!tls.ok()) return vs::cli::fail(kTool, tls.status());
+
+  boost::asio::io_context io;
+  vs::HubOptions options;
+  options.hub_id = store.value()->engine().device_id();
+  options.log = log_line;
+  vs::Result<std::unique_ptr<vs::HubServer>> server =
+      vs::HubServer::create(io, *store.value(), tls->ca_pem, tls->cert_pem, tls->key_pem, options);
+  if (!server.ok()) return vs::cli::fail(kTool, server.status());
+  if (vs::Status s = server.value()->listen(hp->first, hp->second); !s.ok()) return vs::cli::fail(kTool, s);
+  server.value()->start();
+  const std::string host = hp->first.find(':') != std::string::npos ? "[" + hp->first + "]" : hp->first;
+  log_line("listening on " + host + ":" + std::to_string(server.value()->port()) + " as " + options.hub_id);
+
+  boost::asio::signal_set signals(io, SIGINT, SIGTERM);
+  boost::asio::steady_timer drain(io);
+  const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  // Checks every 20 ms whether the sessions have closed; past the bound the loop stops anyway.
+  std::function<void(const boost::system::error_code&)> check = [&](const boost::system::error_code& e) {
+    if (e) return;
+    if (server.value()->live_sessions() == 0 || std::chrono::steady_clock::now() > give_up) {
+      io.stop();
+      return;
+    }
+    drain.expires_after(std::chrono::milliseconds(20));
+    drain.async_wait(check);
+  };
+  signals.async_wait([&](const boost::system::error_code& ec, int signo) {
+    if (ec) return;
+    log_line(std::string("stopping (") + (signo == SIGTERM ? "SIGTERM" : "SIGINT") + ")");
+    server.value()->shutdown();
+    check({});
+  });
+  io.run();
+  server.value().reset();  // waits for the store thread's last step
+  log_line("stopped");
+  return 0;
+}

@@ -1,0 +1,69 @@
+// The device's side of sync: enrollment material and one sync with the hub over mutually
+// authenticated TLS 1.3 (DESIGN.md § Sync).
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include <visitsync/engine.h>
+#include <visitsync/status.h>
+
+namespace vs {
+
+// What visitsync-admin enroll-device writes, and what a device keeps in its data folder.
+struct Enrollment {
+  std::string device_id;
+  std::string inspector_id;
+  std::string role;      // "inspector" or "supervisor"
+  std::string hub_host;  // checked against the hub's certificate
+  std::uint16_t hub_port = 0;
+  std::string ca_pem;    // the deployment's CA
+  std::string cert_pem;  // this device's certificate
+  std::string key_pem;   // this device's private key
+};
+
+// The JSON form of an enrollment file; parse refuses (kInvalidInput) anything incomplete.
+std::string enrollment_json(const Enrollment& e);
+Result<Enrollment> parse_enrollment(std::string_view json);
+// "HOST:PORT" (IPv6 as [::1]:PORT) into host and port.
+Result<std::pair<std::string, std::uint16_t>> parse_host_port(std::string_view text);
+
+struct SyncProgress {
+  std::uint64_t pushed = 0;   // ops acknowledged by the hub so far
+  std::uint64_t to_push = 0;  // ops this session set out to push
+  std::uint64_t pulled = 0;   // ops received so far
+};
+
+struct SyncOptions {
+  std::size_t push_batch_ops = 2000;
+  std::uint32_t pull_batch_ops = 5000;
+  std::chrono::milliseconds connect_timeout{10'000};
+  std::chrono::milliseconds handshake_timeout{10'000};
+  std::chrono::milliseconds io_timeout{30'000};  // no progress for this long ends the session
+  // Called on the syncing thread after each batch.
+  std::function<void(const SyncProgress&)> progress;
+};
+
+struct SyncReport {
+  std::string hub_id;
+  std::uint64_t pushed = 0;  // ops the hub acknowledged in this session
+  std::uint64_t pulled = 0;  // ops received in this session
+  std::uint64_t applied = 0;  // of those, new to this device
+  std::uint64_t bytes_sent = 0;
+  std::uint64_t bytes_received = 0;
+  std::int64_t skew_ms = 0;  // this device's clock minus the hub's
+  std::vector<std::pair<std::uint64_t, std::string>> rejected;  // seq, reason
+};
+
+// One sync of the device's engine with its hub: connect, TLS 1.3 with both certificates
+// checked, hello, push every unacknowledged op, pull everything new in scope, bye. Returns
+// kUnavailable when the hub cannot be reached or the link fails (retry: nothing is lost, the
+// next sync resumes), kRejected when the hub refuses the device. Local data stays intact.
+Result<SyncReport> sync_with_hub(Engine& engine, const Enrollment& enrollment, const SyncOptions& options);
+
+}  // namespace vs

@@ -1,0 +1,162 @@
+#include "session/device_session.h"
+
+#include <algorithm>
+#include <cstdio>
+
+#include "wire/batch.h"
+#include "wire/messages.h"
+
+namespace vs::session {
+namespace {
+
+template <class M>
+std::vector<wire::Frame> one(const M& m) {
+  return {wire::encode(m)};
+}
+
+constexpr std::size_t kMaxPushBytes = 4u << 20;
+
+std::string rejected_key(std::uint64_t seq) {
+  char buf[48];
+  std::snprintf(buf, sizeof buf, "%s%020llu", kRejectedPrefix, static_cast<unsigned long long>(seq));
+  return buf;
+}
+
+}  // namespace
+
+DeviceSession::DeviceSession(Engine& engine, const SyncOptions& options) : engine_(engine), options_(options) {
+  options_.push_batch_ops = std::clamp<std::size_t>(options_.push_batch_ops, 1, wire::kMaxBatchOps);
+  options_.pull_batch_ops = std::clamp<std::uint32_t>(options_.pull_batch_ops, 1, wire::kMaxBatchOps);
+}
+
+Result<std::vector<wire::Frame>> DeviceSession::start() {
+  Result<EngineStats> st = engine_.stats();
+  if (!st.ok()) return st.status();
+  Result<std::uint64_t> acked = engine_.counter(kAckedCounter);
+  if (!acked.ok()) return acked.status();
+  Result<std::string> cursor = engine_.setting(kCursorSetting);
+  if (!cursor.ok()) return cursor.status();
+  acked_ = acked.value();
+  cursor_ = cursor.value();
+  wire::Hello h;
+  h.device_id = engine_.device_id();
+  h.schema_version = st->schema_version;
+  h.device_clock = engine_.now_hlc();
+  h.last_seq = st->last_own_seq;
+  state_ = State::kHello;
+  return one(h);
+}
+
+Result<std::vector<wire::Frame>> DeviceSession::on_frame(const wire::Frame& f) {
+  if (f.type == wire::MsgType::kRefused) {
+    Result<wire::Refused> r = wire::decode<wire::Refused>(f);
+    if (!r.ok()) return r.status();
+    state_ = State::kDone;
+    const auto code = static_cast<Code>(r->code);
+    const Code mapped = code == Code::kUnavailable ? Code::kUnavailable
+                        : code == Code::kInvalidInput || code == Code::kCorrupt ? Code::kCorrupt
+                                                                                 : Code::kRejected;
+    return Status(mapped, "the hub refused this device: " + r->reason);
+  }
+  switch (state_) {
+    case State::kHello:
+      return on_welcome(f);
+    case State::kPushing:
+      return on_ack(f);
+    case State::kPulling:
+      return on_pull(f);
+    default:
+      return Status::corrupt("unexpected " + std::string(wire::msg_type_name(f.type)) + " message from the hub");
+  }
+}
+
+Result<std::vector<wire::Frame>> DeviceSession::on_welcome(const wire::Frame& f) {
+  Result<wire::Welcome> w = wire::decode<wire::Welcome>(f);
+  if (!w.ok()) return w.status();
+  if (w->protocol != wire::kProtocolVersion) {
+    return Status::corrupt("the hub chose protocol " + std::to_string(w->protocol));
+  }
+  report_.hub_id = w->hub_id;
+  report_.skew_ms = w->skew_ms;
+  if (Status s = engine_.observe(w->hub_clock); !s.ok()) return s;
+  // The hub's count is the truth: an ack lost on the way leaves ours behind it.
+  if (w->acked_seq != acked_) {
+    acked_ = w->acked_seq;
+    if (Status s = engine_.set_counter(kAckedCounter, acked_); !s.ok()) return s;
+  }
+  state_ = State::kPushing;
+  return next_push();
+}
+
+Result<std::vector<wire::Frame>> DeviceSession::next_push() {
+  Result<std::vector<Op>> ops = engine_.ops_after(acked_, options_.push_batch_ops);
+  if (!ops.ok()) return ops.status();
+  if (ops->empty()) {
+    state_ = State::kPulling;
+    return pull_request();
+  }
+  // Long notes make big ops: keep each push far below the wire's frame limit.
+  std::size_t bytes = 0;
+  for (std::size_t i = 0; i < ops->size(); ++i) {
+    std::string value;
+    encode_value(ops.value()[i].value, value);
+    bytes += ops.value()[i].record.size() + ops.value()[i].field.size() + value.size() + 32;
+    if (bytes > kMaxPushBytes && i > 0) {
+      ops->resize(i);
+      break;
+    }
+  }
+  sent_up_to_ = ops->back().id.seq;
+  wire::Push p;
+  p.batch = wire::encode_batch(ops.value());
+  return one(p);
+}
+
+Result<std::vector<wire::Frame>> DeviceSession::on_ack(const wire::Frame& f) {
+  Result<wire::PushAck> ack = wire::decode<wire::PushAck>(f);
+  if (!ack.ok()) return ack.status();
+  if (ack->acked_seq < acked_ || ack->acked_seq > sent_up_to_) {
+    return Status::corrupt("the hub acknowledged seq " + std::to_string(ack->acked_seq) + " of a push up to " +
+                           std::to_string(sent_up_to_));
+  }
+  // The ack and the reasons for rejected ops are stored together.
+  Status s = engine_.transaction([&]() -> Status {
+    for (const auto& [seq, reason] : ack->rejected) {
+      if (Status st = engine_.set_setting(rejected_key(seq), reason); !st.ok()) return st;
+    }
+    return engine_.set_counter(kAckedCounter, ack->acked_seq);
+  });
+  if (!s.ok()) return s;
+  report_.pushed += ack->acked_seq - acked_;
+  for (auto& r : ack->rejected) report_.rejected.push_back(std::move(r));
+  acked_ = ack->acked_seq;
+  if (options_.progress) options_.progress(SyncProgress{report_.pushed, 0, report_.pulled});
+  if (acked_ < sent_up_to_) return Status::corrupt("the hub stopped acknowledging at seq " + std::to_string(acked_));
+  return next_push();
+}
+
+std::vector<wire::Frame> DeviceSession::pull_request() {
+  wire::PullRequest r;
+  r.cursor = cursor_;
+  r.max_ops = options_.pull_batch_ops;
+  return one(r);
+}
+
+Result<std::vector<wire::Frame>> DeviceSession::on_pull(const wire::Frame& f) {
+  Result<wire::PullBatch> b = wire::decode<wire::PullBatch>(f);
+  if (!b.ok()) return b.status();
+  Result<std::vector<Op>> ops = wire::decode_batch(b->batch);
+  if (!ops.ok()) return ops.status().annotate("pull batch from the hub");
+  // The ops and the cursor after them commit together: a cut link resumes right here.
+  Result<ApplyReport> r = engine_.apply_remote(ops.value(), std::make_pair(std::string(kCursorSetting), b->next_cursor));
+  if (!r.ok()) return r.status();
+  report_.pulled += ops->size();
+  report_.applied += r->applied;
+  cursor_ = b->next_cursor;
+  if (options_.progress) options_.progress(SyncProgress{report_.pushed, 0, report_.pulled});
+  if (b->more) return pull_request();
+  state_ = State::kDone;
+  return one(wire::Bye{});
+}
+
+}  // namespace vs::session

@@ -1,0 +1,55 @@
+// The device's side of one sync session (DESIGN.md § Sync): hello, push until the hub has
+// acknowledged every op, pull until it has nothing more, bye. Protocol logic only: frames in,
+// frames out, no sockets. It reads and writes the device's engine directly, one transaction per
+// acknowledged batch or applied pull, so a link cut at any byte resumes from the last ack and
+// cursor on the next session.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include <visitsync/engine.h>
+#include <visitsync/transport/client.h>
+
+#include "wire/frame.h"
+
+namespace vs::session {
+
+// Settings and counters the device keeps for sync in its store.
+inline constexpr const char* kAckedCounter = "push.acked";
+inline constexpr const char* kCursorSetting = "pull.cursor";
+inline constexpr const char* kRejectedPrefix = "rejected/";
+
+class DeviceSession {
+ public:
+  DeviceSession(Engine& engine, const SyncOptions& options);
+
+  // The first frame to send.
+  Result<std::vector<wire::Frame>> start();
+  // Handles one frame from the hub; returns the frames to send. kRejected when the hub refused
+  // the device; kCorrupt on a protocol violation.
+  Result<std::vector<wire::Frame>> on_frame(const wire::Frame& f);
+  bool done() const { return state_ == State::kDone; }
+  const SyncReport& report() const { return report_; }
+
+ private:
+  enum class State { kStart, kHello, kPushing, kPulling, kDone };
+  Result<std::vector<wire::Frame>> next_push();
+  std::vector<wire::Frame> pull_request();
+  Result<std::vector<wire::Frame>> on_welcome(const wire::Frame& f);
+  Result<std::vector<wire::Frame>> on_ack(const wire::Frame& f);
+  Result<std::vector<wire::Frame>> on_pull(const wire::Frame& f);
+
+  Engine& engine_;
+  SyncOptions options_;
+  State state_ = State::kStart;
+  SyncReport report_;
+  std::uint64_t acked_ = 0;
+  std::uint64_t sent_up_to_ = 0;  // highest seq of the push in flight
+  std::string cursor_;
+};
+
+}  // namespace vs::session

@@ -1,0 +1,54 @@
+// The hub's side of one sync session: checks the hello against the device's certificate and
+// enrollment, then answers pushes and pulls from the HubStore until the device says bye.
+// Protocol logic only: frames in, frames out, no sockets.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include <visitsync/hub_store.h>
+
+#include "wire/frame.h"
+
+namespace vs::session {
+
+inline constexpr std::uint32_t kMaxPullOps = 20'000;
+
+struct HubSessionStats {
+  std::string device_id;
+  std::uint64_t ops_in = 0;
+  std::uint64_t ops_out = 0;
+  std::uint64_t rejected = 0;
+};
+
+class HubSession {
+ public:
+  // `peer` is the device id of the client certificate the TLS handshake verified.
+  HubSession(HubStore& store, std::string peer, std::string hub_id);
+
+  // Handles one frame from the device; returns the frames to send. After a refusal, a bye or
+  // an error the session is finished. Errors: kCorrupt for a protocol violation, kRejected
+  // for a refused device (a Refused frame is returned first), others from the store.
+  Result<std::vector<wire::Frame>> on_frame(const wire::Frame& f);
+  bool finished() const { return finished_; }
+  const HubSessionStats& stats() const { return stats_; }
+  // The device id once the hello was accepted.
+  const std::string& device() const { return device_; }
+  // Why the device was refused (OK if it was not).
+  const Status& refusal() const { return refusal_; }
+
+ private:
+  Result<std::vector<wire::Frame>> on_hello(const wire::Frame& f);
+  std::vector<wire::Frame> refuse(const Status& why);
+
+  HubStore& store_;
+  std::string peer_;
+  std::string hub_id_;
+  std::string device_;
+  bool finished_ = false;
+  Status refusal_;
+  HubSessionStats stats_;
+};
+
+}  // namespace vs::session
