@@ -1,0 +1,358 @@
+// The hub and devices over real TLS 1.3 on 127.0.0.1: syncs, refusals, one live session per
+// device, rejected ops reported back, and a proxy that cuts the link after N bytes for many N.
+#include <atomic>
+#include <mutex>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <thread>
+#include <unistd.h>
+
+#include <boost/asio/connect.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/read.hpp>
+#include <boost/asio/ssl.hpp>
+#include <boost/asio/write.hpp>
+#include <catch2/catch.hpp>
+
+#include <visitsync/transport/hub.h>
+
+#include "hub_fixture.h"
+#include "tls/context.h"
+#include "wire/frame.h"
+#include "wire/messages.h"
+
+using namespace vs;
+namespace asio = boost::asio;
+using asio::ip::tcp;
+
+namespace {
+
+// A deployment with its hub serving on 127.0.0.1, an io thread of its own.
+struct LiveHub : test::Deployment {
+  asio::io_context io;
+  std::unique_ptr<HubServer> server;
+  std::unique_ptr<HubStore> admin_store = admin();  // what visitsync-admin would open
+  std::thread thread;
+  std::mutex mu;
+  std::vector<std::string> lines;
+
+  LiveHub() {
+    HubOptions o;
+    o.hub_id = "hub-test";
+    o.idle_timeout = std::chrono::milliseconds(3000);
+    o.log = [this](const std::string& line) {
+      std::lock_guard<std::mutex> lock(mu);
+      lines.push_back(line);
+    };
+    Result<std::unique_ptr<HubServer>> s =
+        HubServer::create(io, *store, tls.ca_pem, tls.cert_pem, tls.key_pem, o);
+    REQUIRE(s.ok());
+    server = std::move(s.value());
+    REQUIRE(server->listen("127.0.0.1", 0).ok());
+    set_port(server->port());
+    server->start();
+    thread = std::thread([this] { io.run(); });
+  }
+  ~LiveHub() {
+    asio::post(io, [this] { server->shutdown(); });
+    for (int i = 0; i < 500 && !io.stopped(); ++i)
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    io.stop();
+    thread.join();
+  }
+  test::TestDevice enrolled(const std::string& inspector) {
+    return device(inspector, admin_store.get());
+  }
+  std::vector<std::string> log_lines() {
+    std::lock_guard<std::mutex> lock(mu);
+    return lines;
+  }
+  Result<SyncReport> sync(test::TestDevice& d, std::uint16_t port = 0) {
+    Enrollment e = d.enrollment;
+    if (port != 0) e.hub_port = port;
+    SyncOptions o;
+    o.connect_timeout = o.handshake_timeout = o.io_timeout = std::chrono::milliseconds(5000);
+    o.push_batch_ops = 60;
+    o.pull_batch_ops = 50;
+    return sync_with_hub(d.engine(), e, o);
+  }
+};
+
+std::string visit_json(Inspection& in, const std::string& id) {
+  Result<VisitView> v = in.visit(id);
+  INFO(v.status().to_string());
+  REQUIRE(v.ok());
+  return Inspection::to_json(v.value());
+}
+
+// Forwards connections to the hub; the first connection after set_budget(n) is cut once n
+// bytes (both directions together) have passed.
+class CuttingProxy {
+ public:
+  explicit CuttingProxy(std::uint16_t target) : target_(target) {
+    listener_ = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    REQUIRE(bind(listener_, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
+    REQUIRE(listen(listener_, 8) == 0);
+    socklen_t len = sizeof a;
+    getsockname(listener_, reinterpret_cast<sockaddr*>(&a), &len);
+    port_ = ntohs(a.sin_port);
+    thread_ = std::thread([this] { loop(); });
+  }
+  ~CuttingProxy() {
+    stop_ = true;
+    thread_.join();
+    close(listener_);
+  }
+  std::uint16_t port() const { return port_; }
+  void set_budget(std::size_t n) { budget_ = n; }
+
+ private:
+  void loop() {
+    while (!stop_) {
+      pollfd p{listener_, POLLIN, 0};
+      if (poll(&p, 1, 10) <= 0) continue;
+      const int client = accept4(listener_, nullptr, nullptr, SOCK_CLOEXEC);
+      if (client < 0) continue;
+      const int hub = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+      sockaddr_in a{};
+      a.sin_family = AF_INET;
+      a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+      a.sin_port = htons(target_);
+      if (connect(hub, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0)
+        forward(client, hub, budget_.exchange(SIZE_MAX));
+      close(hub);
+      close(client);
+    }
+  }
+  // Copies both ways until `budget` bytes have passed or either side closes (bounded in time).
+  void forward(int client, int hub, std::size_t budget) {
+    std::size_t passed = 0;
+    char buf[16384];
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+    while (!stop_ && std::chrono::steady_clock::now() < deadline) {
+      pollfd fds[2] = {{client, POLLIN, 0}, {hub, POLLIN, 0}};
+      if (poll(fds, 2, 50) <= 0) continue;
+      for (int i = 0; i < 2; ++i) {
+        if ((fds[i].revents & (POLLIN | POLLHUP | POLLERR)) == 0) continue;
+        const ssize_t n = read(fds[i].fd, buf, std::min(sizeof buf, budget - passed));
+        if (n <= 0) return;
+        if (write(fds[1 - i].fd, buf, static_cast<std::size_t>(n)) != n) return;
+        passed += static_cast<std::size_t>(n);
+        if (passed >= budget) return;  // the cut
+      }
+    }
+  }
+  std::uint16_t target_;
+  std::uint16_t port_ = 0;
+  int listener_ = -1;
+  std::atomic<bool> stop_{false};
+  std::atomic<std::size_t> budget_{SIZE_MAX};
+  std::thread thread_;
+};
+
+// A TLS connection made by hand, for what sync_with_hub never does.
+struct RawClient {
+  asio::io_context io;
+  std::unique_ptr<asio::ssl::context> ctx;
+  std::unique_ptr<asio::ssl::stream<tcp::socket>> stream;
+  boost::system::error_code connect(std::uint16_t port) {
+    stream = std::make_unique<asio::ssl::stream<tcp::socket>>(io, *ctx);
+    boost::system::error_code ec;
+    stream->next_layer().connect(tcp::endpoint(asio::ip::make_address("127.0.0.1"), port), ec);
+    if (ec) return ec;
+    stream->handshake(asio::ssl::stream_base::client, ec);
+    return ec;
+  }
+};
+
+}  // namespace
+
+TEST_CASE_METHOD(LiveHub, "devices sync with the hub over TLS on 127.0.0.1", "[transport][net]") {
+  test::TestDevice a = enrolled("I0011");
+  test::TestDevice b = enrolled("I0021");
+  REQUIRE(sync(a).ok());
+  Result<std::string> id = a.in->start_visit(test::kSharedSchool, "school-conditions");
+  REQUIRE(id.ok());
+  test::answer_required(*a.in, id.value());
+  Result<SyncReport> pushed = sync(a);
+  REQUIRE(pushed.ok());
+  CHECK(pushed->pushed == a.engine().stats()->last_own_seq);
+  CHECK(pushed->bytes_sent > 0);
+  CHECK(pushed->hub_id == "hub-test");
+  Result<SyncReport> pulled = sync(b);
+  REQUIRE(pulled.ok());
+  CHECK(visit_json(*b.in, id.value()) == visit_json(*a.in, id.value()));
+  CHECK(visit_json(admin_store->inspection(), id.value()) == visit_json(*a.in, id.value()));
+  bool logged = false;
+  for (const std::string& l : log_lines()) {
+    logged = logged || (l.find("device=" + a.enrollment.device_id) != std::string::npos &&
+                        l.find("ops_in=" + std::to_string(pushed->pushed)) != std::string::npos &&
+                        l.find("outcome=ok") != std::string::npos);
+  }
+  CHECK(logged);
+}
+
+TEST_CASE_METHOD(LiveHub, "the hub refuses strangers and keeps serving",
+                 "[transport][net][input]") {
+  test::TestDevice good = enrolled("I0011");
+  SECTION("a certificate from another deployment's CA") {
+    test::Deployment other;
+    test::TestDevice stranger = other.device("I0011");
+    Result<SyncReport> r = sync(stranger, server->port());
+    CHECK(r.status().code() == Code::kRejected);
+  }
+  SECTION("a revoked device") {
+    test::TestDevice gone = enrolled("I0021");
+    REQUIRE(sync(gone).ok());
+    REQUIRE(admin_store->revoke_device(gone.enrollment.device_id).ok());
+    Result<SyncReport> r = sync(gone);
+    CHECK(r.status().code() == Code::kRejected);
+    CHECK_THAT(r.status().message(), Catch::Contains("revoked"));
+  }
+  SECTION("a device the hub never enrolled, with a certificate from the right CA") {
+    DeviceRecord ghost{"d-I0011-ghost", "I0011", Role::kInspector, false, 0};
+    Result<Enrollment> e = make_enrollment(hub_dir(), ghost, "127.0.0.1", server->port());
+    REQUIRE(e.ok());
+    Result<std::unique_ptr<Inspection>> in = Inspection::create(
+        dir().file("ghost"), ghost.device_id, "enrolled", "I0011", Role::kInspector, &clock);
+    REQUIRE(in.ok());
+    test::TestDevice d{e.value(), std::move(in.value())};
+    Result<SyncReport> r = sync(d);
+    CHECK(r.status().code() == Code::kRejected);
+    CHECK_THAT(r.status().message(), Catch::Contains("not enrolled"));
+  }
+  SECTION("a plain TCP client") {
+    tcp::iostream plain(tcp::endpoint(asio::ip::make_address("127.0.0.1"), server->port()));
+    plain.expires_after(std::chrono::seconds(5));
+    plain << "HELLO hub\r\n" << std::flush;
+    std::string reply;
+    std::getline(plain, reply);
+    CHECK(reply.find("HELLO") == std::string::npos);  // no echo, no protocol: it is closed on
+  }
+  SECTION("a client that offers TLS 1.2 only") {
+    RawClient raw;
+    raw.ctx = std::make_unique<asio::ssl::context>(asio::ssl::context::tls_client);
+    SSL_CTX_set_max_proto_version(raw.ctx->native_handle(), TLS1_2_VERSION);
+    raw.ctx->set_verify_mode(asio::ssl::verify_none);
+    CHECK(raw.connect(server->port()));  // the handshake fails
+  }
+  SECTION("no hub at the address") { CHECK(sync(good, 1).status().code() == Code::kUnavailable); }
+  // Whatever the stranger did, a good device still syncs.
+  CHECK(sync(good).ok());
+}
+
+TEST_CASE_METHOD(LiveHub, "a second session of a device replaces the first", "[transport][net]") {
+  test::TestDevice a = enrolled("I0011");
+  RawClient first;
+  Result<std::unique_ptr<asio::ssl::context>> ctx = tls::client_context(
+      a.enrollment.ca_pem, tls::Credentials{a.enrollment.cert_pem, a.enrollment.key_pem});
+  REQUIRE(ctx.ok());
+  first.ctx = std::move(ctx.value());
+  REQUIRE_FALSE(first.connect(server->port()));
+  wire::Hello h;
+  h.device_id = a.enrollment.device_id;
+  std::string bytes;
+  wire::append_frame(bytes, wire::encode(h));
+  asio::write(*first.stream, asio::buffer(bytes));
+  char header[4];
+  asio::read(*first.stream, asio::buffer(header));  // the welcome arrives: the session is live
+  REQUIRE(sync(a).ok());                            // the second session, while the first waits
+  // The first is closed by the hub: its next read fails instead of waiting for the idle timeout.
+  first.stream->next_layer().non_blocking(false);
+  boost::system::error_code ec;
+  std::string rest(65536, '\0');
+  const auto started = std::chrono::steady_clock::now();
+  while (!ec) first.stream->read_some(asio::buffer(rest), ec);
+  CHECK(std::chrono::steady_clock::now() - started < std::chrono::seconds(2));
+}
+
+TEST_CASE_METHOD(LiveHub,
+                 "ops to a school the device is no longer assigned are rejected, reported and kept",
+                 "[transport][net]") {
+  test::TestDevice a = enrolled("I0011");
+  REQUIRE(sync(a).ok());
+  Result<std::string> id = a.in->start_visit(test::kSharedSchool, "school-conditions");
+  REQUIRE(id.ok());
+  REQUIRE(sync(a).ok());
+  // The assignment ends at headquarters while the device is offline with the old one.
+  REQUIRE(admin_store->inspection()
+              .import_reference(
+                  ReferenceKind::kAssignments,
+                  "inspector_id,school_id,from,until\nI0011,S00033,2026-09-01,2026-11-01\n")
+              .ok());
+  REQUIRE(a.in->set_answer(id.value(), "class_count", "12").ok());
+  Result<SyncReport> r = sync(a);
+  REQUIRE(r.ok());
+  REQUIRE(r->rejected.size() == 1);
+  CHECK_THAT(r->rejected[0].second, Catch::Contains("may not write visits of school S00033"));
+  CHECK(a.engine().settings_with_prefix("rejected/")->size() == 1);
+  const VisitView on_device = a.in->visit(id.value()).value();
+  bool kept = false;
+  for (const Answer& ans : on_device.answers)
+    kept = kept || (ans.item->key == "class_count" && ans.value == Value::integer(12));
+  CHECK(kept);
+  CHECK(admin_store->engine()
+            .read_field("visit/S00033/" + id.value(), "a.class_count")
+            ->has_value() == false);
+  // The pull brought the ended assignment: the device now refuses new answers itself.
+  CHECK_THAT(a.in->set_answer(id.value(), "class_count", "13").message(),
+             Catch::Contains("not assigned"));
+}
+
+TEST_CASE_METHOD(LiveHub,
+                 "a link cut after any number of bytes resumes with every op once on both sides",
+                 "[transport][net][resume]") {
+  test::TestDevice a = enrolled("I0011");
+  test::TestDevice b = enrolled("I0021");
+  REQUIRE(sync(a).ok());
+  REQUIRE(sync(b).ok());
+  CuttingProxy proxy(server->port());
+  std::vector<std::string> visits;
+  int cuts = 0;
+  for (std::size_t budget = 40; budget < 200'000; budget = budget * 5 / 4 + 17) {
+    INFO("cut after " << budget << " bytes");
+    for (int k = 0; k < 2; ++k) {
+      Result<std::string> id = a.in->start_visit(test::kSharedSchool, "school-conditions");
+      REQUIRE(id.ok());
+      visits.push_back(id.value());
+      test::answer_required(*a.in, id.value());
+    }
+    for (std::size_t k = 0; k + 2 < visits.size(); ++k) {
+      REQUIRE(b.in->set_answer(visits[k], "library_books", std::to_string(budget + k)).ok());
+    }
+    for (test::TestDevice* d : {&a, &b}) {
+      proxy.set_budget(budget);
+      Result<SyncReport> cut = sync(*d, proxy.port());
+      if (!cut.ok()) {
+        ++cuts;
+        CHECK(cut.status().code() == Code::kUnavailable);
+      }
+      int tries = 0;
+      while (!sync(*d, proxy.port()).ok() && ++tries < 5) {
+      }
+      REQUIRE(tries < 5);
+    }
+    REQUIRE(sync(a, proxy.port()).ok());  // a gets b's answers
+    for (test::TestDevice* d : {&a, &b}) {
+      const std::uint64_t last = d->engine().stats()->last_own_seq;
+      CHECK(admin_store->device(d->enrollment.device_id)->acked_seq == last);
+      std::size_t on_hub = 0;
+      Result<LogSlice> all = admin_store->engine().log_after(0, 100'000'000);
+      REQUIRE(all.ok());
+      for (const Op& op : all->ops) on_hub += op.id.device == d->enrollment.device_id ? 1 : 0;
+      CHECK(on_hub == last);
+    }
+    for (const std::string& v : visits) {
+      const std::string on_hub = visit_json(admin_store->inspection(), v);
+      CHECK(visit_json(*a.in, v) == on_hub);
+      CHECK(visit_json(*b.in, v) == on_hub);
+    }
+  }
+  CHECK(cuts >= 30);  // the cuts really fell inside sessions, push and pull alike
+}

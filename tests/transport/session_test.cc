@@ -1,0 +1,151 @@
+// The session state machines, connected in memory: a full sync, refusals, and a session cut
+// after any message, then resumed, with nothing lost or duplicated.
+#include <catch2/catch.hpp>
+
+#include "hub_fixture.h"
+#include "session/device_session.h"
+#include "session/hub_session.h"
+#include "wire/messages.h"
+
+using namespace vs;
+
+namespace {
+
+// Runs a session to its end, or until `max_frames` frames have crossed (a cut link). `peer` is
+// the device id the hub's TLS layer would have read from the certificate.
+Status run(test::TestDevice& d, HubStore& hub, std::size_t max_frames = 1'000'000,
+           SyncReport* report = nullptr, std::string peer = "") {
+  SyncOptions o;
+  o.push_batch_ops = 50;
+  o.pull_batch_ops = 40;
+  session::DeviceSession dev(d.engine(), o);
+  session::HubSession hs(hub, peer.empty() ? d.enrollment.device_id : peer, "hub-test");
+  Result<std::vector<wire::Frame>> to_hub = dev.start();
+  std::size_t crossed = 0;
+  while (to_hub.ok() && !dev.done()) {
+    std::vector<wire::Frame> to_device;
+    for (const wire::Frame& f : to_hub.value()) {
+      if (++crossed > max_frames) return Status::unavailable("cut");
+      Result<std::vector<wire::Frame>> r = hs.on_frame(f);
+      if (!r.ok()) return r.status();
+      for (auto& x : r.value()) to_device.push_back(std::move(x));
+    }
+    REQUIRE_FALSE(to_device.empty());
+    for (const wire::Frame& f : to_device) {
+      if (++crossed > max_frames) return Status::unavailable("cut");
+      to_hub = dev.on_frame(f);
+      if (!to_hub.ok()) return to_hub.status();
+    }
+  }
+  if (to_hub.ok()) {
+    for (const wire::Frame& f : to_hub.value()) REQUIRE(hs.on_frame(f).ok());  // the bye
+    CHECK(hs.finished());
+  }
+  if (report != nullptr) *report = dev.report();
+  return to_hub.status();
+}
+
+std::string visit_json(Inspection& in, const std::string& id) {
+  Result<VisitView> v = in.visit(id);
+  INFO(v.status().to_string());
+  REQUIRE(v.ok());
+  return Inspection::to_json(v.value());
+}
+
+// How many ops of `device` the engine's log holds.
+std::size_t ops_from(Engine& e, const std::string& device) {
+  Result<LogSlice> all = e.log_after(0, 100'000'000);
+  REQUIRE(all.ok());
+  return static_cast<std::size_t>(std::count_if(
+      all->ops.begin(), all->ops.end(), [&](const Op& op) { return op.id.device == device; }));
+}
+
+}  // namespace
+
+TEST_CASE_METHOD(test::Deployment, "two devices sync through the session state machines",
+                 "[transport][session]") {
+  test::TestDevice a = device("I0011");
+  test::TestDevice b = device("I0021");
+  REQUIRE(run(a, *store).ok());
+  REQUIRE(run(b, *store).ok());
+  Result<std::string> id = a.in->start_visit(test::kSharedSchool, "school-conditions");
+  REQUIRE(id.ok());
+  test::answer_required(*a.in, id.value());
+  SyncReport report;
+  REQUIRE(run(a, *store, 1'000'000, &report).ok());
+  const std::uint64_t written = a.engine().stats()->last_own_seq;
+  CHECK(report.pushed == written);
+  CHECK(report.pulled == 0);  // its own ops do not come back
+  CHECK(a.engine().counter(session::kAckedCounter).value() == written);
+  REQUIRE(run(b, *store, 1'000'000, &report).ok());
+  CHECK(report.pulled == written);
+  CHECK(visit_json(*a.in, id.value()) == visit_json(*b.in, id.value()));
+  CHECK(visit_json(store->inspection(), id.value()) == visit_json(*a.in, id.value()));
+}
+
+TEST_CASE_METHOD(test::Deployment, "the hub refuses what it must, with the reason",
+                 "[transport][session][input]") {
+  test::TestDevice a = device("I0011");
+  SECTION("a hello that does not match the certificate") {
+    Status s = run(a, *store, 1'000'000, nullptr, "d-I0021-someone");
+    CHECK(s.code() == Code::kRejected);
+    CHECK_THAT(s.message(), Catch::Contains("certificate"));
+  }
+  SECTION("a revoked device") {
+    REQUIRE(store->revoke_device(a.enrollment.device_id).ok());
+    Status s = run(a, *store);
+    CHECK(s.code() == Code::kRejected);
+    CHECK_THAT(s.message(), Catch::Contains("revoked"));
+  }
+  SECTION("a message out of turn") {
+    session::HubSession hs(*store, a.enrollment.device_id, "hub-test");
+    Result<std::vector<wire::Frame>> r = hs.on_frame(wire::encode(wire::PullRequest{}));
+    CHECK(r.status().code() == Code::kCorrupt);
+    CHECK(hs.finished());
+  }
+}
+
+TEST_CASE_METHOD(test::Deployment,
+                 "a session cut after any message resumes with nothing lost or doubled",
+                 "[transport][session][resume]") {
+  test::TestDevice a = device("I0011");
+  test::TestDevice b = device("I0021");
+  REQUIRE(run(a, *store).ok());
+  REQUIRE(run(b, *store).ok());
+  std::vector<std::string> visits;
+  for (int cut = 1; cut <= 14; ++cut) {
+    INFO("cut after " << cut << " frames");
+    // New work on both devices each round, several batches' worth: visits on a, answers on b.
+    for (int k = 0; k < 3; ++k) {
+      Result<std::string> id = a.in->start_visit(test::kSharedSchool, "school-conditions");
+      REQUIRE(id.ok());
+      visits.push_back(id.value());
+      test::answer_required(*a.in, id.value());
+      REQUIRE(a.in->add_note(id.value(), "inspector_notes", "round " + std::to_string(cut)).ok());
+    }
+    for (std::size_t k = 0; k + 3 < visits.size(); ++k) {
+      REQUIRE(b.in->set_answer(visits[k], "library_books",
+                               std::to_string(cut * 100 + static_cast<int>(k)))
+                  .ok());
+    }
+    // Cut: the session ends after `cut` frames (or completes, if it was shorter).
+    for (test::TestDevice* d : {&a, &b}) {
+      const Status s = run(*d, *store, static_cast<std::size_t>(cut));
+      CHECK((s.ok() || s.code() == Code::kUnavailable));
+    }
+    REQUIRE(run(a, *store).ok());
+    REQUIRE(run(b, *store).ok());
+    REQUIRE(run(a, *store).ok());
+
+    for (test::TestDevice* d : {&a, &b}) {
+      const std::uint64_t last = d->engine().stats()->last_own_seq;
+      CHECK(store->device(d->enrollment.device_id)->acked_seq == last);
+      CHECK(ops_from(store->engine(), d->enrollment.device_id) == last);  // each op once
+    }
+    for (const std::string& v : visits) {
+      const std::string on_hub = visit_json(store->inspection(), v);
+      CHECK(visit_json(*a.in, v) == on_hub);
+      CHECK(visit_json(*b.in, v) == on_hub);
+    }
+  }
+}
