@@ -18,3 +18,30 @@ RunResult run(const std::string& binary, const std::vector<std::string>& args,
               std::chrono::milliseconds limit = std::chrono::seconds(60));
 
 }  // namespace vs::test
+
+namespace vs::test {
+
+// A long-running child (a hub): its stdout and stderr go to `log_path`. The destructor ends it
+// by its PID: SIGTERM, then SIGKILL if it has not exited within 5 seconds.
+class BackgroundProcess {
+ public:
+  BackgroundProcess(const std::string& binary, const std::vector<std::string>& args,
+                    const std::string& log_path);
+  ~BackgroundProcess();
+  BackgroundProcess(const BackgroundProcess&) = delete;
+  BackgroundProcess& operator=(const BackgroundProcess&) = delete;
+
+  bool started() const { return pid_ > 0; }
+  // Waits until the log holds `text` (true) or `limit` passes (false).
+  bool wait_for_log(const std::string& text, std::chrono::milliseconds limit) const;
+  std::string log() const;
+  // Sends SIGTERM and waits for the exit; returns its exit code (-1 if killed or timed out).
+  int terminate(std::chrono::milliseconds limit = std::chrono::seconds(5));
+  bool running() const;
+
+ private:
+  int pid_ = -1;
+  std::string log_path_;
+};
+
+}  // namespace vs::test

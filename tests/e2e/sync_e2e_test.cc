@@ -1,0 +1,201 @@
+// Sync with real processes on 127.0.0.1: the demo's scenario, checked on the exports of the
+// hub and all three devices; and the hub process refusing strangers while it keeps serving.
+#include <cstdlib>
+#include <filesystem>
+#include <netinet/in.h>
+#include <set>
+#include <sstream>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl.hpp>
+#include <catch2/catch.hpp>
+#include <nlohmann/json.hpp>
+
+#include <visitsync/transport/deployment.h>
+
+#include "support/process.h"
+#include "support/test_support.h"
+
+using namespace vs;
+using nlohmann::json;
+
+namespace {
+
+std::string bin(const char* tool) { return std::string(VS_TOOLS_DIR) + "/" + tool; }
+
+std::uint16_t free_port() {
+  const int s = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  REQUIRE(bind(s, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
+  socklen_t len = sizeof a;
+  getsockname(s, reinterpret_cast<sockaddr*>(&a), &len);
+  close(s);
+  return ntohs(a.sin_port);
+}
+
+std::set<std::string> lines_of(const std::string& path) {
+  std::set<std::string> out;
+  std::istringstream in(test::slurp(path));
+  for (std::string line; std::getline(in, line);) {
+    if (!line.empty()) out.insert(line);
+  }
+  return out;
+}
+
+test::RunResult tool(const char* name, const std::vector<std::string>& args) {
+  return test::run(bin(name), args);
+}
+
+std::string ok(const char* name, const std::vector<std::string>& args) {
+  test::RunResult r = tool(name, args);
+  INFO(name << " " << (args.empty() ? "" : args[0]) << " -> " << r.exit_code << "\n" << r.err);
+  REQUIRE(r.exit_code == 0);
+  return r.out;
+}
+
+}  // namespace
+
+TEST_CASE("the demo's scenario ends with the same visits on the hub and all three devices",
+          "[e2e][sync]") {
+  test::TempDir dir;
+  setenv("VS_BIN", VS_TOOLS_DIR, 1);
+  test::RunResult demo = test::run(
+      "/bin/bash", {VS_SOURCE_DIR "/tools/demo.sh", "--no-build", "--dir", dir.file("demo")},
+      std::chrono::seconds(120));
+  INFO(demo.out << "\n" << demo.err);
+  REQUIRE(demo.exit_code == 0);
+  CHECK_THAT(demo.out, Catch::Contains("exports identical on the hub and all 3 devices: yes"));
+
+  const std::string base = dir.file("demo") + "/export-";
+  const std::set<std::string> hub = lines_of(base + "hub.jsonl");
+  REQUIRE(hub.size() == 2);
+  for (const char* who : {"a", "b", "s"}) {
+    INFO("device " << who);
+    CHECK(lines_of(base + who + ".jsonl") == hub);
+    CHECK(test::slurp(base + who + ".csv") == test::slurp(base + "hub.csv"));
+  }
+  int returned = 0;
+  int approved = 0;
+  for (const std::string& line : hub) {
+    const json v = json::parse(line);
+    CHECK(v["school_id"] == "S00033");
+    CHECK(v["conflicts"].empty());  // the flagged class count was settled
+    if (v["template_id"] == "school-conditions") {
+      ++returned;
+      CHECK(v["status"] == "returned");
+      CHECK(v["round"] == 2);
+      CHECK(v["answers"]["class_count"] == 11);
+      CHECK(v["answers"]["issues_found"] == json::array({"oversized_classes", "water"}));
+      CHECK(v["answers"]["inspector_notes"].size() == 2);
+      CHECK(v["inspectors"] == json::array({"I0011", "I0021"}));
+      REQUIRE(v["reviews"].size() == 1);
+      CHECK(v["reviews"][0]["decision"] == "return");
+      CHECK(v["findings"].size() == 1);  // largest class 58: above 55
+    } else {
+      ++approved;
+      CHECK(v["status"] == "approved");
+    }
+  }
+  CHECK(returned == 1);
+  CHECK(approved == 1);
+  const std::string csv = test::slurp(base + "hub.csv");
+  CHECK(csv.substr(0, 3) == "\xEF\xBB\xBF");
+  CHECK_THAT(csv, Catch::Contains("代县上馆第2小学"));
+  CHECK_THAT(test::slurp(dir.file("demo") + "/hub.log"), Catch::Contains("stopped"));
+}
+
+TEST_CASE("the hub process refuses strangers, keeps serving, and stops cleanly",
+          "[e2e][sync][input]") {
+  test::TempDir dir;
+  const std::string hub = dir.file("hub");
+  const std::uint16_t port = free_port();
+  const std::string address = "127.0.0.1:" + std::to_string(port);
+  const std::string ref = test::reference_dir_for_today(dir);
+  ok("visitsync-admin", {"init", "--data", hub, "--hub-address", address});
+  for (const char* k : {"schools", "inspectors", "assignments"}) {
+    ok("visitsync-admin", {"import", "--data", hub, k, ref + "/" + k + ".csv"});
+  }
+  ok("visitsync-admin",
+     {"template", "publish", "--data", hub, test::templates_dir() + "/school-conditions.json"});
+  test::BackgroundProcess server(bin("visitsync-hub"), {"--data", hub, "--listen", address},
+                                 dir.file("hub.log"));
+  REQUIRE(server.wait_for_log("listening on", std::chrono::seconds(10)));
+
+  auto enroll = [&](const std::string& inspector, const std::string& name) {
+    const std::string file = dir.file(name + ".json");
+    std::string id = ok("visitsync-admin",
+                        {"enroll-device", "--data", hub, "--inspector", inspector, "--out", file});
+    ok("visitsync", {"init", "--data", dir.file(name), "--enroll", file});
+    id.erase(id.find_last_not_of('\n') + 1);
+    return id;
+  };
+  const std::string good = enroll("I0011", "good");
+  CHECK_THAT(ok("visitsync", {"sync", "--data", dir.file("good")}), Catch::Contains("pulled"));
+
+  SECTION("a revoked device: exit 4 with the reason, its data intact") {
+    const std::string id = enroll("I0021", "gone");
+    ok("visitsync", {"sync", "--data", dir.file("gone")});
+    ok("visitsync-admin", {"revoke-device", "--data", hub, id});
+    test::RunResult r = tool("visitsync", {"sync", "--data", dir.file("gone")});
+    CHECK(r.exit_code == 4);
+    CHECK_THAT(r.err, Catch::Contains("revoked"));
+    CHECK(tool("visitsync", {"status", "--data", dir.file("gone")}).exit_code == 0);
+  }
+  SECTION("a certificate from another deployment's CA: exit 4") {
+    const std::string other = dir.file("other-hub");
+    ok("visitsync-admin", {"init", "--data", other, "--hub-address", address});
+    ok("visitsync-admin", {"import", "--data", other, "inspectors", ref + "/inspectors.csv"});
+    ok("visitsync-admin", {"enroll-device", "--data", other, "--inspector", "I0011", "--out",
+                           dir.file("stranger.json")});
+    ok("visitsync",
+       {"init", "--data", dir.file("stranger"), "--enroll", dir.file("stranger.json")});
+    test::RunResult r = tool("visitsync", {"sync", "--data", dir.file("stranger")});
+    CHECK(r.exit_code == 4);
+  }
+  SECTION("a device the hub never enrolled, with a certificate of the right CA: exit 4") {
+    Result<Enrollment> e = make_enrollment(
+        hub, DeviceRecord{"d-I0011-ghost", "I0011", Role::kInspector, false, 0}, "127.0.0.1", port);
+    REQUIRE(e.ok());
+    REQUIRE(write_enrollment_file(dir.file("ghost.json"), e.value()).ok());
+    ok("visitsync", {"init", "--data", dir.file("ghost"), "--enroll", dir.file("ghost.json")});
+    test::RunResult r = tool("visitsync", {"sync", "--data", dir.file("ghost")});
+    CHECK(r.exit_code == 4);
+    CHECK_THAT(r.err, Catch::Contains("not enrolled"));
+  }
+  SECTION("a plain TCP client and a TLS 1.2 client are turned away") {
+    namespace asio = boost::asio;
+    const asio::ip::tcp::endpoint hub_at(asio::ip::make_address("127.0.0.1"), port);
+    {
+      asio::ip::tcp::iostream plain(hub_at);
+      plain.expires_after(std::chrono::seconds(5));
+      plain << "GET / HTTP/1.0\r\n\r\n" << std::flush;
+      std::string reply;
+      std::getline(plain, reply);
+      CHECK(reply.find("HTTP") == std::string::npos);
+    }
+    asio::io_context io;
+    asio::ssl::context old(asio::ssl::context::tls_client);
+    SSL_CTX_set_max_proto_version(old.native_handle(), TLS1_2_VERSION);
+    asio::ssl::stream<asio::ip::tcp::socket> s(io, old);
+    boost::system::error_code ec;
+    s.next_layer().connect(hub_at, ec);
+    REQUIRE_FALSE(ec);
+    s.handshake(asio::ssl::stream_base::client, ec);
+    CHECK(ec);
+    CHECK(server.wait_for_log("outcome=rejected", std::chrono::seconds(5)));
+  }
+  // Whatever came before, the hub serves a good device, then stops cleanly on SIGTERM.
+  CHECK(tool("visitsync", {"sync", "--data", dir.file("good")}).exit_code == 0);
+  CHECK(server.running());
+  CHECK(server.terminate() == 0);
+  CHECK_THAT(server.log(), Catch::Contains("stopped"));
+  test::RunResult down = tool("visitsync", {"sync", "--data", dir.file("good")});
+  CHECK(down.exit_code == 3);
+  CHECK_THAT(down.err, Catch::Contains("nothing is lost"));
+  (void)good;
+}
