@@ -108,6 +108,7 @@ Result<std::vector<OpId>> Engine::Impl::write_all(const std::vector<Write>& writ
       ids.push_back(std::move(id.value()));
     }
     if (Status s = touched.save_dirty(records); !s.ok()) return s;
+    if (Status s = log.flush(); !s.ok()) return s;
     return ids;
   });
 }
@@ -322,8 +323,7 @@ Result<LogSlice> Engine::log_after(std::uint64_t cursor, std::size_t limit) {
 }
 
 Result<ApplyReport> Engine::apply_remote(
-    const std::vector<Op>& batch,
-    std::optional<std::pair<std::string, std::string>> set_setting) {
+    const std::vector<Op>& batch, std::optional<std::pair<std::string, std::string>> set_setting) {
   Impl& im = *impl_;
   ApplyReport report;
   Status status = im.in_txn([&]() -> Status {
@@ -368,6 +368,7 @@ Result<ApplyReport> Engine::apply_remote(
       im.hlc.observe(op.hlc);
     }
     if (Status s = touched.save_dirty(im.records); !s.ok()) return s;
+    if (Status s = im.log.flush(); !s.ok()) return s;
     if (set_setting) {
       im.put_setting.bind(1, set_setting->first).bind(2, set_setting->second);
       if (Status s = im.put_setting.run(); !s.ok()) return s;
@@ -402,9 +403,11 @@ Result<std::string> Engine::setting(std::string_view name) {
   return v;
 }
 
-Result<std::vector<std::pair<std::string, std::string>>> Engine::settings_with_prefix(std::string_view prefix) {
+Result<std::vector<std::pair<std::string, std::string>>> Engine::settings_with_prefix(
+    std::string_view prefix) {
   Result<store::Stmt> st = impl_->db->prepare(
-      "SELECT name, value FROM settings WHERE name >= ?1 AND name < ?2 ORDER BY name", "settings by prefix");
+      "SELECT name, value FROM settings WHERE name >= ?1 AND name < ?2 ORDER BY name",
+      "settings by prefix");
   if (!st.ok()) return st.status();
   std::string upper(prefix);
   upper.push_back('\xFF');

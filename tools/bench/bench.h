@@ -14,6 +14,7 @@ namespace vs::bench {
 struct BenchArgs {
   std::string work_dir;   // workload files and stores
   std::string generator;  // ../shared/workload/gen_workload.py
+  std::string tools_dir;  // where visitsync-hub is
   int visits = 2000;
   int items = 150;
   int writes = 2000;   // single local writes timed by the engine bench
@@ -21,6 +22,8 @@ struct BenchArgs {
 };
 
 int run_engine_bench(const BenchArgs& args);
+int run_sync_bench(const BenchArgs& args);
+int run_sessions_bench(const BenchArgs& args);
 
 double median(std::vector<double> v);
 double percentile(std::vector<double> v, double q);
@@ -35,6 +38,8 @@ inline int fail(const Status& s) {
 class JsonOut {
  public:
   void add(const std::string& key, double v);
+  void add(const std::string& key, int v) { add(key, static_cast<double>(v)); }
+  void add(const std::string& key, const char* v) { add(key, std::string(v)); }
   void add(const std::string& key, const std::string& v);
   std::string str() const { return "{" + body_ + "}"; }
 

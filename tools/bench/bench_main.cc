@@ -47,11 +47,15 @@ void JsonOut::add(const std::string& k, const std::string& v) {
 namespace {
 
 int usage() {
-  std::fprintf(stderr,
-               "usage: visitsync-bench engine|sync|sessions [--work DIR] [--generator FILE]\n"
-               "                       [--visits N] [--items N] [--writes N] [--sessions N]\n"
-               "  engine    local writes, apply_remote and raw SQLite inserts\n"
-               "The last line printed is one JSON object of the figures.\n");
+  std::fprintf(
+      stderr,
+      "usage: visitsync-bench engine|sync|sessions [--work DIR] [--generator FILE]\n"
+      "                       [--visits N] [--items N] [--writes N] [--sessions N]\n"
+      "  engine    local writes, apply_remote and raw SQLite inserts\n"
+      "  sync      the workload pushed and pulled over TLS through visitsync-hub, then edits\n"
+      "  sessions  --sessions devices (500) push 5 visits each at once to one hub\n"
+      "Options: --work DIR (workload and stores), --tools DIR (visitsync-hub's folder).\n"
+      "The last line printed is one JSON object of the figures.\n");
   return 2;
 }
 
@@ -71,6 +75,7 @@ int main(int argc, char** argv) {
   const std::string which = argv[1];
   BenchArgs args;
   args.generator = VS_SOURCE_DIR "/../shared/workload/gen_workload.py";
+  args.tools_dir = VS_TOOLS_DIR;
   args.work_dir =
       (std::filesystem::temp_directory_path() / ("visitsync-bench-" + std::to_string(getuid())))
           .string();
@@ -106,6 +111,8 @@ int main(int argc, char** argv) {
     return 1;
   }
   if (which == "engine") return run_engine_bench(args);
+  if (which == "sync") return run_sync_bench(args);
+  if (which == "sessions") return run_sessions_bench(args);
   std::fprintf(stderr, "visitsync-bench: error: unknown bench '%s'\n", which.c_str());
   return usage();
 }

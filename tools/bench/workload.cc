@@ -93,13 +93,16 @@ Result<Workload> load_visits(const std::string& path) {
           Result<Policy> p = parse_policy(it.at("merge").get<std::string>());
           if (!p.ok()) return p.status().annotate(path + ":1");
           item.policy = p.value();
-          if (it.contains("options"))
+          if (it.contains("options")) {
             item.options = it.at("options").get<std::vector<std::string>>();
+          }
+          item.json = it.dump();
           w.items.push_back(std::move(item));
         }
         continue;
       }
       WorkloadVisit v;
+      v.line = line;
       v.id = j.at("id").get<std::string>();
       v.school_id = j.at("school_id").get<std::string>();
       v.device_id = j.at("device_id").get<std::string>();

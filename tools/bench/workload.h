@@ -15,10 +15,12 @@ struct WorkloadItem {
   std::string type;
   Policy policy = Policy::kLww;
   std::vector<std::string> options;
+  std::string json;  // the item as the file describes it
 };
 
 struct WorkloadVisit {
   std::string id;
+  std::string line;  // the visit as the file has it (compact JSON)
   std::string school_id;
   std::string device_id;
   std::int64_t started_ms = 0;

@@ -6,9 +6,11 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include <visitsync/status.h>
@@ -69,6 +71,9 @@ struct Template {
   std::vector<std::string> applies_to;  // school levels
   std::vector<Section> sections;
   std::string canonical;  // the JSON as published (object keys sorted, no spaces)
+  // Item key -> (section, item) positions; parse_template fills it. Positions, not pointers,
+  // so that a copy of the template stays right.
+  std::map<std::string, std::pair<std::size_t, std::size_t>, std::less<>> index;
 
   // The item with this key, or nullptr.
   const Item* find(std::string_view key) const;

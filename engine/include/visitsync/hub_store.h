@@ -78,7 +78,7 @@ class HubStore {
   // its visit's template; refused ops are recorded with their reason and acknowledged, not
   // merged. Everything happens in one transaction, so the acknowledgement covers only what is
   // durably stored.
-  Result<PushResult> push(std::string_view device_id, const std::vector<Op>& ops);
+  Result<PushResult> push(std::string_view device_id, std::vector<Op> ops);
 
   // What the device's scope holds after `cursor` ("" = from the start), at most `max_ops`,
   // without the device's own ops. When the scope has grown since the cursor was made, the new

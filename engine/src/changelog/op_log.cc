@@ -42,14 +42,19 @@ Result<OpLog> OpLog::create(store::Db& db) {
   const std::string own_after =
       std::string(kOpColumns) + "WHERE o.device = 1 AND o.seq > ?1 ORDER BY o.seq LIMIT ?2";
   const std::string after = std::string(kOpColumns) + "WHERE o.pos > ?1 ORDER BY o.pos LIMIT ?2";
+  std::string many =
+      "INSERT INTO ops(device, seq, hlc, record, field, policy, context, value, base) VALUES ";
+  for (std::size_t i = 0; i < kRowsPerInsert; ++i)
+    many += i == 0 ? "(?, ?, ?, ?, ?, ?, ?, ?, ?)" : ", (?, ?, ?, ?, ?, ?, ?, ?, ?)";
   const Spec specs[] = {
       {&log.find_device_, "SELECT idx FROM devices WHERE id = ?1", "find device"},
       {&log.add_device_, "INSERT INTO devices(id) VALUES(?1)", "add device"},
       {&log.device_name_, "SELECT id FROM devices WHERE idx = ?1", "device name"},
       {&log.append_,
        "INSERT INTO ops(device, seq, hlc, record, field, policy, context, value, base) "
-       "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+       "VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?)",
        "append op"},
+      {&log.append_many_, many.c_str(), "append ops"},
       {&log.own_after_, own_after.c_str(), "own ops after seq"},
       {&log.after_, after.c_str(), "ops after cursor"},
       {&log.last_own_seq_, "SELECT max(seq) FROM ops WHERE device = 1", "last own seq"},
@@ -127,18 +132,47 @@ Result<std::string> OpLog::device_name(std::int64_t idx) {
 }
 
 Status OpLog::append(const Op& op, std::int64_t device_idx, std::int64_t record_idx) {
-  value_buf_.clear();
-  encode_value(op.value, value_buf_);
-  base_buf_ = encode_base(op.base);
-  append_.bind(1, device_idx).bind(2, op.id.seq).bind(3, op.hlc).bind(4, record_idx);
-  append_.bind(5, op.field).bind(6, static_cast<int>(op.policy)).bind(7, std::int64_t{op.context});
-  append_.bind_blob(8, value_buf_.data(), value_buf_.size());
-  if (base_buf_.empty()) {
-    append_.bind_null(9);
-  } else {
-    append_.bind_blob(9, base_buf_.data(), base_buf_.size());
+  Row row{device_idx,
+          static_cast<std::int64_t>(op.id.seq),
+          static_cast<std::int64_t>(op.hlc),
+          record_idx,
+          static_cast<std::int64_t>(op.policy),
+          std::int64_t{op.context},
+          op.field,
+          std::string(),
+          encode_base(op.base)};
+  encode_value(op.value, row.value);
+  pending_.push_back(std::move(row));
+  if (pending_.size() >= kRowsPerInsert) return flush();
+  return Status();
+}
+
+Status OpLog::write_rows(store::Stmt& st, std::size_t from, std::size_t count) {
+  int p = 1;
+  for (std::size_t i = from; i < from + count; ++i) {
+    const Row& r = pending_[i];
+    st.bind(p, r.device).bind(p + 1, r.seq).bind(p + 2, r.hlc).bind(p + 3, r.record);
+    st.bind_text_static(p + 4, r.field).bind(p + 5, r.policy).bind(p + 6, r.context);
+    st.bind_blob_static(p + 7, r.value);
+    if (r.base.empty()) {
+      st.bind_null(p + 8);
+    } else {
+      st.bind_blob_static(p + 8, r.base);
+    }
+    p += 9;
   }
-  return append_.run();
+  return st.run();
+}
+
+Status OpLog::flush() {
+  // Whole groups through the many-row statement, the rest one by one; in arrival order.
+  std::size_t i = 0;
+  Status s;
+  for (; s.ok() && i + kRowsPerInsert <= pending_.size(); i += kRowsPerInsert)
+    s = write_rows(append_many_, i, kRowsPerInsert);
+  for (; s.ok() && i < pending_.size(); ++i) s = write_rows(append_, i, 1);
+  pending_.clear();
+  return s;
 }
 
 Result<std::vector<Op>> OpLog::read_ops(store::Stmt& st, std::uint64_t* last_pos) {
@@ -173,11 +207,13 @@ Result<std::vector<Op>> OpLog::read_ops(store::Stmt& st, std::uint64_t* last_pos
 }
 
 Result<std::vector<Op>> OpLog::own_after(std::uint64_t after, std::size_t limit) {
+  if (Status s = flush(); !s.ok()) return s;
   own_after_.bind(1, after).bind(2, static_cast<std::int64_t>(limit));
   return read_ops(own_after_, nullptr);
 }
 
 Result<LogSlice> OpLog::after(std::uint64_t cursor, std::size_t limit) {
+  if (Status s = flush(); !s.ok()) return s;
   after_.bind(1, cursor).bind(2, static_cast<std::int64_t>(limit));
   LogSlice slice;
   slice.next_cursor = cursor;
@@ -199,7 +235,14 @@ Result<std::uint64_t> single_int(store::Stmt& st) {
 
 }  // namespace
 
-Result<std::uint64_t> OpLog::last_own_seq() { return single_int(last_own_seq_); }
-Result<std::uint64_t> OpLog::count() { return single_int(count_); }
+Result<std::uint64_t> OpLog::last_own_seq() {
+  if (Status s = flush(); !s.ok()) return s;
+  return single_int(last_own_seq_);
+}
+
+Result<std::uint64_t> OpLog::count() {
+  if (Status s = flush(); !s.ok()) return s;
+  return single_int(count_);
+}
 
 }  // namespace vs::changelog

@@ -34,8 +34,10 @@ class OpLog {
   // The id of a device idx (kCorrupt if unknown).
   Result<std::string> device_name(std::int64_t idx);
 
-  // Appends an op of the record `record_idx`. Requires: the caller checked it is new.
+  // Appends an op of the record `record_idx`. Requires: the caller checked it is new. Rows are
+  // written in groups: flush() before the transaction commits (reads of the log flush first).
   Status append(const Op& op, std::int64_t device_idx, std::int64_t record_idx);
+  Status flush();
 
   // This replica's own ops with seq > after, in seq order.
   Result<std::vector<Op>> own_after(std::uint64_t after, std::size_t limit);
@@ -45,9 +47,11 @@ class OpLog {
   Result<std::uint64_t> last_own_seq();
   Result<std::uint64_t> count();
 
+  // After a rollback: interned ids made in it are gone, and so are rows not yet written.
   void forget_cache() {
     devices_.clear();
     names_.clear();
+    pending_.clear();
   }
 
  private:
@@ -55,10 +59,19 @@ class OpLog {
   Result<std::vector<Op>> read_ops(store::Stmt& st, std::uint64_t* last_pos);
 
   store::Db* db_;
-  store::Stmt find_device_, add_device_, device_name_, append_, own_after_, after_, last_own_seq_, count_;
+  struct Row {
+    std::int64_t device, seq, hlc, record, policy, context;
+    std::string field, value, base;
+  };
+  static constexpr std::size_t kRowsPerInsert = 32;  // one statement writes this many rows
+  Status write_rows(store::Stmt& st, std::size_t from, std::size_t count);
+
+  std::vector<Row> pending_;
+  store::Stmt append_many_;
+  store::Stmt find_device_, add_device_, device_name_, append_, own_after_, after_, last_own_seq_,
+      count_;
   std::unordered_map<std::string, std::int64_t> devices_;
   std::unordered_map<std::int64_t, std::string> names_;
-  std::string value_buf_, base_buf_;
 };
 
 // The stored form of a base (empty bases are stored as NULL), and back.

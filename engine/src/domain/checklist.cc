@@ -1,12 +1,12 @@
 // Checklist templates: parsing, validation with paths, and answer typing (checklist.h).
-#include <visitsync/checklist.h>
-
 #include <algorithm>
 #include <charconv>
 #include <cmath>
 #include <set>
 
 #include <nlohmann/json.hpp>
+
+#include <visitsync/checklist.h>
 
 #include "util/bytes.h"
 
@@ -49,7 +49,8 @@ bool is_numeric(ItemType t) {
 bool is_identifier(const std::string& s, bool dashes) {
   return !s.empty() && s.size() <= kMaxKeyChars && s[0] >= 'a' && s[0] <= 'z' &&
          std::all_of(s.begin(), s.end(), [&](char c) {
-           return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || (dashes && c == '-');
+           return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' ||
+                  (dashes && c == '-');
          });
 }
 
@@ -97,7 +98,8 @@ class Checker {
     if (out.zh.empty() || out.en.empty()) return fail(p, "both zh and en are needed");
     return true;
   }
-  bool number(const json& obj, const char* key, const std::string& path, std::optional<double>& out) {
+  bool number(const json& obj, const char* key, const std::string& path,
+              std::optional<double>& out) {
     if (!obj.contains(key)) return true;
     const json& v = obj.at(key);
     if (!v.is_number()) return fail(path + "." + key, "expected a number");
@@ -125,9 +127,10 @@ bool parse_rule(Checker& c, const json& j, const std::string& path, Item& item) 
   if (!c.keys(r, p, {"warn_above", "fail_above", "warn_below", "fail_below", "note"})) return false;
   if (!is_numeric(item.type)) return c.fail(p, "rules apply to integer, decimal and score items");
   Rule rule;
-  if (!c.number(r, "warn_above", p, rule.warn_above) || !c.number(r, "fail_above", p, rule.fail_above) ||
-      !c.number(r, "warn_below", p, rule.warn_below) || !c.number(r, "fail_below", p, rule.fail_below) ||
-      !c.label(r, "note", p, rule.note, false)) {
+  if (!c.number(r, "warn_above", p, rule.warn_above) ||
+      !c.number(r, "fail_above", p, rule.fail_above) ||
+      !c.number(r, "warn_below", p, rule.warn_below) ||
+      !c.number(r, "fail_below", p, rule.fail_below) || !c.label(r, "note", p, rule.note, false)) {
     return false;
   }
   if (!rule.warn_above && !rule.fail_above && !rule.warn_below && !rule.fail_below) {
@@ -165,7 +168,9 @@ bool parse_options(Checker& c, const json& j, const std::string& path, Item& ite
 
 bool parse_bounds(Checker& c, const json& j, const std::string& path, Item& item) {
   const bool has = j.contains("min") || j.contains("max");
-  if (has && !is_numeric(item.type)) return c.fail(path + (j.contains("min") ? ".min" : ".max"), "only integer, decimal and score items have bounds");
+  if (has && !is_numeric(item.type))
+    return c.fail(path + (j.contains("min") ? ".min" : ".max"),
+                  "only integer, decimal and score items have bounds");
   if (!c.number(j, "min", path, item.min) || !c.number(j, "max", path, item.max)) return false;
   if (item.type == ItemType::kScore && (!item.min || !item.max)) {
     return c.fail(path + (item.min ? ".max" : ".min"), "a score needs min and max");
@@ -175,13 +180,15 @@ bool parse_bounds(Checker& c, const json& j, const std::string& path, Item& item
       if (v && *v != std::floor(*v)) return c.fail(path + name, "not a whole number");
     }
   }
-  if (item.min && item.max && *item.max < *item.min) return c.fail(path + ".max", "smaller than min");
+  if (item.min && item.max && *item.max < *item.min)
+    return c.fail(path + ".max", "smaller than min");
   return true;
 }
 
 bool parse_item(Checker& c, const json& j, const std::string& path, Item& item) {
-  if (!c.keys(j, path, {"key", "type", "merge", "required", "options", "min", "max", "max_count",
-                        "max_length", "unit", "label", "rule"})) {
+  if (!c.keys(j, path,
+              {"key", "type", "merge", "required", "options", "min", "max", "max_count",
+               "max_length", "unit", "label", "rule"})) {
     return false;
   }
   if (!c.identifier(j, "key", path, item.key, false)) return false;
@@ -213,16 +220,18 @@ bool parse_item(Checker& c, const json& j, const std::string& path, Item& item) 
     item.required = j.at("required").get<bool>();
   }
   if (!parse_options(c, j, path, item) || !parse_bounds(c, j, path, item)) return false;
-  if (j.contains("max_count") && item.type != ItemType::kPhoto) return c.fail(path + ".max_count", "only photo items have max_count");
-  if (j.contains("max_length") && item.type != ItemType::kText) return c.fail(path + ".max_length", "only text items have max_length");
+  if (j.contains("max_count") && item.type != ItemType::kPhoto)
+    return c.fail(path + ".max_count", "only photo items have max_count");
+  if (j.contains("max_length") && item.type != ItemType::kText)
+    return c.fail(path + ".max_length", "only text items have max_length");
   if (!c.count(j, "max_count", path, item.max_count, 1, kMaxPhotos) ||
       !c.count(j, "max_length", path, item.max_length, 1, kMaxTextChars)) {
     return false;
   }
   if (item.type == ItemType::kPhoto && !item.max_count) item.max_count = 20;
   if (item.type == ItemType::kText && !item.max_length) item.max_length = 2000;
-  return c.string(j, "unit", path, item.unit, false) && c.label(j, "label", path, item.label, true) &&
-         parse_rule(c, j, path, item);
+  return c.string(j, "unit", path, item.unit, false) &&
+         c.label(j, "label", path, item.label, true) && parse_rule(c, j, path, item);
 }
 
 bool parse_sections(Checker& c, const json& j, Template& t) {
@@ -233,12 +242,15 @@ bool parse_sections(Checker& c, const json& j, Template& t) {
   for (std::size_t s = 0; s < secs.size(); ++s) {
     const std::string sp = "sections[" + std::to_string(s) + "]";
     Section sec;
-    if (!c.keys(secs[s], sp, {"key", "title", "items"}) || !c.identifier(secs[s], "key", sp, sec.key, false) ||
+    if (!c.keys(secs[s], sp, {"key", "title", "items"}) ||
+        !c.identifier(secs[s], "key", sp, sec.key, false) ||
         !c.label(secs[s], "title", sp, sec.title, true)) {
       return false;
     }
-    if (!section_keys.insert(sec.key).second) return c.fail(sp + ".key", "'" + sec.key + "' is used twice");
-    if (!secs[s].contains("items") || !secs[s].at("items").is_array() || secs[s].at("items").empty()) {
+    if (!section_keys.insert(sec.key).second)
+      return c.fail(sp + ".key", "'" + sec.key + "' is used twice");
+    if (!secs[s].contains("items") || !secs[s].at("items").is_array() ||
+        secs[s].at("items").empty()) {
       return c.fail(sp + ".items", "expected a non-empty list");
     }
     const json& items = secs[s].at("items");
@@ -247,7 +259,8 @@ bool parse_sections(Checker& c, const json& j, Template& t) {
       Item item;
       item.section = sec.key;
       if (!parse_item(c, items[i], ip, item)) return false;
-      if (!item_keys.insert(item.key).second) return c.fail(ip + ".key", "'" + item.key + "' is used twice");
+      if (!item_keys.insert(item.key).second)
+        return c.fail(ip + ".key", "'" + item.key + "' is used twice");
       sec.items.push_back(std::move(item));
     }
     t.sections.push_back(std::move(sec));
@@ -258,7 +271,8 @@ bool parse_sections(Checker& c, const json& j, Template& t) {
 Result<Template> validate(const json& j) {
   Checker c;
   Template t;
-  if (!c.keys(j, "template", {"template_id", "version", "title", "applies_to", "sections"})) return c.error;
+  if (!c.keys(j, "template", {"template_id", "version", "title", "applies_to", "sections"}))
+    return c.error;
   if (!c.identifier(j, "template_id", "template", t.id, true)) return c.error;
   if (!j.contains("version") || !j.at("version").is_number_integer() ||
       j.at("version").get<std::int64_t>() < 1 || j.at("version").get<std::int64_t>() > 1'000'000) {
@@ -273,22 +287,27 @@ Result<Template> validate(const json& j) {
     const json& level = j.at("applies_to")[i];
     const std::string p = "applies_to[" + std::to_string(i) + "]";
     const auto& levels = school_levels();
-    if (!level.is_string() || std::find(levels.begin(), levels.end(), level.get<std::string>()) == levels.end()) {
+    if (!level.is_string() ||
+        std::find(levels.begin(), levels.end(), level.get<std::string>()) == levels.end()) {
       return Status::invalid_input(p + ": unknown school level " + level.dump());
     }
-    if (t.applies_to_level(level.get<std::string>())) return Status::invalid_input(p + ": listed twice");
+    if (t.applies_to_level(level.get<std::string>()))
+      return Status::invalid_input(p + ": listed twice");
     t.applies_to.push_back(level.get<std::string>());
   }
   if (!parse_sections(c, j, t)) return c.error;
+  for (std::size_t s = 0; s < t.sections.size(); ++s) {
+    for (std::size_t i = 0; i < t.sections[s].items.size(); ++i)
+      t.index[t.sections[s].items[i].key] = {s, i};
+  }
   t.canonical = j.dump();
   return t;
 }
 
 // Counts code points of valid UTF-8.
 std::size_t char_count(std::string_view s) {
-  return static_cast<std::size_t>(std::count_if(s.begin(), s.end(), [](char ch) {
-    return (static_cast<unsigned char>(ch) & 0xC0) != 0x80;
-  }));
+  return static_cast<std::size_t>(std::count_if(
+      s.begin(), s.end(), [](char ch) { return (static_cast<unsigned char>(ch) & 0xC0) != 0x80; }));
 }
 
 bool is_sha256_hex(std::string_view s) {
@@ -336,19 +355,15 @@ std::string_view item_type_name(ItemType t) {
 }
 
 const std::vector<std::string>& school_levels() {
-  static const std::vector<std::string> kLevels = {"kindergarten", "teaching_point", "primary",
-                                                   "junior",       "nine_year",      "senior",
-                                                   "vocational"};
+  static const std::vector<std::string> kLevels = {
+      "kindergarten", "teaching_point", "primary", "junior", "nine_year", "senior", "vocational"};
   return kLevels;
 }
 
 const Item* Template::find(std::string_view key) const {
-  for (const Section& s : sections) {
-    for (const Item& i : s.items) {
-      if (i.key == key) return &i;
-    }
-  }
-  return nullptr;
+  auto it = index.find(key);
+  if (it == index.end()) return nullptr;
+  return &sections[it->second.first].items[it->second.second];
 }
 
 std::vector<const Item*> Template::items() const {
@@ -438,7 +453,8 @@ Status check_item_value(const Item& item, const Value& v) {
                                      " photos, at most " + std::to_string(*item.max_count));
       }
       for (const std::string& id : v.as_set()) {
-        if (!is_sha256_hex(id)) return Status::invalid_input(item.key + ": '" + id + "' is not a photo id (SHA-256 hex)");
+        if (!is_sha256_hex(id))
+          return Status::invalid_input(item.key + ": '" + id + "' is not a photo id (SHA-256 hex)");
       }
       return Status();
   }
@@ -453,9 +469,12 @@ Result<Value> parse_item_value(const Item& item, std::string_view text) {
   Value v;
   switch (item.type) {
     case ItemType::kYesNo:
-      if (text == "yes") v = Value::boolean(true);
-      else if (text == "no") v = Value::boolean(false);
-      else return bad("yes or no");
+      if (text == "yes")
+        v = Value::boolean(true);
+      else if (text == "no")
+        v = Value::boolean(false);
+      else
+        return bad("yes or no");
       break;
     case ItemType::kInteger:
     case ItemType::kScore: {
@@ -488,9 +507,11 @@ Result<Value> parse_item_value(const Item& item, std::string_view text) {
     }
     case ItemType::kMultiChoice:
     case ItemType::kPhoto: {
-      std::vector<std::string> parts = text.empty() ? std::vector<std::string>() : split_commas(text);
+      std::vector<std::string> parts =
+          text.empty() ? std::vector<std::string>() : split_commas(text);
       for (const std::string& p : parts) {
-        if (p.empty()) return bad(item.type == ItemType::kPhoto ? "a list of photo ids" : "a list of options");
+        if (p.empty())
+          return bad(item.type == ItemType::kPhoto ? "a list of photo ids" : "a list of options");
       }
       v = Value::set(std::move(parts));
       break;

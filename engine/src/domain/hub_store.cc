@@ -159,16 +159,32 @@ struct HubStore::Impl {
   store::Db* db = nullptr;
   Clock* clock = nullptr;
   store::Stmt find_device, insert_device, revoke, set_acked, list_devices, add_rejection,
-      rejections, window, max_pos;
+      rejections, window, max_pos, data_version;
+
+  // A device's scope, recomputed only when the reference data may have changed: another
+  // connection committed (PRAGMA data_version moved: visitsync-admin), this connection wrote
+  // ops of its own (the hub's own writes are reference data and reviews), or the day changed.
+  struct CachedScope {
+    std::int64_t data_version = -1;
+    std::uint64_t own_seq = 0;
+    std::int64_t day = 0;
+    Scopes scopes;
+  };
+  std::map<std::string, CachedScope> scope_cache;
 
   Result<DeviceRecord> load_device(std::string_view id);
   Result<Scopes> scope_of(const DeviceRecord& d);
-  Status authorize(const DeviceRecord& d, const Scopes& scope, const Op& op,
-                   std::map<std::string, std::pair<std::string, int>>& visit_templates);
-  // The (template, version) a visit was started with, from the store on first use; the ops of
-  // a batch update the entry as they pass.
-  Result<std::pair<std::string, int>*> visit_template(
-      const std::string& key, std::map<std::string, std::pair<std::string, int>>& cache);
+  Result<Scopes> compute_scope(const DeviceRecord& d);
+  // What authorize() learned of the records of one batch: their scope check and template.
+  struct BatchRecord {
+    Status scope;  // OK if the device may write the record
+    std::pair<std::string, int> tmpl{"", 0};
+    std::shared_ptr<const Template> resolved;
+  };
+  using BatchRecords = std::map<std::string, BatchRecord, std::less<>>;
+  Status authorize(const DeviceRecord& d, const Scopes& scope, const Op& op, BatchRecords& records);
+  // The (template, version) a visit was started with, from the store.
+  Result<std::pair<std::string, int>> stored_template(const std::string& key);
 };
 
 HubStore::HubStore(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
@@ -219,6 +235,7 @@ Result<std::unique_ptr<HubStore>> HubStore::open(const std::string& data_dir, Cl
        "WHERE o.pos > ?1 AND o.pos <= ?2 ORDER BY o.pos",
        "pull window"},
       {&impl->max_pos, "SELECT coalesce(max(pos), 0) FROM ops", "log end"},
+      {&impl->data_version, "PRAGMA data_version", "data version"},
   };
   for (const Spec& s : specs) {
     Result<store::Stmt> st = impl->db->prepare(s.sql, s.name);
@@ -249,6 +266,22 @@ Result<DeviceRecord> HubStore::Impl::load_device(std::string_view id) {
 }
 
 Result<Scopes> HubStore::Impl::scope_of(const DeviceRecord& d) {
+  Result<bool> row = data_version.step();
+  if (!row.ok()) return row.status();
+  const std::int64_t version = data_version.int64(0);
+  data_version.reset();
+  Result<std::uint64_t> own = in->engine().impl().log.last_own_seq();
+  if (!own.ok()) return own.status();
+  const std::int64_t day = clock->now_ms() / 86'400'000;
+  CachedScope& c = scope_cache[d.device_id];
+  if (c.data_version == version && c.own_seq == own.value() && c.day == day) return c.scopes;
+  Result<Scopes> fresh = compute_scope(d);
+  if (!fresh.ok()) return fresh.status();
+  c = CachedScope{version, own.value(), day, fresh.value()};
+  return fresh;
+}
+
+Result<Scopes> HubStore::Impl::compute_scope(const DeviceRecord& d) {
   Scopes s = {"g"};
   if (d.role == Role::kInspector) {
     s.insert("i:" + d.inspector_id);
@@ -271,9 +304,7 @@ Result<Scopes> HubStore::Impl::scope_of(const DeviceRecord& d) {
   return s;
 }
 
-Result<std::pair<std::string, int>*> HubStore::Impl::visit_template(
-    const std::string& key, std::map<std::string, std::pair<std::string, int>>& cache) {
-  if (auto it = cache.find(key); it != cache.end()) return &it->second;
+Result<std::pair<std::string, int>> HubStore::Impl::stored_template(const std::string& key) {
   std::pair<std::string, int> t{"", 0};
   Result<std::optional<FieldView>> id = in->engine().read_field(key, "template");
   Result<std::optional<FieldView>> version = in->engine().read_field(key, "template_version");
@@ -284,42 +315,62 @@ Result<std::pair<std::string, int>*> HubStore::Impl::visit_template(
   if (version.value() && version.value()->value.kind() == Value::Kind::kInteger) {
     t.second = static_cast<int>(version.value()->value.as_integer());
   }
-  return &cache.emplace(key, t).first->second;
+  return t;
 }
 
-Status HubStore::Impl::authorize(
-    const DeviceRecord& d, const Scopes& scope, const Op& op,
-    std::map<std::string, std::pair<std::string, int>>& visit_templates) {
+Status HubStore::Impl::authorize(const DeviceRecord& d, const Scopes& scope, const Op& op,
+                                 BatchRecords& records) {
   if (op.id.device != d.device_id) return Status::rejected("a device pushes only its own ops");
-  if (op.record.rfind(domain::kVisitPrefix, 0) != 0) {
-    return Status::rejected("devices may write visits only, not '" + op.record + "'");
+  // The record's scope and stored template are looked up once per batch: a visit's ops come
+  // together.
+  auto found = records.find(op.record);
+  if (found == records.end()) {
+    BatchRecord r;
+    if (op.record.rfind(domain::kVisitPrefix, 0) != 0) {
+      r.scope = Status::rejected("devices may write visits only, not '" + op.record + "'");
+    } else if (const std::string s = scope_of_record(op.record); scope.count(s) == 0) {
+      r.scope = Status::rejected(std::string(role_name(d.role)) + " " + d.inspector_id +
+                                 " may not write visits of school " + s.substr(2));
+    } else {
+      Result<std::pair<std::string, int>> t = stored_template(op.record);
+      if (!t.ok()) return t.status();
+      r.tmpl = t.value();
+    }
+    found = records.emplace(op.record, std::move(r)).first;
   }
-  const std::string s = scope_of_record(op.record);
-  if (scope.count(s) == 0) {
-    return Status::rejected(std::string(role_name(d.role)) + " " + d.inspector_id +
-                            " may not write visits of school " + s.substr(2));
+  BatchRecord& rec = found->second;
+  if (!rec.scope.ok()) return rec.scope;
+  const std::string school = scope_of_record(op.record).substr(2);
+  if (Status st = check_visit_field(op, d, school); !st.ok()) return st;
+  // An earlier op of this batch may have started the visit.
+  if (op.field == "template" && op.value.kind() == Value::Kind::kText) {
+    rec.tmpl.first = op.value.as_text();
+    rec.resolved.reset();
   }
-  if (Status st = check_visit_field(op, d, s.substr(2)); !st.ok()) return st;
-  // The template the visit was started with: an earlier op of this batch may have set it.
-  Result<std::pair<std::string, int>*> entry = visit_template(op.record, visit_templates);
-  if (!entry.ok()) return entry.status();
-  std::pair<std::string, int>& t = *entry.value();
-  if (op.field == "template" && op.value.kind() == Value::Kind::kText) t.first = op.value.as_text();
   if (op.field == "template_version" && op.value.kind() == Value::Kind::kInteger) {
-    t.second = static_cast<int>(op.value.as_integer());
+    rec.tmpl.second = static_cast<int>(op.value.as_integer());
+    rec.resolved.reset();
   }
   if (op.field.rfind(domain::kAnswerPrefix, 0) != 0) return Status();
-  Result<std::shared_ptr<const Template>> tmpl = in->find_template(t.first, t.second);
-  if (!tmpl.ok())
-    return Status::rejected("the visit's template " + t.first + " v" + std::to_string(t.second) +
-                            " is not published here");
-  const std::string item_key = op.field.substr(domain::kAnswerPrefix.size());
-  const Item* item = tmpl.value()->find(item_key);
-  if (item == nullptr)
-    return Status::rejected("template " + t.first + " has no item '" + item_key + "'");
+  if (!rec.resolved) {
+    Result<std::shared_ptr<const Template>> tmpl =
+        in->find_template(rec.tmpl.first, rec.tmpl.second);
+    if (!tmpl.ok()) {
+      return Status::rejected("the visit's template " + rec.tmpl.first + " v" +
+                              std::to_string(rec.tmpl.second) + " is not published here");
+    }
+    rec.resolved = tmpl.value();
+  }
+  const std::string_view item_key = std::string_view(op.field).substr(domain::kAnswerPrefix.size());
+  const Item* item = rec.resolved->find(item_key);
+  if (item == nullptr) {
+    return Status::rejected("template " + rec.tmpl.first + " has no item '" +
+                            std::string(item_key) + "'");
+  }
   if (op.policy != item->merge) {
-    return Status::rejected(item_key + " is merged by " + std::string(policy_name(item->merge)) +
-                            ", not " + std::string(policy_name(op.policy)));
+    return Status::rejected(std::string(item_key) + " is merged by " +
+                            std::string(policy_name(item->merge)) + ", not " +
+                            std::string(policy_name(op.policy)));
   }
   // A counter op carries an increment: only its kind is the item's business.
   if (item->merge == Policy::kCounter) return Status();
@@ -395,7 +446,7 @@ Result<HelloResult> HubStore::hello(std::string_view device_id, Hlc device_clock
   return h;
 }
 
-Result<PushResult> HubStore::push(std::string_view device_id, const std::vector<Op>& ops) {
+Result<PushResult> HubStore::push(std::string_view device_id, std::vector<Op> ops) {
   Impl& im = *impl_;
   PushResult result;
   Status s = im.in->engine().transaction([&]() -> Status {
@@ -409,12 +460,11 @@ Result<PushResult> HubStore::push(std::string_view device_id, const std::vector<
     std::uint64_t expected = d->acked_seq + 1;
     std::vector<Op> accepted;
     accepted.reserve(ops.size());
-    std::vector<std::size_t> accepted_index;
     Result<Scopes> scope = im.scope_of(d.value());
     if (!scope.ok()) return scope.status();
-    std::map<std::string, std::pair<std::string, int>> templates;
+    Impl::BatchRecords records;
     std::uint64_t first_new = 0;
-    for (const Op& op : ops) {
+    for (Op& op : ops) {
       if (op.id.seq < expected) continue;  // already handled: a resend after a lost ack
       if (op.id.seq != expected) {
         return Status::invalid_input("push from " + std::string(device_id) + ": seq " +
@@ -423,14 +473,14 @@ Result<PushResult> HubStore::push(std::string_view device_id, const std::vector<
       }
       if (first_new == 0) first_new = op.id.seq;
       ++expected;
-      Status ok = op.check();
-      if (ok.ok()) ok = im.authorize(d.value(), scope.value(), op, templates);
+      // The engine checks each op's form when it applies it; authorize() only compares.
+      Status ok = im.authorize(d.value(), scope.value(), op, records);
       if (!ok.ok()) {
         if (ok.code() != Code::kRejected && ok.code() != Code::kInvalidInput) return ok;
         result.rejected.emplace_back(op.id.seq, ok.message());
         continue;
       }
-      accepted.push_back(op);
+      accepted.push_back(std::move(op));  // `ops` keeps the seqs, which is all it is used for below
     }
     Result<ApplyReport> applied = im.in->engine().apply_remote(accepted);
     if (!applied.ok()) return applied.status();

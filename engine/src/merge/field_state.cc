@@ -140,16 +140,20 @@ FieldView view_of(const FieldState& state, std::string field) {
 
 std::string encode_state(const FieldState& state) {
   std::string out;
+  append_state(state, out);
+  return out;
+}
+
+void append_state(const FieldState& state, std::string& out) {
   util::ByteWriter w(out);
   w.u8(kStateFormat);
   w.u8(static_cast<std::uint8_t>(state.policy));
   if (state.policy == Policy::kCounter) {
     w.varint(state.sum);
-    return out;
+    return;
   }
   write_entries(w, state.entries);
   if (uses_frontier(state.policy)) write_op_ids(w, state.pending);
-  return out;
 }
 
 Result<FieldState> decode_state(std::string_view bytes) {

@@ -50,6 +50,8 @@ FieldView view_of(const FieldState& state, std::string field);
 
 // Storage form (includes pending). decode_state reports malformed bytes as kCorrupt.
 std::string encode_state(const FieldState& state);
+// The same, appended to `out`.
+void append_state(const FieldState& state, std::string& out);
 Result<FieldState> decode_state(std::string_view bytes);
 // The form hashed by the digest: the visible state only (pending is bookkeeping that may
 // differ between replicas holding the same ops when a base names an op of another field).

@@ -104,11 +104,14 @@ std::string RecordState::encode() const {
     }
   }
   w.varint(fields_.size());
+  std::string scratch;  // one buffer for every field's state
   for (const auto& [name, s] : fields_) {
     w.str(name);
     if (s.state) {
       w.u8(in_conflict(*s.state) ? 1 : 0);
-      w.str(encode_state(*s.state));
+      scratch.clear();
+      append_state(*s.state, scratch);
+      w.str(scratch);
     } else {
       w.u8(s.conflict ? 1 : 0);
       w.str(s.raw);

@@ -56,12 +56,15 @@ Status check_name(std::string_view what, std::string_view s, std::size_t max) {
     return Status::invalid_input(std::string(what) + " is " + std::to_string(s.size()) +
                                  " bytes, at most " + std::to_string(max) + " allowed");
   }
-  if (!util::valid_utf8(s)) return Status::invalid_input(std::string(what) + " is not UTF-8");
+  // One pass for the common case, printable ASCII; anything else gets the full UTF-8 check.
+  bool ascii = true;
   for (char c : s) {
-    if (static_cast<unsigned char>(c) < 0x20) {
-      return Status::invalid_input(std::string(what) + " contains a control character");
-    }
+    const auto b = static_cast<unsigned char>(c);
+    if (b < 0x20) return Status::invalid_input(std::string(what) + " contains a control character");
+    ascii = ascii && b < 0x80;
   }
+  if (!ascii && !util::valid_utf8(s))
+    return Status::invalid_input(std::string(what) + " is not UTF-8");
   return Status();
 }
 

@@ -53,6 +53,18 @@ Stmt& Stmt::bind_blob(int i, const void* data, std::size_t size) {
   return *this;
 }
 
+Stmt& Stmt::bind_text_static(int i, std::string_view text) {
+  sqlite3_bind_text64(stmt_.get(), i, text.data(), text.size(), SQLITE_STATIC, SQLITE_UTF8);
+  return *this;
+}
+
+Stmt& Stmt::bind_blob_static(int i, std::string_view bytes) {
+  static const char kEmpty = 0;
+  sqlite3_bind_blob64(stmt_.get(), i, bytes.empty() ? &kEmpty : bytes.data(), bytes.size(),
+                      SQLITE_STATIC);
+  return *this;
+}
+
 Stmt& Stmt::bind_null(int i) {
   sqlite3_bind_null(stmt_.get(), i);
   return *this;

@@ -45,6 +45,9 @@ class Stmt {
   Stmt& bind(int i, std::string_view text);  // copied by SQLite (SQLITE_TRANSIENT)
   Stmt& bind(int i, const char* text) { return bind(i, std::string_view(text)); }
   Stmt& bind_blob(int i, const void* data, std::size_t size);
+  // Binds without copying: the bytes must stay unchanged until the statement has run.
+  Stmt& bind_text_static(int i, std::string_view text);
+  Stmt& bind_blob_static(int i, std::string_view bytes);
   Stmt& bind_null(int i);
 
   // Steps once: true with a row, false when done. Errors become a Status.

@@ -1,11 +1,21 @@
 #include "util/bytes.h"
 
+#include <cstring>
+
 namespace vs::util {
 
 bool valid_utf8(std::string_view s) {
   std::size_t i = 0;
   const std::size_t n = s.size();
   while (i < n) {
+    // Most text is ASCII: skip eight bytes at a time while none has its high bit set.
+    while (i + 8 <= n) {
+      std::uint64_t word;
+      std::memcpy(&word, s.data() + i, sizeof word);
+      if ((word & 0x8080808080808080ull) != 0) break;
+      i += 8;
+    }
+    if (i >= n) break;
     const auto c = static_cast<unsigned char>(s[i]);
     if (c < 0x80) {
       ++i;

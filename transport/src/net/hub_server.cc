@@ -1,11 +1,11 @@
 // The hub's server: accept, TLS handshake, one session coroutine per device (hub.h).
-#include <visitsync/transport/hub.h>
-
 #include <map>
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/ip/address.hpp>
 #include <boost/asio/thread_pool.hpp>
+
+#include <visitsync/transport/hub.h>
 
 #include "net/framed.h"
 #include "session/hub_session.h"
@@ -33,7 +33,7 @@ struct HubServer::Impl {
   tcp::acceptor acceptor;
   asio::thread_pool store_pool{1};  // SQLite work: one thread, off the sockets' thread
   std::map<std::uint64_t, std::shared_ptr<net::TlsStream>> sessions;  // open sessions by serial
-  std::map<std::string, std::uint64_t> by_device;                    // the live one of each device
+  std::map<std::string, std::uint64_t> by_device;                     // the live one of each device
   std::uint64_t next_serial = 1;
   bool stopping = false;
 };
@@ -41,7 +41,8 @@ struct HubServer::Impl {
 namespace {
 
 // Runs one step of the protocol on the store thread.
-asio::awaitable<Result<std::vector<wire::Frame>>> on_store(session::HubSession* session, wire::Frame frame) {
+asio::awaitable<Result<std::vector<wire::Frame>>> on_store(session::HubSession* session,
+                                                           wire::Frame frame) {
   co_return session->on_frame(frame);
 }
 
@@ -52,19 +53,24 @@ void close_quietly(net::TlsStream& stream) {
 }
 
 // One session, from the TLS handshake to the close (STYLE.md § 8).
-asio::awaitable<void> serve(HubServer::Impl* im, std::shared_ptr<net::TlsStream> stream, std::uint64_t serial,
-                            std::string peer) {
+asio::awaitable<void> serve(HubServer::Impl* im, std::shared_ptr<net::TlsStream> stream,
+                            std::uint64_t serial, std::string peer) {
   const auto started = std::chrono::steady_clock::now();
   const HubOptions& o = im->options;
   std::string device = "-";
   std::string outcome = "ok";
   session::HubSessionStats stats;
+  std::chrono::steady_clock::duration in_store{};
   try {
-    Status s = co_await net::within(o.handshake_timeout, net::tls_handshake(*stream, asio::ssl::stream_base::server), "TLS handshake");
+    Status s = co_await net::within(o.handshake_timeout,
+                                    net::tls_handshake(*stream, asio::ssl::stream_base::server),
+                                    "TLS handshake");
     if (s.ok()) {
       Result<std::string> cn = tls::peer_common_name(stream->native_handle());
-      if (!cn.ok()) s = cn.status();
-      else device = cn.value();
+      if (!cn.ok())
+        s = cn.status();
+      else
+        device = cn.value();
     }
     if (s.ok()) {
       // One live session per device: a newer one replaces the older.
@@ -77,22 +83,28 @@ asio::awaitable<void> serve(HubServer::Impl* im, std::shared_ptr<net::TlsStream>
       im->by_device[device] = serial;
       session::HubSession session(im->store, device, o.hub_id);
       while (s.ok() && !session.finished() && !im->stopping) {
-        Result<wire::Frame> in = co_await net::within(o.idle_timeout, net::read_frame(*stream), "waiting for the device");
+        Result<wire::Frame> in = co_await net::within(o.idle_timeout, net::read_frame(*stream),
+                                                      "waiting for the device");
         if (!in.ok()) {
           s = in.status();
           break;
         }
+        const auto store_start = std::chrono::steady_clock::now();
         Result<std::vector<wire::Frame>> out = co_await asio::co_spawn(
             im->store_pool, on_store(&session, std::move(in.value())), asio::use_awaitable);
+        in_store += std::chrono::steady_clock::now() - store_start;
         if (!out.ok()) {
           s = out.status();
           break;
         }
-        s = co_await net::within(o.write_timeout, net::write_frames(*stream, std::move(out.value())), "writing to the device");
+        s = co_await net::within(o.write_timeout,
+                                 net::write_frames(*stream, std::move(out.value())),
+                                 "writing to the device");
         if (s.ok() && !session.refusal().ok()) s = session.refusal();
       }
       stats = session.stats();
-      if (s.ok() && im->stopping && !session.finished()) s = Status::unavailable("the hub is shutting down");
+      if (s.ok() && im->stopping && !session.finished())
+        s = Status::unavailable("the hub is shutting down");
     }
     if (!s.ok()) outcome = std::string(code_name(s.code())) + ": " + s.message();
     if (stream->lowest_layer().is_open()) {
@@ -105,12 +117,17 @@ asio::awaitable<void> serve(HubServer::Impl* im, std::shared_ptr<net::TlsStream>
   const net::TcpBytes bytes = net::tcp_bytes(stream->next_layer());
   close_quietly(*stream);
   im->sessions.erase(serial);
-  if (auto it = im->by_device.find(device); it != im->by_device.end() && it->second == serial) im->by_device.erase(it);
-  const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started).count();
+  if (auto it = im->by_device.find(device); it != im->by_device.end() && it->second == serial)
+    im->by_device.erase(it);
+  const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                      std::chrono::steady_clock::now() - started)
+                      .count();
   im->log("session device=" + device + " peer=" + peer + " ops_in=" + std::to_string(stats.ops_in) +
-          " ops_out=" + std::to_string(stats.ops_out) + " rejected=" + std::to_string(stats.rejected) +
-          " bytes_in=" + std::to_string(bytes.received) + " bytes_out=" + std::to_string(bytes.sent) +
-          " ms=" + std::to_string(ms) + " outcome=" + outcome);
+          " ops_out=" + std::to_string(stats.ops_out) + " rejected=" +
+          std::to_string(stats.rejected) + " bytes_in=" + std::to_string(bytes.received) +
+          " bytes_out=" + std::to_string(bytes.sent) + " ms=" + std::to_string(ms) + " store_ms=" +
+          std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(in_store).count()) +
+          " outcome=" + outcome);
 }
 
 asio::awaitable<void> accept_loop(HubServer::Impl* im) {
@@ -139,11 +156,14 @@ asio::awaitable<void> accept_loop(HubServer::Impl* im) {
 HubServer::HubServer(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 HubServer::~HubServer() = default;
 
-Result<std::unique_ptr<HubServer>> HubServer::create(asio::io_context& io, HubStore& store, const std::string& ca_pem,
-                                                     const std::string& cert_pem, const std::string& key_pem,
+Result<std::unique_ptr<HubServer>> HubServer::create(asio::io_context& io, HubStore& store,
+                                                     const std::string& ca_pem,
+                                                     const std::string& cert_pem,
+                                                     const std::string& key_pem,
                                                      HubOptions options) {
   auto impl = std::make_unique<Impl>(io, store, std::move(options));
-  Result<std::unique_ptr<asio::ssl::context>> ctx = tls::server_context(ca_pem, tls::Credentials{cert_pem, key_pem});
+  Result<std::unique_ptr<asio::ssl::context>> ctx =
+      tls::server_context(ca_pem, tls::Credentials{cert_pem, key_pem});
   if (!ctx.ok()) return ctx.status();
   impl->ctx = std::move(ctx.value());
   return std::unique_ptr<HubServer>(new HubServer(std::move(impl)));
@@ -155,10 +175,12 @@ Status HubServer::listen(const std::string& host, std::uint16_t port) {
   if (ec) return Status::invalid_input("'" + host + "' is not an IP address to listen on");
   const tcp::endpoint endpoint(address, port);
   tcp::acceptor& a = impl_->acceptor;
-  if (a.open(endpoint.protocol(), ec); ec) return Status::unavailable("listening on " + host + ": " + ec.message());
+  if (a.open(endpoint.protocol(), ec); ec)
+    return Status::unavailable("listening on " + host + ": " + ec.message());
   a.set_option(tcp::acceptor::reuse_address(true), ec);
   if (a.bind(endpoint, ec); ec) {
-    return Status::unavailable("listening on " + host + ":" + std::to_string(port) + ": " + ec.message());
+    return Status::unavailable("listening on " + host + ":" + std::to_string(port) + ": " +
+                               ec.message());
   }
   if (a.listen(asio::socket_base::max_listen_connections, ec); ec) {
     return Status::unavailable("listening on " + host + ": " + ec.message());

@@ -18,15 +18,18 @@ constexpr std::size_t kMaxPushBytes = 4u << 20;
 
 std::string rejected_key(std::uint64_t seq) {
   char buf[48];
-  std::snprintf(buf, sizeof buf, "%s%020llu", kRejectedPrefix, static_cast<unsigned long long>(seq));
+  std::snprintf(buf, sizeof buf, "%s%020llu", kRejectedPrefix,
+                static_cast<unsigned long long>(seq));
   return buf;
 }
 
 }  // namespace
 
-DeviceSession::DeviceSession(Engine& engine, const SyncOptions& options) : engine_(engine), options_(options) {
+DeviceSession::DeviceSession(Engine& engine, const SyncOptions& options)
+    : engine_(engine), options_(options) {
   options_.push_batch_ops = std::clamp<std::size_t>(options_.push_batch_ops, 1, wire::kMaxBatchOps);
-  options_.pull_batch_ops = std::clamp<std::uint32_t>(options_.pull_batch_ops, 1, wire::kMaxBatchOps);
+  options_.pull_batch_ops =
+      std::clamp<std::uint32_t>(options_.pull_batch_ops, 1, wire::kMaxBatchOps);
 }
 
 Result<std::vector<wire::Frame>> DeviceSession::start() {
@@ -53,9 +56,9 @@ Result<std::vector<wire::Frame>> DeviceSession::on_frame(const wire::Frame& f) {
     if (!r.ok()) return r.status();
     state_ = State::kDone;
     const auto code = static_cast<Code>(r->code);
-    const Code mapped = code == Code::kUnavailable ? Code::kUnavailable
+    const Code mapped = code == Code::kUnavailable                              ? Code::kUnavailable
                         : code == Code::kInvalidInput || code == Code::kCorrupt ? Code::kCorrupt
-                                                                                 : Code::kRejected;
+                                                                                : Code::kRejected;
     return Status(mapped, "the hub refused this device: " + r->reason);
   }
   switch (state_) {
@@ -66,7 +69,8 @@ Result<std::vector<wire::Frame>> DeviceSession::on_frame(const wire::Frame& f) {
     case State::kPulling:
       return on_pull(f);
     default:
-      return Status::corrupt("unexpected " + std::string(wire::msg_type_name(f.type)) + " message from the hub");
+      return Status::corrupt("unexpected " + std::string(wire::msg_type_name(f.type)) +
+                             " message from the hub");
   }
 }
 
@@ -89,36 +93,48 @@ Result<std::vector<wire::Frame>> DeviceSession::on_welcome(const wire::Frame& f)
 }
 
 Result<std::vector<wire::Frame>> DeviceSession::next_push() {
-  Result<std::vector<Op>> ops = engine_.ops_after(acked_, options_.push_batch_ops);
-  if (!ops.ok()) return ops.status();
-  if (ops->empty()) {
+  // Up to kPushWindow batches in flight: the device prepares the next while the hub stores the
+  // last, and a slow link's round trips overlap.
+  std::vector<wire::Frame> out;
+  while (in_flight_.size() < kPushWindow) {
+    const std::uint64_t from = in_flight_.empty() ? acked_ : in_flight_.back();
+    Result<std::vector<Op>> ops = engine_.ops_after(from, options_.push_batch_ops);
+    if (!ops.ok()) return ops.status();
+    if (ops->empty()) break;
+    // Long notes make big ops: keep each push far below the wire's frame limit.
+    std::size_t bytes = 0;
+    for (std::size_t i = 0; i < ops->size(); ++i) {
+      std::string value;
+      encode_value(ops.value()[i].value, value);
+      bytes += ops.value()[i].record.size() + ops.value()[i].field.size() + value.size() + 32;
+      if (bytes > kMaxPushBytes && i > 0) {
+        ops->resize(i);
+        break;
+      }
+    }
+    in_flight_.push_back(ops->back().id.seq);
+    wire::Push p;
+    p.batch = wire::encode_batch(ops.value());
+    out.push_back(wire::encode(p));
+  }
+  if (in_flight_.empty()) {
     state_ = State::kPulling;
     return pull_request();
   }
-  // Long notes make big ops: keep each push far below the wire's frame limit.
-  std::size_t bytes = 0;
-  for (std::size_t i = 0; i < ops->size(); ++i) {
-    std::string value;
-    encode_value(ops.value()[i].value, value);
-    bytes += ops.value()[i].record.size() + ops.value()[i].field.size() + value.size() + 32;
-    if (bytes > kMaxPushBytes && i > 0) {
-      ops->resize(i);
-      break;
-    }
-  }
-  sent_up_to_ = ops->back().id.seq;
-  wire::Push p;
-  p.batch = wire::encode_batch(ops.value());
-  return one(p);
+  return out;
 }
 
 Result<std::vector<wire::Frame>> DeviceSession::on_ack(const wire::Frame& f) {
   Result<wire::PushAck> ack = wire::decode<wire::PushAck>(f);
   if (!ack.ok()) return ack.status();
-  if (ack->acked_seq < acked_ || ack->acked_seq > sent_up_to_) {
-    return Status::corrupt("the hub acknowledged seq " + std::to_string(ack->acked_seq) + " of a push up to " +
-                           std::to_string(sent_up_to_));
+  // The hub answers each push with the seq that ends it (rejected ops are acknowledged too).
+  if (in_flight_.empty() || ack->acked_seq != in_flight_.front()) {
+    return Status::corrupt(
+        "the hub acknowledged seq " + std::to_string(ack->acked_seq) + " where " +
+        (in_flight_.empty() ? std::string("no push") : std::to_string(in_flight_.front())) +
+        " was due");
   }
+  in_flight_.pop_front();
   // The ack and the reasons for rejected ops are stored together.
   Status s = engine_.transaction([&]() -> Status {
     for (const auto& [seq, reason] : ack->rejected) {
@@ -131,7 +147,6 @@ Result<std::vector<wire::Frame>> DeviceSession::on_ack(const wire::Frame& f) {
   for (auto& r : ack->rejected) report_.rejected.push_back(std::move(r));
   acked_ = ack->acked_seq;
   if (options_.progress) options_.progress(SyncProgress{report_.pushed, 0, report_.pulled});
-  if (acked_ < sent_up_to_) return Status::corrupt("the hub stopped acknowledging at seq " + std::to_string(acked_));
   return next_push();
 }
 
@@ -148,7 +163,8 @@ Result<std::vector<wire::Frame>> DeviceSession::on_pull(const wire::Frame& f) {
   Result<std::vector<Op>> ops = wire::decode_batch(b->batch);
   if (!ops.ok()) return ops.status().annotate("pull batch from the hub");
   // The ops and the cursor after them commit together: a cut link resumes right here.
-  Result<ApplyReport> r = engine_.apply_remote(ops.value(), std::make_pair(std::string(kCursorSetting), b->next_cursor));
+  Result<ApplyReport> r = engine_.apply_remote(
+      ops.value(), std::make_pair(std::string(kCursorSetting), b->next_cursor));
   if (!r.ok()) return r.status();
   report_.pulled += ops->size();
   report_.applied += r->applied;

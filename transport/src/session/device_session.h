@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cstdint>
+#include <deque>
 #include <functional>
 #include <string>
 #include <utility>
@@ -22,6 +23,8 @@ namespace vs::session {
 inline constexpr const char* kAckedCounter = "push.acked";
 inline constexpr const char* kCursorSetting = "pull.cursor";
 inline constexpr const char* kRejectedPrefix = "rejected/";
+// Push batches a device keeps in flight before it waits for an acknowledgement.
+inline constexpr std::size_t kPushWindow = 4;
 
 class DeviceSession {
  public:
@@ -48,7 +51,7 @@ class DeviceSession {
   State state_ = State::kStart;
   SyncReport report_;
   std::uint64_t acked_ = 0;
-  std::uint64_t sent_up_to_ = 0;  // highest seq of the push in flight
+  std::deque<std::uint64_t> in_flight_;  // the last seq of each push not yet acknowledged
   std::string cursor_;
 };
 

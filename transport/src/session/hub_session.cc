@@ -25,12 +25,14 @@ Result<std::vector<wire::Frame>> HubSession::on_hello(const wire::Frame& f) {
   Result<wire::Hello> h = wire::decode<wire::Hello>(f);
   if (!h.ok()) return h.status();
   if (h->protocol_min > wire::kProtocolVersion || h->protocol_max < wire::kProtocolVersion) {
-    return refuse(Status::invalid_input("protocol versions " + std::to_string(h->protocol_min) + " to " +
-                                        std::to_string(h->protocol_max) + " are not supported (this hub speaks " +
+    return refuse(Status::invalid_input("protocol versions " + std::to_string(h->protocol_min) +
+                                        " to " + std::to_string(h->protocol_max) +
+                                        " are not supported (this hub speaks " +
                                         std::to_string(wire::kProtocolVersion) + ")"));
   }
   if (h->device_id != peer_) {
-    return refuse(Status::rejected("the hello names device " + h->device_id + " but the certificate is " + peer_ + "'s"));
+    return refuse(Status::rejected("the hello names device " + h->device_id +
+                                   " but the certificate is " + peer_ + "'s"));
   }
   Result<HelloResult> hello = store_.hello(h->device_id, h->device_clock, h->last_seq);
   if (!hello.ok()) {
@@ -63,7 +65,7 @@ Result<std::vector<wire::Frame>> HubSession::on_frame(const wire::Frame& f) {
       if (!p.ok()) return p.status();
       Result<std::vector<Op>> ops = wire::decode_batch(p->batch);
       if (!ops.ok()) return ops.status();
-      Result<PushResult> r = store_.push(device_, ops.value());
+      Result<PushResult> r = store_.push(device_, std::move(ops.value()));
       if (!r.ok()) {
         if (r.status().code() == Code::kRejected) return refuse(r.status());
         return r.status();

@@ -231,7 +231,12 @@ std::string encode_batch(const std::vector<Op>& ops) {
       base_col, value_col;
   ByteWriter dw(device_col), sw(seq_col), hw(hlc_col), rw(record_col), fw(field_col),
       pw(policy_col), cw(context_col), bw(base_col), vw(value_col);
-  std::unordered_map<std::uint64_t, std::pair<std::uint64_t, Hlc>> last;  // device -> last seq, hlc
+  // Deltas against the previous op (of the same device for seqs and stamps, of the same base
+  // device for base seqs): a visit's answers come in runs, which makes most deltas 0 or 1.
+  std::unordered_map<std::uint64_t, std::pair<std::uint64_t, Hlc>> last;  // device -> seq, hlc
+  std::unordered_map<std::uint64_t, std::uint64_t> last_base;             // device -> base seq
+  std::int64_t prev_record = 0;
+  std::int64_t prev_field = 0;
   for (const Op& op : ops) {
     const std::uint64_t dev = devices.id(op.id.device);
     auto& [prev_seq, prev_hlc] = last[dev];
@@ -240,14 +245,21 @@ std::string encode_batch(const std::vector<Op>& ops) {
     hw.zigzag(static_cast<std::int64_t>(op.hlc - prev_hlc));
     prev_seq = op.id.seq;
     prev_hlc = op.hlc;
-    rw.varint(records.id(op.record));
-    fw.varint(fields.id(op.field));
+    const auto record = static_cast<std::int64_t>(records.id(op.record));
+    const auto field = static_cast<std::int64_t>(fields.id(op.field));
+    rw.zigzag(record - prev_record);
+    fw.zigzag(field - prev_field);
+    prev_record = record;
+    prev_field = field;
     pw.u8(static_cast<std::uint8_t>(op.policy));
     cw.varint(op.context);
     bw.varint(op.base.size());
     for (const OpId& b : op.base) {
-      bw.varint(devices.id(b.device));
-      bw.zigzag(static_cast<std::int64_t>(op.id.seq - b.seq));
+      const std::uint64_t bdev = devices.id(b.device);
+      std::uint64_t& prev_base = last_base[bdev];
+      bw.varint(bdev);
+      bw.zigzag(static_cast<std::int64_t>(b.seq - prev_base));
+      prev_base = b.seq;
     }
     write_value(vw, op.value);
   }
@@ -299,15 +311,6 @@ Result<std::vector<Op>> decode_batch(std::string_view bytes) {
   const std::vector<std::string> records = read_names(r, kMaxRecordBytes);
   const std::vector<std::string> fields = read_names(r, kMaxFieldBytes);
   if (!r.ok()) return Status::corrupt("batch: malformed names");
-  auto index = [&](const std::vector<std::string>& names) -> const std::string& {
-    const std::uint64_t i = r.varint();
-    if (i >= names.size()) {
-      r.fail();
-      static const std::string kNone;
-      return kNone;
-    }
-    return names[i];
-  };
   std::vector<Op> ops(count);
   std::vector<std::uint64_t> device_ids(count);
   for (std::size_t i = 0; i < count && r.ok(); ++i) {
@@ -328,8 +331,22 @@ Result<std::vector<Op>> decode_batch(std::string_view bytes) {
     ops[i].hlc = prev + static_cast<std::uint64_t>(r.zigzag());
     prev = ops[i].hlc;
   }
-  for (std::size_t i = 0; i < count && r.ok(); ++i) ops[i].record = index(records);
-  for (std::size_t i = 0; i < count && r.ok(); ++i) ops[i].field = index(fields);
+  std::int64_t record = 0;
+  for (std::size_t i = 0; i < count && r.ok(); ++i) {
+    record += r.zigzag();
+    if (record < 0 || static_cast<std::size_t>(record) >= records.size())
+      r.fail();
+    else
+      ops[i].record = records[static_cast<std::size_t>(record)];
+  }
+  std::int64_t field = 0;
+  for (std::size_t i = 0; i < count && r.ok(); ++i) {
+    field += r.zigzag();
+    if (field < 0 || static_cast<std::size_t>(field) >= fields.size())
+      r.fail();
+    else
+      ops[i].field = fields[static_cast<std::size_t>(field)];
+  }
   for (std::size_t i = 0; i < count && r.ok(); ++i) {
     const std::uint8_t p = r.u8();
     if (p >= kPolicyCount) r.fail();
@@ -340,13 +357,18 @@ Result<std::vector<Op>> decode_batch(std::string_view bytes) {
     if (c > UINT32_MAX) r.fail();
     ops[i].context = static_cast<std::uint32_t>(c);
   }
+  std::unordered_map<std::uint64_t, std::uint64_t> last_base;
   for (std::size_t i = 0; i < count && r.ok(); ++i) {
     const std::size_t n_base = r.count(kMaxBaseEntries);
     for (std::size_t k = 0; k < n_base && r.ok(); ++k) {
-      OpId b;
-      b.device = index(devices);
-      b.seq = ops[i].id.seq - static_cast<std::uint64_t>(r.zigzag());
-      ops[i].base.push_back(std::move(b));
+      const std::uint64_t bdev = r.varint();
+      if (bdev >= devices.size()) {
+        r.fail();
+        break;
+      }
+      std::uint64_t& prev_base = last_base[bdev];
+      prev_base += static_cast<std::uint64_t>(r.zigzag());
+      ops[i].base.push_back(OpId{devices[bdev], prev_base});
     }
   }
   for (std::size_t i = 0; i < count && r.ok(); ++i) ops[i].value = read_value(r);

@@ -40,7 +40,7 @@ struct SyncProgress {
 };
 
 struct SyncOptions {
-  std::size_t push_batch_ops = 2000;
+  std::size_t push_batch_ops = 5000;
   std::uint32_t pull_batch_ops = 5000;
   std::chrono::milliseconds connect_timeout{10'000};
   std::chrono::milliseconds handshake_timeout{10'000};
@@ -51,8 +51,8 @@ struct SyncOptions {
 
 struct SyncReport {
   std::string hub_id;
-  std::uint64_t pushed = 0;  // ops the hub acknowledged in this session
-  std::uint64_t pulled = 0;  // ops received in this session
+  std::uint64_t pushed = 0;   // ops the hub acknowledged in this session
+  std::uint64_t pulled = 0;   // ops received in this session
   std::uint64_t applied = 0;  // of those, new to this device
   std::uint64_t bytes_sent = 0;
   std::uint64_t bytes_received = 0;
@@ -64,6 +64,7 @@ struct SyncReport {
 // checked, hello, push every unacknowledged op, pull everything new in scope, bye. Returns
 // kUnavailable when the hub cannot be reached or the link fails (retry: nothing is lost, the
 // next sync resumes), kRejected when the hub refuses the device. Local data stays intact.
-Result<SyncReport> sync_with_hub(Engine& engine, const Enrollment& enrollment, const SyncOptions& options);
+Result<SyncReport> sync_with_hub(Engine& engine, const Enrollment& enrollment,
+                                 const SyncOptions& options);
 
 }  // namespace vs

@@ -1,0 +1,51 @@
+// A deployment for the sync benchmarks: a hub data folder holding the workload's checklist as a
+// template, its schools assigned to one bench inspector, enrolled devices, and the real
+// visitsync-hub process serving it on 127.0.0.1.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <visitsync/hub_store.h>
+#include <visitsync/inspection.h>
+#include <visitsync/transport/client.h>
+
+#include "workload.h"
+
+namespace vs::bench {
+
+inline constexpr const char* kBenchInspector = "I0001";
+
+// The workload's checklist as a template of one section.
+std::string template_json(const Workload& w);
+
+class BenchDeployment {
+ public:
+  // Makes the hub folder in `dir` with the template and the workload's schools.
+  static Result<std::unique_ptr<BenchDeployment>> create(const std::string& dir, const Workload& w);
+  ~BenchDeployment();
+
+  // Enrolls a device of the bench inspector and makes its data folder; not thread-safe.
+  Result<std::pair<Enrollment, std::unique_ptr<Inspection>>> add_device(const std::string& name);
+  // Starts visitsync-hub on the folder and waits until it listens.
+  Status start_hub(const std::string& tools_dir);
+  // The hub's peak resident memory so far (VmHWM), in MiB.
+  double hub_peak_rss_mb() const;
+  Status stop_hub();
+  HubStore& store() { return *store_; }
+
+ private:
+  std::string dir_;
+  std::uint16_t port_ = 0;
+  std::unique_ptr<HubStore> store_;
+  int hub_pid_ = -1;
+};
+
+// The writes that record one workload visit on a device, as Inspection::start_visit and
+// set_answer would make them. `suffix` makes the visit id unique when one visit is reused.
+std::vector<Write> visit_writes(const Workload& w, const WorkloadVisit& v,
+                                const std::string& suffix = "");
+
+}  // namespace vs::bench
