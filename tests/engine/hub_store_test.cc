@@ -101,7 +101,7 @@ struct HubFixture {
 
 TEST_CASE("records belong to the scope their key tells", "[engine][hub]") {
   CHECK(scope_of_record("template/school-conditions/000001") == "g");
-  CHECK(scope_of_record("inspector/I0011") == "g");
+  CHECK(scope_of_record("inspector/I0011") == "i:I0011");
   CHECK(scope_of_record("school/S00033") == "s:S00033");
   CHECK(scope_of_record("visit/S00033/293eed18-1b10-41e5-ba8a-30aa80bc680b") == "s:S00033");
   CHECK(scope_of_record("assignment/I0011/S00033") == "i:I0011");
@@ -268,9 +268,26 @@ TEST_CASE_METHOD(HubFixture, "a scope that grows is back-filled", "[engine][hub]
   CHECK(a.in->visit(id.value())->template_id == "school-conditions");
 }
 
+TEST_CASE_METHOD(HubFixture,
+                 "a cursor stays short, and a digest the hub lost only costs a back-fill",
+                 "[engine][hub]") {
+  Device a = enroll("I0011");
+  pull(a);
+  CHECK(a.cursor.size() < 64);  // 11 schools in scope, a digest on the wire
+  const std::string before = a.in->engine().digest().value();
+  Result<PullResult> p =
+      hub->pull(a.record.device_id,
+                "p=" + a.cursor.substr(2, a.cursor.find(';') - 2) + ";s=0123456789abcdef", 100000);
+  REQUIRE(p.ok());
+  CHECK(p->ops.size() > 100);  // everything in scope again
+  REQUIRE(a.in->engine().apply_remote(p->ops).ok());
+  CHECK(a.in->engine().digest().value() == before);  // and nothing new: duplicates only
+}
+
 TEST_CASE_METHOD(HubFixture, "a malformed cursor is refused", "[engine][hub][input]") {
   Device a = enroll("I0011");
-  for (const char* bad : {"garbage", "p=x;s=g", "s=g", "p=5;b=9;n=s:S1", "p=99999999;s=g"}) {
+  for (const char* bad :
+       {"garbage", "p=x;s=-", "s=-", "p=5;b=9;n=-", "p=99999999;s=-", "p=1;s=g,s:S1"}) {
     INFO(bad);
     CHECK(hub->pull(a.record.device_id, bad, 10).status().code() == Code::kInvalidInput);
   }

@@ -65,20 +65,26 @@ std::string template_json(const Workload& w) {
   return t.dump();
 }
 
+Assignments one_inspector_everywhere(const Workload& w) {
+  Assignments a;
+  for (const WorkloadVisit& v : w.visits) a[kBenchInspector].insert(v.school_id);
+  return a;
+}
+
 std::vector<Write> visit_writes(const Workload& w, const WorkloadVisit& v,
-                                const std::string& suffix) {
+                                const std::string& suffix, const std::string& inspector) {
   const std::string key = "visit/" + v.school_id + "/" + v.id + suffix;
   constexpr std::uint32_t kRoundOne = 1;
   std::vector<Write> out = {
       {key, "school", Policy::kLww, Value::text(v.school_id), kRoundOne},
       {key, "template", Policy::kLww, Value::text(w.template_id), kRoundOne},
       {key, "template_version", Policy::kLww, Value::integer(1), kRoundOne},
-      {key, "started_by", Policy::kLww, Value::text(kBenchInspector), kRoundOne},
+      {key, "started_by", Policy::kLww, Value::text(inspector), kRoundOne},
       {key, "started_at", Policy::kLww,
        Value::text(format_hlc(make_hlc(static_cast<std::uint64_t>(v.started_ms), 0)).substr(0, 19) +
                    "Z"),
        kRoundOne},
-      {key, "inspectors", Policy::kUnion, Value::set({kBenchInspector}), kRoundOne},
+      {key, "inspectors", Policy::kUnion, Value::set({inspector}), kRoundOne},
       {key, "status", Policy::kMax, Value::integer(4), kRoundOne},
   };
   for (std::size_t i = 0; i < w.items.size(); ++i) {
@@ -91,7 +97,8 @@ std::vector<Write> visit_writes(const Workload& w, const WorkloadVisit& v,
 }
 
 Result<std::unique_ptr<BenchDeployment>> BenchDeployment::create(const std::string& dir,
-                                                                 const Workload& w) {
+                                                                 const Workload& w,
+                                                                 const Assignments& assigned) {
   auto d = std::unique_ptr<BenchDeployment>(new BenchDeployment());
   d->dir_ = dir;
   const std::string hub = dir + "/hub";
@@ -106,17 +113,20 @@ Result<std::unique_ptr<BenchDeployment>> BenchDeployment::create(const std::stri
     for (const WorkloadVisit& v : w.visits) schools.insert(v.school_id);
     std::string csv =
         "school_id,name,city,county,township,level,boarding,students,teachers,lat,lon\n";
-    std::string assignments = "inspector_id,school_id,from,until\n";
     for (const std::string& s : schools) {
       csv += s + ",Bench school " + s + ",Bench,Bench County,Town,primary,0,500,30,39.1,112.9\n";
-      assignments += std::string(kBenchInspector) + "," + s + ",2000-01-01,2099-12-31\n";
     }
-    for (const auto& [kind, text] :
-         {std::pair{ReferenceKind::kSchools, csv},
-          std::pair{ReferenceKind::kInspectors, std::string("inspector_id,name,role,county\n") +
-                                                    kBenchInspector +
-                                                    ",Bench inspector,inspector,Bench County\n"},
-          std::pair{ReferenceKind::kAssignments, assignments}}) {
+    std::string inspectors = "inspector_id,name,role,county\n";
+    std::string assignments = "inspector_id,school_id,from,until\n";
+    for (const auto& [inspector, their_schools] : assigned) {
+      inspectors += inspector + ",Bench inspector " + inspector + ",inspector,Bench County\n";
+      for (const std::string& s : their_schools) {
+        assignments += inspector + "," + s + ",2000-01-01,2099-12-31\n";
+      }
+    }
+    for (const auto& [kind, text] : {std::pair{ReferenceKind::kSchools, csv},
+                                     std::pair{ReferenceKind::kInspectors, inspectors},
+                                     std::pair{ReferenceKind::kAssignments, assignments}}) {
       Result<ImportReport> r = in.value()->import_reference(kind, text);
       if (!r.ok()) return r.status().annotate("bench reference data");
     }
@@ -138,8 +148,8 @@ Result<std::unique_ptr<BenchDeployment>> BenchDeployment::create(const std::stri
 BenchDeployment::~BenchDeployment() { (void)stop_hub(); }
 
 Result<std::pair<Enrollment, std::unique_ptr<Inspection>>> BenchDeployment::add_device(
-    const std::string& name) {
-  Result<DeviceRecord> d = store_->enroll_device(kBenchInspector);
+    const std::string& name, const std::string& inspector) {
+  Result<DeviceRecord> d = store_->enroll_device(inspector);
   if (!d.ok()) return d.status();
   Result<Enrollment> e = make_enrollment(dir_ + "/hub", d.value(), "127.0.0.1", port_);
   if (!e.ok()) return e.status();
@@ -147,7 +157,7 @@ Result<std::pair<Enrollment, std::unique_ptr<Inspection>>> BenchDeployment::add_
   std::error_code ec;
   fs::remove_all(data, ec);
   Result<std::unique_ptr<Inspection>> in =
-      Inspection::create(data, d->device_id, "enrolled", kBenchInspector, Role::kInspector);
+      Inspection::create(data, d->device_id, "enrolled", inspector, Role::kInspector);
   if (!in.ok()) return in.status();
   return std::make_pair(e.value(), std::move(in.value()));
 }

@@ -4,7 +4,9 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <memory>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -18,17 +20,25 @@ namespace vs::bench {
 
 inline constexpr const char* kBenchInspector = "I0001";
 
+// Which schools each bench inspector is assigned to.
+using Assignments = std::map<std::string, std::set<std::string>>;
+// Every school of the workload, assigned to kBenchInspector.
+Assignments one_inspector_everywhere(const Workload& w);
+
 // The workload's checklist as a template of one section.
 std::string template_json(const Workload& w);
 
 class BenchDeployment {
  public:
-  // Makes the hub folder in `dir` with the template and the workload's schools.
-  static Result<std::unique_ptr<BenchDeployment>> create(const std::string& dir, const Workload& w);
+  // Makes the hub folder in `dir` with the template, the workload's schools, and inspectors
+  // assigned as `assignments` says.
+  static Result<std::unique_ptr<BenchDeployment>> create(const std::string& dir, const Workload& w,
+                                                         const Assignments& assignments);
   ~BenchDeployment();
 
-  // Enrolls a device of the bench inspector and makes its data folder; not thread-safe.
-  Result<std::pair<Enrollment, std::unique_ptr<Inspection>>> add_device(const std::string& name);
+  // Enrolls a device of an inspector and makes its data folder; not thread-safe.
+  Result<std::pair<Enrollment, std::unique_ptr<Inspection>>> add_device(
+      const std::string& name, const std::string& inspector = kBenchInspector);
   // Starts visitsync-hub on the folder and waits until it listens.
   Status start_hub(const std::string& tools_dir);
   // The hub's peak resident memory so far (VmHWM), in MiB.
@@ -46,6 +56,7 @@ class BenchDeployment {
 // The writes that record one workload visit on a device, as Inspection::start_visit and
 // set_answer would make them. `suffix` makes the visit id unique when one visit is reused.
 std::vector<Write> visit_writes(const Workload& w, const WorkloadVisit& v,
-                                const std::string& suffix = "");
+                                const std::string& suffix = "",
+                                const std::string& inspector = kBenchInspector);
 
 }  // namespace vs::bench

@@ -4,6 +4,7 @@
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <cstdio>
 #include <mutex>
 #include <thread>
 
@@ -20,23 +21,35 @@ int run_sessions_bench(const BenchArgs& args) {
     return fail(s);
   Result<Workload> w = load_visits(base + ".jsonl");
   if (!w.ok()) return fail(w.status());
-  Result<std::unique_ptr<BenchDeployment>> dep =
-      BenchDeployment::create(args.work_dir + "/sessions", w.value());
-  if (!dep.ok()) return fail(dep.status());
-
+  // Device i belongs to inspector i, assigned to the schools of its own visits: each device
+  // pulls its scope (its schools and the co-inspectors' visits there), not the whole hub.
   const int n = args.sessions;
   constexpr int kVisitsEach = 5;
+  auto visit_of = [&](int device, int k) -> const WorkloadVisit& {
+    return w->visits[static_cast<std::size_t>(device * kVisitsEach + k) % w->visits.size()];
+  };
+  auto inspector_of = [](int device) {
+    char id[16];
+    std::snprintf(id, sizeof id, "B%05d", device);
+    return std::string(id);
+  };
+  Assignments assigned;
+  for (int i = 0; i < n; ++i) {
+    for (int k = 0; k < kVisitsEach; ++k)
+      assigned[inspector_of(i)].insert(visit_of(i, k).school_id);
+  }
+  Result<std::unique_ptr<BenchDeployment>> dep =
+      BenchDeployment::create(args.work_dir + "/sessions", w.value(), assigned);
+  if (!dep.ok()) return fail(dep.status());
   note("preparing " + std::to_string(n) + " devices with " + std::to_string(kVisitsEach) +
        " visits each");
   std::vector<std::pair<Enrollment, std::unique_ptr<Inspection>>> devices;
   for (int i = 0; i < n; ++i) {
-    auto d = dep.value()->add_device("device-" + std::to_string(i));
+    auto d = dep.value()->add_device("device-" + std::to_string(i), inspector_of(i));
     if (!d.ok()) return fail(d.status());
     for (int k = 0; k < kVisitsEach; ++k) {
-      const WorkloadVisit& v =
-          w->visits[static_cast<std::size_t>(i * kVisitsEach + k) % w->visits.size()];
-      Result<std::vector<OpId>> ids =
-          d->second->engine().write_batch(visit_writes(w.value(), v, "-" + std::to_string(i)));
+      Result<std::vector<OpId>> ids = d->second->engine().write_batch(
+          visit_writes(w.value(), visit_of(i, k), "-" + std::to_string(i), inspector_of(i)));
       if (!ids.ok()) return fail(ids.status());
     }
     devices.push_back(std::move(d.value()));

@@ -117,8 +117,8 @@ int run_sync_bench(const BenchArgs& args) {
     if (dep) (void)dep->stop_hub();
     da_holder.reset();
     dep.reset();
-    Result<std::unique_ptr<BenchDeployment>> made =
-        BenchDeployment::create(args.work_dir + "/sync", w.value());
+    Result<std::unique_ptr<BenchDeployment>> made = BenchDeployment::create(
+        args.work_dir + "/sync", w.value(), one_inspector_everywhere(w.value()));
     if (!made.ok()) return fail(made.status());
     dep = std::move(made.value());
     auto a = dep->add_device("device-a");

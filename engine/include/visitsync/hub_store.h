@@ -2,10 +2,11 @@
 // push with authorization, and pulls by scope with resumable cursors. No sockets: transport/
 // drives it; one thread at a time.
 //
-// Scopes: every record belongs to one scope, told by its key: "g" (templates and inspectors:
-// every device), "s:<school>" (the school and its visits), "i:<inspector>" (the inspector's
+// Scopes: every record belongs to one scope, told by its key: "g" (templates: every device),
+// "s:<school>" (the school and its visits), "i:<inspector>" (the person's record and
 // assignments), "h" (the hub's own). An inspector's device sees "g", its own "i:" and the
-// schools assigned to it today; a supervisor's device sees "g" and the schools of its county.
+// schools assigned to it today; a supervisor's device sees "g", its own "i:" and the schools of
+// its county.
 // A device may write only visits of schools in its scope.
 #pragma once
 

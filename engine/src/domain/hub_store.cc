@@ -5,11 +5,14 @@
 #include <random>
 #include <set>
 
+#include <openssl/evp.h>
+
 #include <visitsync/hub_store.h>
 
 #include "domain/model.h"
 #include "engine_impl.h"
 #include "store/migrations.h"
+#include "util/bytes.h"
 
 namespace vs {
 namespace {
@@ -23,14 +26,29 @@ constexpr std::uint64_t kScanBudget = 200'000;
 // wire's limit even when notes are long.
 constexpr std::size_t kMaxPullBytes = 4u << 20;
 
-// A pull cursor: the log position reached, the scopes fully served up to it, and, while a
-// grown scope is back-filled, how far the back-fill has scanned and for which scopes.
+// A pull cursor: the log position reached, with the scopes served up to it; and, while a new
+// part of the scope is filled in (a device's first pull, or a scope that grew), the fill's
+// progress: ops up to `fill_end` of the records of `filling`, record by record (by idx), done
+// up to record `record` and, within it, position `record_pos`. On the wire the scope sets
+// travel as digests the hub reads back (hub_served_scopes).
 struct Cursor {
   std::uint64_t pos = 0;
   Scopes served;
-  bool backfilling = false;
-  std::uint64_t backfill_pos = 0;
-  Scopes backfill;
+  bool filling = false;
+  Scopes fill;
+  std::uint64_t fill_end = 0;
+  std::int64_t record = 0;
+  std::uint64_t record_pos = 0;
+};
+
+struct CursorText {
+  std::uint64_t pos = 0;
+  std::string served = "-";  // digest, "-" for the empty set
+  bool filling = false;
+  std::string fill = "-";
+  std::uint64_t fill_end = 0;
+  std::uint64_t record = 0;
+  std::uint64_t record_pos = 0;
 };
 
 std::string join(const Scopes& s) {
@@ -50,18 +68,38 @@ Scopes split(std::string_view text) {
   return out;
 }
 
-std::string encode_cursor(const Cursor& c) {
-  std::string out = "p=" + std::to_string(c.pos) + ";s=" + join(c.served);
-  if (c.backfilling) out += ";b=" + std::to_string(c.backfill_pos) + ";n=" + join(c.backfill);
+// 16 hex digits of the SHA-256 of the joined set; "-" for the empty set.
+std::string digest_of(const Scopes& s) {
+  if (s.empty()) return "-";
+  const std::string text = join(s);
+  unsigned char md[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  EVP_Digest(text.data(), text.size(), md, &len, EVP_sha256(), nullptr);
+  return util::to_hex(std::string_view(reinterpret_cast<const char*>(md), 8));
+}
+
+bool is_digest(std::string_view d) {
+  return d == "-" || (d.size() == 16 && std::all_of(d.begin(), d.end(), [](char c) {
+                        return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
+                      }));
+}
+
+std::string encode_cursor(const CursorText& c) {
+  std::string out = "p=" + std::to_string(c.pos) + ";s=" + c.served;
+  if (c.filling) {
+    out += ";f=" + std::to_string(c.fill_end) + ";n=" + c.fill + ";r=" + std::to_string(c.record) +
+           ";q=" + std::to_string(c.record_pos);
+  }
   return out;
 }
 
-Result<Cursor> parse_cursor(std::string_view text) {
-  Cursor c;
+Result<CursorText> parse_cursor(std::string_view text) {
+  CursorText c;
   if (text.empty()) return c;
   const Status bad =
       Status::invalid_input("malformed pull cursor '" + std::string(text.substr(0, 64)) + "'");
   bool has_pos = false;
+  int fill_parts = 0;
   while (!text.empty()) {
     const std::size_t semi = text.find(';');
     const std::string_view part = text.substr(0, semi);
@@ -71,29 +109,63 @@ Result<Cursor> parse_cursor(std::string_view text) {
       const auto res = std::from_chars(value.data(), value.data() + value.size(), out);
       return res.ec == std::errc() && res.ptr == value.data() + value.size();
     };
+    bool ok = true;
     switch (part[0]) {
       case 'p':
-        if (!number(c.pos)) return bad;
+        ok = number(c.pos);
         has_pos = true;
         break;
       case 's':
-        c.served = split(value);
+        ok = is_digest(value);
+        c.served = std::string(value);
         break;
-      case 'b':
-        if (!number(c.backfill_pos)) return bad;
-        c.backfilling = true;
+      case 'f':
+        ok = number(c.fill_end);
+        ++fill_parts;
         break;
       case 'n':
-        c.backfill = split(value);
+        ok = is_digest(value);
+        c.fill = std::string(value);
+        ++fill_parts;
+        break;
+      case 'r':
+        ok = number(c.record);
+        ++fill_parts;
+        break;
+      case 'q':
+        ok = number(c.record_pos);
+        ++fill_parts;
         break;
       default:
-        return bad;
+        ok = false;
     }
+    if (!ok) return bad;
     if (semi == std::string_view::npos) break;
     text.remove_prefix(semi + 1);
   }
-  if (!has_pos || (c.backfilling && c.backfill_pos > c.pos)) return bad;
+  c.filling = fill_parts == 4;
+  if (!has_pos || (fill_parts != 0 && fill_parts != 4) || c.record > INT64_MAX) return bad;
   return c;
+}
+
+// An op from a row of (pos, key, device, seq, hlc, field, policy, context, value, base).
+Result<Op> op_from_row(store::Stmt& st) {
+  Op op;
+  op.record = std::string(st.text(1));
+  op.id.device = std::string(st.text(2));
+  op.id.seq = static_cast<std::uint64_t>(st.int64(3));
+  op.hlc = static_cast<Hlc>(st.int64(4));
+  op.field = std::string(st.text(5));
+  op.policy = static_cast<Policy>(st.int64(6));
+  op.context = static_cast<std::uint32_t>(st.int64(7));
+  const std::string where = "hub log op at " + std::to_string(st.int64(0));
+  Result<Value> v = decode_value(st.blob(8));
+  if (!v.ok()) return v.status().annotate(where);
+  op.value = std::move(v.value());
+  Result<std::vector<OpId>> base = changelog::decode_base(st.blob(9));
+  if (!base.ok()) return base.status().annotate(where);
+  op.base = std::move(base.value());
+  return op;
 }
 
 std::string random_suffix() {
@@ -139,8 +211,10 @@ Status check_visit_field(const Op& op, const DeviceRecord& dev, std::string_view
 
 std::string scope_of_record(std::string_view key) {
   auto after = [&](std::string_view prefix) { return key.substr(prefix.size()); };
-  if (key.rfind(domain::kTemplatePrefix, 0) == 0 || key.rfind(domain::kInspectorPrefix, 0) == 0)
-    return "g";
+  if (key.rfind(domain::kTemplatePrefix, 0) == 0) return "g";
+  if (key.rfind(domain::kInspectorPrefix, 0) == 0) {
+    return "i:" + std::string(after(domain::kInspectorPrefix));
+  }
   if (key.rfind(domain::kSchoolPrefix, 0) == 0)
     return "s:" + std::string(after(domain::kSchoolPrefix));
   if (key.rfind(domain::kVisitPrefix, 0) == 0) {
@@ -171,6 +245,16 @@ struct HubStore::Impl {
     Scopes scopes;
   };
   std::map<std::string, CachedScope> scope_cache;
+
+  // Scope sets behind cursor digests: read back (nullopt if unknown), and recorded.
+  Result<std::optional<Scopes>> scopes_of_digest(std::string_view device,
+                                                 const std::string& digest);
+  Result<std::string> remember_scopes(std::string_view device, const Scopes& scopes);
+  std::set<std::pair<std::string, std::string>> remembered;  // (device, digest) known stored
+  store::Stmt find_served, add_served, records_by_prefix, record_by_key, record_ops;
+
+  // Records of the scopes, with idx >= from, sorted by idx.
+  Result<std::vector<std::int64_t>> records_in(const Scopes& scopes, std::int64_t from);
 
   Result<DeviceRecord> load_device(std::string_view id);
   Result<Scopes> scope_of(const DeviceRecord& d);
@@ -236,6 +320,21 @@ Result<std::unique_ptr<HubStore>> HubStore::open(const std::string& data_dir, Cl
        "pull window"},
       {&impl->max_pos, "SELECT coalesce(max(pos), 0) FROM ops", "log end"},
       {&impl->data_version, "PRAGMA data_version", "data version"},
+      {&impl->records_by_prefix,
+       "SELECT idx FROM records WHERE key >= ?1 AND key < ?2 AND idx >= ?3", "records of a scope"},
+      {&impl->record_by_key, "SELECT idx FROM records WHERE key = ?1 AND idx >= ?2",
+       "record of a scope"},
+      {&impl->record_ops,
+       "SELECT o.pos, r.key, d.id, o.seq, o.hlc, o.field, o.policy, o.context, o.value, o.base "
+       "FROM ops o JOIN records r ON r.idx = o.record JOIN devices d ON d.idx = o.device "
+       "WHERE o.record = ?1 AND o.pos > ?2 AND o.pos <= ?3 ORDER BY o.pos",
+       "ops of a record"},
+      {&impl->find_served,
+       "SELECT scopes FROM hub_served_scopes WHERE device_id = ?1 AND digest = ?2",
+       "read served scopes"},
+      {&impl->add_served,
+       "INSERT OR IGNORE INTO hub_served_scopes(device_id, digest, scopes) VALUES(?1, ?2, ?3)",
+       "record served scopes"},
   };
   for (const Spec& s : specs) {
     Result<store::Stmt> st = impl->db->prepare(s.sql, s.name);
@@ -243,6 +342,64 @@ Result<std::unique_ptr<HubStore>> HubStore::open(const std::string& data_dir, Cl
     *s.stmt = std::move(st.value());
   }
   return std::unique_ptr<HubStore>(new HubStore(std::move(impl)));
+}
+
+Result<std::vector<std::int64_t>> HubStore::Impl::records_in(const Scopes& scopes,
+                                                             std::int64_t from) {
+  std::vector<std::int64_t> out;
+  auto collect = [&](store::Stmt& st) -> Status {
+    for (;;) {
+      Result<bool> row = st.step();
+      if (!row.ok()) return row.status();
+      if (!row.value()) break;
+      out.push_back(st.int64(0));
+    }
+    st.reset();
+    return Status();
+  };
+  auto prefix = [&](const std::string& p) -> Status {
+    records_by_prefix.bind(1, p).bind(2, p + "\xFF").bind(3, from);
+    return collect(records_by_prefix);
+  };
+  for (const std::string& scope : scopes) {
+    Status s;
+    if (scope == "g") {
+      s = prefix(std::string(domain::kTemplatePrefix));
+    } else if (scope.rfind("s:", 0) == 0) {
+      record_by_key.bind(1, domain::school_record(scope.substr(2))).bind(2, from);
+      s = collect(record_by_key);
+      if (s.ok()) s = prefix(domain::visit_record(scope.substr(2), ""));
+    } else if (scope.rfind("i:", 0) == 0) {
+      record_by_key.bind(1, domain::inspector_record(scope.substr(2))).bind(2, from);
+      s = collect(record_by_key);
+      if (s.ok()) s = prefix(domain::assignment_record(scope.substr(2), ""));
+    }
+    if (!s.ok()) return s;
+  }
+  std::sort(out.begin(), out.end());
+  out.erase(std::unique(out.begin(), out.end()), out.end());
+  return out;
+}
+
+Result<std::optional<Scopes>> HubStore::Impl::scopes_of_digest(std::string_view device,
+                                                               const std::string& digest) {
+  if (digest == "-") return std::optional<Scopes>(Scopes{});
+  find_served.bind(1, device).bind(2, digest);
+  Result<bool> row = find_served.step();
+  if (!row.ok()) return row.status();
+  std::optional<Scopes> out;
+  if (row.value()) out = split(find_served.text(0));
+  find_served.reset();
+  return out;
+}
+
+Result<std::string> HubStore::Impl::remember_scopes(std::string_view device, const Scopes& scopes) {
+  std::string digest = digest_of(scopes);
+  if (digest == "-" || remembered.count({std::string(device), digest}) != 0) return digest;
+  add_served.bind(1, device).bind(2, digest).bind(3, join(scopes));
+  if (Status s = add_served.run(); !s.ok()) return s;
+  remembered.emplace(std::string(device), digest);
+  return digest;
 }
 
 Result<DeviceRecord> HubStore::Impl::load_device(std::string_view id) {
@@ -282,9 +439,8 @@ Result<Scopes> HubStore::Impl::scope_of(const DeviceRecord& d) {
 }
 
 Result<Scopes> HubStore::Impl::compute_scope(const DeviceRecord& d) {
-  Scopes s = {"g"};
+  Scopes s = {"g", "i:" + d.inspector_id};
   if (d.role == Role::kInspector) {
-    s.insert("i:" + d.inspector_id);
     Result<std::vector<std::string>> schools = in->assigned_schools(d.inspector_id);
     if (!schools.ok()) return schools.status();
     for (const std::string& school : schools.value()) s.insert("s:" + school);
@@ -523,88 +679,140 @@ Result<PullResult> HubStore::pull(std::string_view device_id, std::string_view c
                                   std::size_t max_ops) {
   Impl& im = *impl_;
   Result<DeviceRecord> d = im.load_device(device_id);
-  if (!d.ok())
+  if (!d.ok()) {
     return d.status().code() == Code::kNotFound ? Status::rejected(d.status().message())
                                                 : d.status();
+  }
   if (d->revoked) return Status::rejected("device " + std::string(device_id) + " has been revoked");
-  Result<Cursor> parsed = parse_cursor(cursor_text);
+  Result<CursorText> parsed = parse_cursor(cursor_text);
   if (!parsed.ok()) return parsed.status();
-  Cursor c = parsed.value();
+  Cursor c;
+  c.pos = parsed->pos;
+  // A digest the hub does not know (its table lost) reads as "nothing served": everything in
+  // scope below the cursor is filled in again, which costs bytes but loses nothing.
+  Result<std::optional<Scopes>> served = im.scopes_of_digest(device_id, parsed->served);
+  if (!served.ok()) return served.status();
+  if (served.value()) c.served = std::move(*served.value());
+  if (parsed->filling && served.value()) {
+    Result<std::optional<Scopes>> fill = im.scopes_of_digest(device_id, parsed->fill);
+    if (!fill.ok()) return fill.status();
+    if (fill.value()) {
+      c.filling = true;
+      c.fill = std::move(*fill.value());
+      c.fill_end = parsed->fill_end;
+      c.record = static_cast<std::int64_t>(parsed->record);
+      c.record_pos = parsed->record_pos;
+    }
+  }
   Result<Scopes> current = im.scope_of(d.value());
   if (!current.ok()) return current.status();
   Result<bool> end_row = im.max_pos.step();
   if (!end_row.ok()) return end_row.status();
   const auto log_end = static_cast<std::uint64_t>(im.max_pos.int64(0));
   im.max_pos.reset();
-  if (c.pos > log_end)
+  if (c.pos > log_end || (c.filling && c.fill_end > log_end)) {
     return Status::invalid_input("pull cursor beyond the hub's log (another hub's cursor?)");
-
-  if (!c.backfilling) {
+  }
+  if (!c.filling) {
     Scopes grown;
     std::set_difference(current->begin(), current->end(), c.served.begin(), c.served.end(),
                         std::inserter(grown, grown.end()));
-    if (!grown.empty() && c.pos > 0) {
-      // The scope grew (a new assignment): send what the new part holds below the cursor first.
-      c.backfilling = true;
-      c.backfill_pos = 0;
-      c.backfill = grown;
-    } else {
-      c.served = current.value();
+    // Scopes removed since stay out of `served`: if they come back, they are filled again.
+    Scopes kept;
+    std::set_intersection(c.served.begin(), c.served.end(), current->begin(), current->end(),
+                          std::inserter(kept, kept.end()));
+    c.served = std::move(kept);
+    if (!grown.empty()) {
+      // A first pull, or a new assignment: what the new part holds up to here comes first,
+      // read record by record through hub_ops_by_record rather than by scanning the log.
+      c.filling = true;
+      c.fill = std::move(grown);
+      c.fill_end = c.pos == 0 ? log_end : c.pos;
+      c.record = 0;
+      c.record_pos = 0;
     }
   }
+
   PullResult out;
-  const bool backfill = c.backfilling;
-  std::uint64_t& at = backfill ? c.backfill_pos : c.pos;
-  const std::uint64_t stop = backfill ? c.pos : log_end;
-  const Scopes& wanted = backfill ? c.backfill : current.value();
-  const std::uint64_t window_end = std::min(stop, at + kScanBudget);
-  im.window.bind(1, at).bind(2, window_end);
-  std::uint64_t reached = window_end;
   std::size_t bytes = 0;
-  for (;;) {
-    Result<bool> row = im.window.step();
-    if (!row.ok()) return row.status();
-    if (!row.value()) break;
-    const auto pos = static_cast<std::uint64_t>(im.window.int64(0));
-    if (im.window.text(2) == device_id || wanted.count(scope_of_record(im.window.text(1))) == 0)
-      continue;
-    Op op;
-    op.record = std::string(im.window.text(1));
-    op.id.device = std::string(im.window.text(2));
-    op.id.seq = static_cast<std::uint64_t>(im.window.int64(3));
-    op.hlc = static_cast<Hlc>(im.window.int64(4));
-    op.field = std::string(im.window.text(5));
-    op.policy = static_cast<Policy>(im.window.int64(6));
-    op.context = static_cast<std::uint32_t>(im.window.int64(7));
-    Result<Value> v = decode_value(im.window.blob(8));
-    if (!v.ok()) {
-      im.window.reset();
-      return v.status().annotate("hub log op at " + std::to_string(pos));
+  auto take = [&](store::Stmt& st) -> Result<bool> {  // true when the response is full
+    if (st.text(2) == device_id) return false;        // its own ops: the device has them
+    Result<Op> op = op_from_row(st);
+    if (!op.ok()) return op.status();
+    bytes += op->record.size() + op->field.size() + st.blob(8).size() + 32;
+    out.ops.push_back(std::move(op.value()));
+    return out.ops.size() >= max_ops || bytes >= kMaxPullBytes;
+  };
+  if (c.filling) {
+    Result<std::vector<std::int64_t>> records = im.records_in(c.fill, c.record);
+    if (!records.ok()) return records.status();
+    bool full = false;
+    for (std::int64_t rec : records.value()) {
+      const std::uint64_t after = rec == c.record ? c.record_pos : 0;
+      im.record_ops.bind(1, rec).bind(2, after).bind(3, c.fill_end);
+      c.record = rec;
+      c.record_pos = after;
+      for (;;) {
+        Result<bool> row = im.record_ops.step();
+        if (!row.ok()) return row.status();
+        if (!row.value()) break;
+        c.record_pos = static_cast<std::uint64_t>(im.record_ops.int64(0));
+        Result<bool> t = take(im.record_ops);
+        if (!t.ok()) {
+          im.record_ops.reset();
+          return t.status();
+        }
+        if ((full = t.value())) break;
+      }
+      im.record_ops.reset();
+      if (full) break;
+      c.record_pos = c.fill_end;  // this record is done
     }
-    op.value = std::move(v.value());
-    Result<std::vector<OpId>> base = changelog::decode_base(im.window.blob(9));
-    if (!base.ok()) {
-      im.window.reset();
-      return base.status().annotate("hub log op at " + std::to_string(pos));
+    if (!full) {
+      c.filling = false;
+      c.served.insert(c.fill.begin(), c.fill.end());
+      c.fill.clear();
+      c.pos = std::max(c.pos, c.fill_end);
     }
-    op.base = std::move(base.value());
-    bytes += op.record.size() + op.field.size() + im.window.blob(8).size() + 32;
-    out.ops.push_back(std::move(op));
-    if (out.ops.size() >= max_ops || bytes >= kMaxPullBytes) {
-      reached = pos;
-      break;
+  } else {
+    // New ops since the cursor, in log order, scanning at most kScanBudget positions.
+    const std::uint64_t window_end = std::min(log_end, c.pos + kScanBudget);
+    im.window.bind(1, c.pos).bind(2, window_end);
+    std::uint64_t reached = window_end;
+    for (;;) {
+      Result<bool> row = im.window.step();
+      if (!row.ok()) return row.status();
+      if (!row.value()) break;
+      if (current->count(scope_of_record(im.window.text(1))) == 0) continue;
+      Result<bool> t = take(im.window);
+      if (!t.ok()) {
+        im.window.reset();
+        return t.status();
+      }
+      if (t.value()) {
+        reached = static_cast<std::uint64_t>(im.window.int64(0));
+        break;
+      }
     }
+    im.window.reset();
+    c.pos = reached;
   }
-  im.window.reset();
-  at = reached;
-  if (backfill && c.backfill_pos >= c.pos) {
-    c.backfilling = false;
-    c.served.insert(c.backfill.begin(), c.backfill.end());
-    c.backfill.clear();
-    c.backfill_pos = 0;
+  out.more = c.filling || c.pos < log_end;
+  CursorText t;
+  t.pos = c.pos;
+  Result<std::string> s_digest = im.remember_scopes(device_id, c.served);
+  if (!s_digest.ok()) return s_digest.status();
+  t.served = s_digest.value();
+  if (c.filling) {
+    Result<std::string> n_digest = im.remember_scopes(device_id, c.fill);
+    if (!n_digest.ok()) return n_digest.status();
+    t.filling = true;
+    t.fill = n_digest.value();
+    t.fill_end = c.fill_end;
+    t.record = static_cast<std::uint64_t>(c.record);
+    t.record_pos = c.record_pos;
   }
-  out.more = c.backfilling || c.pos < log_end;
-  out.next_cursor = encode_cursor(c);
+  out.next_cursor = encode_cursor(t);
   return out;
 }
 
