@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# The whole test suite: dependencies, a warnings-as-errors build, every test through CTest, then
-# the same tests again in an AddressSanitizer + UndefinedBehaviorSanitizer build.
-#   VS_SEED=n            rerun property tests with a printed seed
-#   VS_PROPERTY_ROUNDS=n run property tests longer (default rounds otherwise)
+# The whole test suite: dependencies, a warnings-as-errors build, every test through CTest
+# (engine, transport, end to end with real processes), then the engine and transport tests
+# again in an AddressSanitizer + UndefinedBehaviorSanitizer build.
+#   VS_SEED=n            rerun property tests with a given seed (each run prints its seed)
+#   VS_PROPERTY_ROUNDS=n run property tests longer than the default rounds
 #   VS_SKIP_SANITIZE=1   skip the sanitizer build (local iteration only; CI never sets it)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -16,8 +17,8 @@ ctest --test-dir build --output-on-failure -j"$jobs"
 
 if [[ "${VS_SKIP_SANITIZE:-0}" != "1" ]]; then
   cmake -S . -B build-sanitize -G Ninja -DCMAKE_BUILD_TYPE=Debug -DVS_SANITIZE=ON -DVS_WERROR=ON >/dev/null
-  cmake --build build-sanitize -j"$jobs" --target engine_tests
+  cmake --build build-sanitize -j"$jobs" --target engine_tests transport_tests
   ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
-    ctest --test-dir build-sanitize --output-on-failure -j"$jobs" -R '^engine\.'
+    ctest --test-dir build-sanitize --output-on-failure -j"$jobs" -R '^(engine|transport)\.'
 fi
 echo "test.sh: all tests passed"
