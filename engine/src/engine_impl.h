@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <type_traits>
 #include <unordered_map>
@@ -77,7 +78,17 @@ auto Engine::Impl::in_txn(F&& fn) -> decltype(fn()) {
     last_seq = seq_before;
     log.forget_cache();
   };
-  auto result = fn();
+  // An exception from `fn` (bad_alloc) rolls back through the Txn's destructor; the caches are
+  // dropped too, or they would keep ids made in the rolled-back work.
+  std::optional<decltype(fn())> ran;
+  try {
+    ran.emplace(fn());
+  } catch (...) {
+    { store::Txn drop = std::move(txn.value()); }
+    undo();
+    throw;
+  }
+  auto result = std::move(*ran);
   if (!result.ok()) {
     { store::Txn drop = std::move(txn.value()); }  // rolls back now, before the caches reset
     undo();

@@ -203,7 +203,8 @@ TEST_CASE_METHOD(HubFixture,
   CHECK_THAT(r->rejected[1].second, Catch::Contains("devices may write visits only"));
   CHECK_THAT(r->rejected[2].second, Catch::Contains("900 is outside 0..150"));
   CHECK_THAT(r->rejected[3].second, Catch::Contains("has no item 'no_such_item'"));
-  CHECK_THAT(r->rejected[4].second, Catch::Contains("may only start or submit"));
+  CHECK_THAT(r->rejected[4].second,
+             Catch::Contains("may only start a visit or submit its current round"));
   Result<VisitView> on_hub = hub->inspection().visit(id.value());
   REQUIRE(on_hub.ok());
   CHECK(on_hub->status.phase == Phase::kDraft);
@@ -291,4 +292,107 @@ TEST_CASE_METHOD(HubFixture, "a malformed cursor is refused", "[engine][hub][inp
     INFO(bad);
     CHECK(hub->pull(a.record.device_id, bad, 10).status().code() == Code::kInvalidInput);
   }
+}
+
+TEST_CASE_METHOD(HubFixture, "a device cannot forge its way past the rules",
+                 "[engine][hub][input]") {
+  Device a = enroll("I0011");
+  pull(a);
+  Result<std::string> id = a.in->start_visit(kSchool, "school-conditions");
+  REQUIRE(id.ok());
+  const std::string key = "visit/" + std::string(kSchool) + "/" + id.value();
+  REQUIRE(push(a).ok());
+  Engine& e = a.in->engine();
+  auto rejected_for = [&](Write w) -> std::string {
+    REQUIRE(e.write(w).ok());
+    Result<PushResult> r = push(a);
+    REQUIRE(r.ok());
+    REQUIRE(r->rejected.size() == 1);
+    return r->rejected[0].second;
+  };
+  SECTION("a visit field with another policy than the hub pins") {
+    CHECK_THAT(rejected_for(Write{key, "submitted.1", Policy::kCounter, Value::integer(1), 1}),
+               Catch::Contains("submitted.1 is merged by union, not counter"));
+  }
+  SECTION("a status jump to a later round, or an absurd status") {
+    CHECK_THAT(rejected_for(Write{key, "status", Policy::kMax, Value::integer(4 * 7 + 1), 1}),
+               Catch::Contains("submit its current round"));
+    CHECK_THAT(
+        rejected_for(Write{key, "status", Policy::kMax, Value::integer(std::int64_t{1} << 42), 1}),
+        Catch::Contains("is not a visit status"));
+  }
+  SECTION("a supervisor's mark in an inspector's op, or a round ahead of the visit's") {
+    CHECK_THAT(
+        rejected_for(Write{key, "a.class_count", Policy::kLww, Value::integer(9), 0x80000001u}),
+        Catch::Contains("supervisor's mark"));
+    CHECK_THAT(rejected_for(Write{key, "a.class_count", Policy::kLww, Value::integer(9), 5}),
+               Catch::Contains("written in round 5"));
+  }
+  SECTION("a base naming an op the visit does not have") {
+    Op forged;
+    forged.id = OpId{a.record.device_id, e.stats()->last_own_seq + 1};
+    forged.hlc = make_hlc(test::kToday + 5000, 0);
+    forged.record = key;
+    forged.field = "a.class_count";
+    forged.value = Value::integer(9);
+    forged.context = 1;
+    forged.base = {OpId{"d-nobody", 77}};
+    Result<PushResult> r = hub->push(a.record.device_id, {forged});
+    REQUIRE(r.ok());
+    REQUIRE(r->rejected.size() == 1);
+    CHECK_THAT(r->rejected[0].second, Catch::Contains("d-nobody#77"));
+  }
+  SECTION("a visit key without its three parts") {
+    CHECK_THAT(rejected_for(Write{"visit/" + std::string(kSchool), "a.class_count", Policy::kLww,
+                                  Value::integer(9), 1}),
+               Catch::Contains("visit/<school>/<id>"));
+  }
+  SECTION("after an approval, an inspector's status cannot reopen the visit") {
+    Device sup = enroll("I0001");
+    pull(sup);
+    REQUIRE(a.in->set_answer(id.value(), "dangerous_buildings", "none").ok());
+    for (const auto& [item, value] :
+         std::vector<std::pair<const char*, const char*>>{{"sports_ground_surfaced", "yes"},
+                                                          {"enrolled_students", "412"},
+                                                          {"class_count", "9"},
+                                                          {"largest_class_size", "48"},
+                                                          {"canteen_licensed", "yes"},
+                                                          {"overall_rating", "4"}}) {
+      REQUIRE(a.in->set_answer(id.value(), item, value).ok());
+    }
+    REQUIRE(a.in->submit(id.value()).ok());
+    REQUIRE(push(a).ok());
+    pull(sup);
+    REQUIRE(sup.in->review(id.value(), "approve", "").ok());
+    REQUIRE(push(sup).ok());
+    pull(a);
+    // The inspector's device writes a lower status over the approval it saw.
+    CHECK_THAT(rejected_for(Write{key, "status", Policy::kMax, Value::integer(4), 1}),
+               Catch::Contains("it is approved"));
+    CHECK(hub->inspection().visit(id.value())->status.phase == Phase::kApproved);
+  }
+}
+
+TEST_CASE_METHOD(HubFixture,
+                 "a fill cursor kept past an unassignment reads nothing of the lost school",
+                 "[engine][hub][input]") {
+  Device a = enroll("I0011");
+  Device b = enroll("I0021");
+  pull(b);
+  Result<std::string> id = b.in->start_visit(kSchool, "school-conditions");
+  REQUIRE(id.ok());
+  REQUIRE(push(b).ok());
+  // a's first pull stops early, in the middle of its fill.
+  Result<PullResult> first = hub->pull(a.record.device_id, "", 5);
+  REQUIRE(first.ok());
+  REQUIRE(first->next_cursor.find(";f=") != std::string::npos);
+  REQUIRE(hub->inspection()
+              .import_reference(
+                  ReferenceKind::kAssignments,
+                  "inspector_id,school_id,from,until\nI0011,S00033,2026-09-01,2026-11-01\n")
+              .ok());
+  a.cursor = first->next_cursor;
+  pull(a);
+  CHECK(a.in->visit(id.value()).status().code() == Code::kNotFound);
+  CHECK_FALSE(a.in->school(kSchool).ok());
 }

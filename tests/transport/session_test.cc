@@ -1,5 +1,7 @@
 // The session state machines, connected in memory: a full sync, refusals, and a session cut
 // after any message, then resumed, with nothing lost or duplicated.
+#include <filesystem>
+
 #include <catch2/catch.hpp>
 
 #include "hub_fixture.h"
@@ -148,4 +150,41 @@ TEST_CASE_METHOD(test::Deployment,
       CHECK(visit_json(*b.in, v) == on_hub);
     }
   }
+}
+
+TEST_CASE_METHOD(test::Deployment,
+                 "a device restored from an older copy is refused, not silently skipped",
+                 "[transport][session][input]") {
+  test::TestDevice a = device("I0011");
+  REQUIRE(run(a, *store).ok());
+  Result<std::string> id = a.in->start_visit(test::kSharedSchool, "school-conditions");
+  REQUIRE(id.ok());
+  REQUIRE(run(a, *store).ok());
+  const std::string data = a.in->data_dir();
+  // A backup of the device's folder, then more work that reaches the hub.
+  a.in.reset();
+  const std::string backup = dir().file("backup");
+  std::filesystem::copy(data, backup, std::filesystem::copy_options::recursive);
+  {
+    Result<std::unique_ptr<Inspection>> again = Inspection::open(data, &clock);
+    REQUIRE(again.ok());
+    a.in = std::move(again.value());
+  }
+  test::answer_required(*a.in, id.value());
+  REQUIRE(run(a, *store).ok());
+  const std::uint64_t on_hub = store->device(a.enrollment.device_id)->acked_seq;
+  // The device comes back from the backup and records more than the hub has seen of it.
+  a.in.reset();
+  std::filesystem::remove_all(data);
+  std::filesystem::copy(backup, data, std::filesystem::copy_options::recursive);
+  Result<std::unique_ptr<Inspection>> restored = Inspection::open(data, &clock);
+  REQUIRE(restored.ok());
+  a.in = std::move(restored.value());
+  while (a.engine().stats()->last_own_seq <= on_hub)
+    REQUIRE(a.in->set_answer(id.value(), "library_books", "7").ok());
+  Status s = run(a, *store);
+  CHECK(s.code() == Code::kRejected);
+  CHECK_THAT(s.message(), Catch::Contains("restored from an older copy"));
+  CHECK(store->device(a.enrollment.device_id)->acked_seq ==
+        on_hub);  // nothing skipped, nothing taken
 }

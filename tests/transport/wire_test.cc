@@ -175,6 +175,30 @@ TEST_CASE("malformed batches are refused with a reason", "[transport][wire][inpu
     CHECK(r.status().code() == Code::kCorrupt);
     CHECK_THAT(r.status().message(), Catch::Contains("at most"));
   }
+  SECTION("a batch whose sets and bases would take far more memory than its bytes") {
+    std::vector<Op> ops;
+    std::vector<std::string> items;
+    for (int i = 0; i < 1000; ++i) items.push_back("o" + std::to_string(i));
+    for (std::uint64_t seq = 1; seq <= 500; ++seq) {
+      Op op;
+      op.id = OpId{"d-1", seq};
+      op.hlc = make_hlc(1'795'435'200'000 + seq, 0);
+      op.record = "visit/S1/v";
+      op.field = "a.f" + std::to_string(seq);
+      op.policy = Policy::kUnion;
+      op.value = Value::set(items);
+      ops.push_back(op);
+    }
+    Result<std::vector<Op>> r = decode_batch(encode_batch(ops));
+    CHECK(r.status().code() == Code::kCorrupt);
+    ops.resize(300);  // 300,000 items: within the budget
+    CHECK(decode_batch(encode_batch(ops)).ok());
+  }
+  SECTION("an empty set item") {
+    std::vector<Op> one = {sample_ops()[10]};
+    one[0].value = Value::set({""});
+    CHECK(decode_batch(encode_batch(one)).status().code() == Code::kCorrupt);
+  }
   SECTION("an unknown compression") {
     std::string other = good;
     other[0] = '\x09';

@@ -29,7 +29,8 @@ struct DeviceRecord {
   std::string inspector_id;
   Role role = Role::kInspector;
   bool revoked = false;
-  std::uint64_t acked_seq = 0;  // highest origin seq of the device the hub has handled
+  std::uint64_t acked_seq = 0;    // highest origin seq of the device the hub has handled
+  std::uint64_t acked_print = 0;  // fingerprint() of that op (0 if none)
 };
 
 struct HelloResult {

@@ -206,6 +206,10 @@ struct Op {
   Status check() const;
 };
 
+// A 64-bit fingerprint of everything an op holds: two different ops under one id (a device
+// restored from a backup reuses seqs) are told apart. Never 0.
+std::uint64_t fingerprint(const Op& op);
+
 // A write made on this replica: the engine adds the stamp, the seq and the base.
 struct Write {
   std::string record;

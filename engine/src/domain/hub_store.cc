@@ -176,35 +176,43 @@ std::string random_suffix() {
 }
 
 // What a device may write in a visit record's fields.
+// The policy each non-answer field of a visit is merged by: a field keeps the policy of its
+// first op, so the hub pins them (answers follow their template).
+std::optional<Policy> meta_policy(const std::string& f) {
+  if (f == "school" || f == "template" || f == "template_version" || f == "started_by" ||
+      f == "started_at") {
+    return Policy::kLww;
+  }
+  if (f == "inspectors" || f.rfind("submitted.", 0) == 0) return Policy::kUnion;
+  if (f == "status") return Policy::kMax;
+  if (f == "reviews") return Policy::kAppend;
+  return std::nullopt;
+}
+
+// What a device may write in a visit record's fields, judged from the op alone.
 Status check_visit_field(const Op& op, const DeviceRecord& dev, std::string_view school) {
   const std::string& f = op.field;
-  if (f == "school") {
-    if (op.value != Value::text(std::string(school)))
-      return Status::rejected("the school field must name the visit's school");
-    return Status();
+  if (f.rfind(domain::kAnswerPrefix, 0) == 0) return Status();
+  const std::optional<Policy> policy = meta_policy(f);
+  if (!policy) return Status::rejected("unknown visit field '" + f + "'");
+  if (op.policy != *policy) {
+    return Status::rejected(f + " is merged by " + std::string(policy_name(*policy)) + ", not " +
+                            std::string(policy_name(op.policy)));
   }
-  if (f == "template" || f == "template_version" || f == "started_by" || f == "started_at" ||
-      f == "inspectors" || f.rfind("submitted.", 0) == 0 ||
-      f.rfind(domain::kAnswerPrefix, 0) == 0) {
-    return Status();
+  if (f == "school" && op.value != Value::text(std::string(school))) {
+    return Status::rejected("the school field must name the visit's school");
   }
   if (f == "status") {
-    if (op.policy != Policy::kMax || op.value.kind() != Value::Kind::kInteger) {
-      return Status::rejected("status is an integer merged by max");
+    if (op.value.kind() != Value::Kind::kInteger ||
+        op.value.as_integer() < domain::status_value(1, domain::kOpen) ||
+        op.value.as_integer() > domain::status_value(domain::kRoundMask, domain::kApproved) ||
+        op.value.as_integer() % 4 > domain::kApproved) {
+      return Status::rejected("status " + op.value.to_string() + " is not a visit status");
     }
-    const std::int64_t v = op.value.as_integer();
-    if (dev.role == Role::kInspector && v != domain::status_value(1, domain::kOpen) &&
-        v % 4 != domain::kSubmitted) {
-      return Status::rejected(
-          "an inspector may only start or submit a visit, not approve or return it");
-    }
-    return Status();
   }
-  if (f == "reviews") {
-    if (dev.role == Role::kInspector) return Status::rejected("only a supervisor writes reviews");
-    return Status();
-  }
-  return Status::rejected("unknown visit field '" + f + "'");
+  if (f == "reviews" && dev.role == Role::kInspector)
+    return Status::rejected("only a supervisor writes reviews");
+  return Status();
 }
 
 }  // namespace
@@ -264,7 +272,14 @@ struct HubStore::Impl {
     Status scope;  // OK if the device may write the record
     std::pair<std::string, int> tmpl{"", 0};
     std::shared_ptr<const Template> resolved;
+    // The record as stored before this batch, read when an op needs it, and what the batch
+    // accepted so far.
+    bool loaded = false;
+    merge::SeenSet seen;
+    std::optional<std::int64_t> status;  // the highest status value
+    std::set<OpId> accepted;
   };
+  Status load_stored(const std::string& key, BatchRecord& rec);
   using BatchRecords = std::map<std::string, BatchRecord, std::less<>>;
   Status authorize(const DeviceRecord& d, const Scopes& scope, const Op& op, BatchRecords& records);
   // The (template, version) a visit was started with, from the store.
@@ -294,8 +309,8 @@ Result<std::unique_ptr<HubStore>> HubStore::open(const std::string& data_dir, Cl
   };
   const Spec specs[] = {
       {&impl->find_device,
-       "SELECT device_id, inspector_id, revoked_ms, acked_seq FROM hub_devices WHERE device_id = "
-       "?1",
+       "SELECT device_id, inspector_id, revoked_ms, acked_seq, acked_print FROM hub_devices "
+       "WHERE device_id = ?1",
        "find device"},
       {&impl->insert_device,
        "INSERT INTO hub_devices(device_id, inspector_id, enrolled_ms) VALUES(?1, ?2, ?3)",
@@ -303,7 +318,8 @@ Result<std::unique_ptr<HubStore>> HubStore::open(const std::string& data_dir, Cl
       {&impl->revoke,
        "UPDATE hub_devices SET revoked_ms = ?2 WHERE device_id = ?1 AND revoked_ms IS NULL",
        "revoke device"},
-      {&impl->set_acked, "UPDATE hub_devices SET acked_seq = ?2 WHERE device_id = ?1",
+      {&impl->set_acked,
+       "UPDATE hub_devices SET acked_seq = ?2, acked_print = ?3 WHERE device_id = ?1",
        "acknowledge"},
       {&impl->list_devices, "SELECT device_id FROM hub_devices ORDER BY device_id", "list devices"},
       {&impl->add_rejection,
@@ -415,6 +431,7 @@ Result<DeviceRecord> HubStore::Impl::load_device(std::string_view id) {
   d.inspector_id = std::string(find_device.text(1));
   d.revoked = !find_device.is_null(2);
   d.acked_seq = static_cast<std::uint64_t>(find_device.int64(3));
+  d.acked_print = static_cast<std::uint64_t>(find_device.int64(4));
   find_device.reset();
   Result<Inspector> who = in->inspector(d.inspector_id);
   if (!who.ok()) return who.status().annotate("device " + d.device_id);
@@ -474,6 +491,25 @@ Result<std::pair<std::string, int>> HubStore::Impl::stored_template(const std::s
   return t;
 }
 
+Status HubStore::Impl::load_stored(const std::string& key, BatchRecord& rec) {
+  if (rec.loaded) return Status();
+  rec.loaded = true;
+  Result<std::optional<merge::RecordTable::Loaded>> stored = in->engine().impl().records.load(key);
+  if (!stored.ok()) return stored.status();
+  if (!stored.value()) return Status();
+  merge::RecordState& rs = stored.value()->state;
+  rec.seen = rs.seen();
+  Result<merge::FieldState*> status = rs.find("status");
+  if (!status.ok()) return status.status();
+  if (status.value() != nullptr) {
+    for (const merge::Entry& e : status.value()->entries) {
+      if (e.value.kind() == Value::Kind::kInteger)
+        rec.status = std::max(rec.status.value_or(0), e.value.as_integer());
+    }
+  }
+  return Status();
+}
+
 Status HubStore::Impl::authorize(const DeviceRecord& d, const Scopes& scope, const Op& op,
                                  BatchRecords& records) {
   if (op.id.device != d.device_id) return Status::rejected("a device pushes only its own ops");
@@ -482,8 +518,14 @@ Status HubStore::Impl::authorize(const DeviceRecord& d, const Scopes& scope, con
   auto found = records.find(op.record);
   if (found == records.end()) {
     BatchRecord r;
-    if (op.record.rfind(domain::kVisitPrefix, 0) != 0) {
-      r.scope = Status::rejected("devices may write visits only, not '" + op.record + "'");
+    const std::string_view rest =
+        std::string_view(op.record).substr(std::min(op.record.size(), domain::kVisitPrefix.size()));
+    const std::size_t slash = rest.find('/');
+    if (op.record.rfind(domain::kVisitPrefix, 0) != 0 || slash == std::string_view::npos ||
+        slash == 0 || slash + 1 == rest.size() ||
+        rest.find('/', slash + 1) != std::string_view::npos) {
+      r.scope = Status::rejected("devices may write visits only (visit/<school>/<id>), not '" +
+                                 op.record + "'");
     } else if (const std::string s = scope_of_record(op.record); scope.count(s) == 0) {
       r.scope = Status::rejected(std::string(role_name(d.role)) + " " + d.inspector_id +
                                  " may not write visits of school " + s.substr(2));
@@ -498,6 +540,52 @@ Status HubStore::Impl::authorize(const DeviceRecord& d, const Scopes& scope, con
   if (!rec.scope.ok()) return rec.scope;
   const std::string school = scope_of_record(op.record).substr(2);
   if (Status st = check_visit_field(op, d, school); !st.ok()) return st;
+
+  // A base names ops the writer saw: ops the hub has for this record, ops of this batch, or the
+  // device's own earlier ops. Anything else would only grow the record's bookkeeping.
+  if (!op.base.empty()) {
+    if (Status st = load_stored(op.record, rec); !st.ok()) return st;
+    for (const OpId& b : op.base) {
+      if ((b.device == op.id.device && b.seq < op.id.seq) || rec.accepted.count(b) != 0) continue;
+      Result<std::optional<std::int64_t>> dev = in->engine().impl().log.find_device(b.device);
+      if (!dev.ok()) return dev.status();
+      if (!dev.value() || !rec.seen.contains(*dev.value(), b.seq)) {
+        return Status::rejected("its base names " + b.to_string() +
+                                ", an op this visit does not have");
+      }
+    }
+  }
+  // An inspector moves a visit forward only: start it, or submit the current round. The status
+  // it writes is never below the one stored, so it cannot undo a supervisor's decision.
+  if (d.role == Role::kInspector && (op.field == "status" || domain::is_review(op.context) ||
+                                     op.field.rfind(domain::kAnswerPrefix, 0) == 0)) {
+    if (Status st = load_stored(op.record, rec); !st.ok()) return st;
+    if (domain::is_review(op.context))
+      return Status::rejected("an inspector's op cannot carry a supervisor's mark");
+    const VisitStatus now =
+        domain::decode_status(rec.status.value_or(domain::status_value(1, domain::kOpen)));
+    if (op.field == "status") {
+      const std::int64_t v = op.value.as_integer();
+      const bool start = !rec.status && v == domain::status_value(1, domain::kOpen);
+      const bool submit = rec.status && now.phase != Phase::kApproved &&
+                          v == domain::status_value(now.round, domain::kSubmitted);
+      if (!start && !submit) {
+        return Status::rejected(
+            "an inspector may only start a visit or submit its current round (it is " +
+            std::string(phase_name(now.phase)) + ", round " + std::to_string(now.round) + ")");
+      }
+    } else if (domain::round_of(op.context) > now.round) {
+      return Status::rejected("written in round " + std::to_string(domain::round_of(op.context)) +
+                              " of a visit in round " + std::to_string(now.round));
+    }
+  }
+  // Called once the op passed every check: later ops of the batch may build on it.
+  auto accept = [&]() {
+    rec.accepted.insert(op.id);
+    if (op.field == "status") rec.status = std::max(rec.status.value_or(0), op.value.as_integer());
+    return Status();
+  };
+
   // An earlier op of this batch may have started the visit.
   if (op.field == "template" && op.value.kind() == Value::Kind::kText) {
     rec.tmpl.first = op.value.as_text();
@@ -507,11 +595,12 @@ Status HubStore::Impl::authorize(const DeviceRecord& d, const Scopes& scope, con
     rec.tmpl.second = static_cast<int>(op.value.as_integer());
     rec.resolved.reset();
   }
-  if (op.field.rfind(domain::kAnswerPrefix, 0) != 0) return Status();
+  if (op.field.rfind(domain::kAnswerPrefix, 0) != 0) return accept();
   if (!rec.resolved) {
     Result<std::shared_ptr<const Template>> tmpl =
         in->find_template(rec.tmpl.first, rec.tmpl.second);
     if (!tmpl.ok()) {
+      if (tmpl.status().code() != Code::kNotFound) return tmpl.status();
       return Status::rejected("the visit's template " + rec.tmpl.first + " v" +
                               std::to_string(rec.tmpl.second) + " is not published here");
     }
@@ -529,10 +618,11 @@ Status HubStore::Impl::authorize(const DeviceRecord& d, const Scopes& scope, con
                             std::string(policy_name(op.policy)));
   }
   // A counter op carries an increment: only its kind is the item's business.
-  if (item->merge == Policy::kCounter) return Status();
-  if (Status st = check_item_value(*item, op.value); !st.ok())
-    return Status::rejected(st.message());
-  return Status();
+  if (item->merge != Policy::kCounter) {
+    if (Status st = check_item_value(*item, op.value); !st.ok())
+      return Status::rejected(st.message());
+  }
+  return accept();
 }
 
 Result<DeviceRecord> HubStore::enroll_device(std::string_view inspector_id) {
@@ -614,6 +704,7 @@ Result<PushResult> HubStore::push(std::string_view device_id, std::vector<Op> op
       return Status::rejected("device " + std::string(device_id) + " has been revoked");
     result = PushResult();
     std::uint64_t expected = d->acked_seq + 1;
+    std::uint64_t last_print = d->acked_print;
     std::vector<Op> accepted;
     accepted.reserve(ops.size());
     Result<Scopes> scope = im.scope_of(d.value());
@@ -629,6 +720,7 @@ Result<PushResult> HubStore::push(std::string_view device_id, std::vector<Op> op
       }
       if (first_new == 0) first_new = op.id.seq;
       ++expected;
+      last_print = fingerprint(op);
       // The engine checks each op's form when it applies it; authorize() only compares.
       Status ok = im.authorize(d.value(), scope.value(), op, records);
       if (!ok.ok()) {
@@ -651,7 +743,7 @@ Result<PushResult> HubStore::push(std::string_view device_id, std::vector<Op> op
     result.applied = applied->applied;
     result.acked_seq = expected - 1;
     if (result.acked_seq != d->acked_seq) {
-      im.set_acked.bind(1, device_id).bind(2, result.acked_seq);
+      im.set_acked.bind(1, device_id).bind(2, result.acked_seq).bind(3, last_print);
       if (Status st = im.set_acked.run(); !st.ok()) return st;
     }
     // Reasons already given for seqs in this batch are given again: the device may have lost
@@ -713,15 +805,24 @@ Result<PullResult> HubStore::pull(std::string_view device_id, std::string_view c
   if (c.pos > log_end || (c.filling && c.fill_end > log_end)) {
     return Status::invalid_input("pull cursor beyond the hub's log (another hub's cursor?)");
   }
+  // Only what the device may see now: a scope removed since (an assignment ended) is neither
+  // served nor filled, even from a cursor made before.
+  auto within_current = [&](const Scopes& in_cursor) {
+    Scopes out;
+    std::set_intersection(in_cursor.begin(), in_cursor.end(), current->begin(), current->end(),
+                          std::inserter(out, out.end()));
+    return out;
+  };
+  c.served = within_current(c.served);
+  if (c.filling) {
+    c.fill = within_current(c.fill);
+    if (c.fill.empty()) c.filling = false;
+  }
   if (!c.filling) {
     Scopes grown;
     std::set_difference(current->begin(), current->end(), c.served.begin(), c.served.end(),
                         std::inserter(grown, grown.end()));
-    // Scopes removed since stay out of `served`: if they come back, they are filled again.
-    Scopes kept;
-    std::set_intersection(c.served.begin(), c.served.end(), current->begin(), current->end(),
-                          std::inserter(kept, kept.end()));
-    c.served = std::move(kept);
+    // Scopes removed are out of `served` (above): if they come back, they are filled again.
     if (!grown.empty()) {
       // A first pull, or a new assignment: what the new part holds up to here comes first,
       // read record by record through hub_ops_by_record rather than by scanning the log.

@@ -88,7 +88,7 @@ Value read_value(util::ByteReader& r) {
       const std::size_t n = r.count(kMaxSetItems);
       std::vector<std::string> items;
       items.reserve(n);
-      for (std::size_t i = 0; i < n && r.ok(); ++i) items.emplace_back(r.str(kMaxTextBytes));
+      for (std::size_t i = 0; i < n && r.ok(); ++i) items.emplace_back(r.str(kMaxSetItemBytes));
       Value v = Value::set(items);
       if (v.as_set().size() != items.size()) r.fail();  // duplicates: not canonical
       return v;

@@ -338,6 +338,29 @@ Status Op::check() const {
   return Status();
 }
 
+std::uint64_t fingerprint(const Op& op) {
+  std::string bytes;
+  util::ByteWriter w(bytes);
+  w.str(op.id.device);
+  w.varint(op.id.seq);
+  w.varint(op.hlc);
+  w.str(op.record);
+  w.str(op.field);
+  w.u8(static_cast<std::uint8_t>(op.policy));
+  w.varint(op.context);
+  encode_value(op.value, bytes);
+  for (const OpId& b : op.base) {
+    w.str(b.device);
+    w.varint(b.seq);
+  }
+  std::uint64_t h = 14695981039346656037ull;  // FNV-1a
+  for (char c : bytes) {
+    h ^= static_cast<unsigned char>(c);
+    h *= 1099511628211ull;
+  }
+  return h == 0 ? 1 : h;
+}
+
 const FieldView* RecordView::find(std::string_view field) const {
   for (const FieldView& f : fields) {
     if (f.field == field) return &f;

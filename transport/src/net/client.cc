@@ -1,12 +1,12 @@
 // The device's side of sync over the network (client.h): connect, TLS, a DeviceSession, close.
-#include <visitsync/transport/client.h>
-
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/connect.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/address.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <nlohmann/json.hpp>
+
+#include <visitsync/transport/client.h>
 
 #include "net/framed.h"
 #include "session/device_session.h"
@@ -28,8 +28,9 @@ struct ClientRun {
 
 asio::awaitable<Status> connect(tcp::socket& socket, tcp::endpoint endpoint) {
   auto [ec] = co_await socket.async_connect(endpoint, net::use_tuple);
-  if (ec) co_return Status::unavailable("connecting to the hub at " + endpoint.address().to_string() + ":" +
-                                        std::to_string(endpoint.port()) + ": " + ec.message());
+  if (ec)
+    co_return Status::unavailable("connecting to the hub at " + endpoint.address().to_string() +
+                                  ":" + std::to_string(endpoint.port()) + ": " + ec.message());
   co_return Status();
 }
 
@@ -40,11 +41,14 @@ asio::awaitable<void> run_session(ClientRun* run) {
   boost::system::error_code ec;
   const asio::ip::address address = asio::ip::make_address(e.hub_host, ec);
   if (ec) {
-    run->result = Status::invalid_input("the hub address '" + e.hub_host + "' is not an IP address");
+    run->result =
+        Status::invalid_input("the hub address '" + e.hub_host + "' is not an IP address");
     co_return;
   }
   net::TlsStream stream(co_await asio::this_coro::executor, *run->ctx);
-  if (Status s = co_await net::within(o.connect_timeout, connect(stream.next_layer(), tcp::endpoint(address, e.hub_port)), "connecting to the hub");
+  if (Status s = co_await net::within(
+          o.connect_timeout, connect(stream.next_layer(), tcp::endpoint(address, e.hub_port)),
+          "connecting to the hub");
       !s.ok()) {
     run->result = s;
     co_return;
@@ -54,7 +58,9 @@ asio::awaitable<void> run_session(ClientRun* run) {
     run->result = s;
     co_return;
   }
-  if (Status s = co_await net::within(o.handshake_timeout, net::tls_handshake(stream, asio::ssl::stream_base::client), "TLS handshake with the hub");
+  if (Status s = co_await net::within(o.handshake_timeout,
+                                      net::tls_handshake(stream, asio::ssl::stream_base::client),
+                                      "TLS handshake with the hub");
       !s.ok()) {
     run->result = s;
     co_return;
@@ -63,9 +69,9 @@ asio::awaitable<void> run_session(ClientRun* run) {
   Result<std::vector<wire::Frame>> out = session.start();
   Status s = out.status();
   while (s.ok()) {
-    s = co_await net::within(o.io_timeout, net::write_frames(stream, std::move(out.value())), "sending to the hub");
+    s = co_await net::write_frames(stream, std::move(out.value()), o.io_timeout);
     if (!s.ok() || session.done()) break;
-    Result<wire::Frame> in = co_await net::within(o.io_timeout, net::read_frame(stream), "waiting for the hub");
+    Result<wire::Frame> in = co_await net::read_frame(stream, o.io_timeout, o.io_timeout);
     if (!in.ok()) {
       s = in.status();
       break;
@@ -73,7 +79,8 @@ asio::awaitable<void> run_session(ClientRun* run) {
     out = session.on_frame(in.value());
     s = out.status();
   }
-  Status closed = co_await net::within(std::chrono::milliseconds(2000), net::tls_close(stream), "TLS close");
+  Status closed =
+      co_await net::within(std::chrono::milliseconds(2000), net::tls_close(stream), "TLS close");
   (void)closed;  // every message was framed and acknowledged already
   SyncReport report = session.report();
   const net::TcpBytes bytes = net::tcp_bytes(stream.next_layer());
@@ -90,10 +97,14 @@ asio::awaitable<void> run_session(ClientRun* run) {
 }  // namespace
 
 std::string enrollment_json(const Enrollment& e) {
-  const nlohmann::json j = {{"format", "visitsync-enrollment-1"}, {"device_id", e.device_id},
-                            {"inspector_id", e.inspector_id},     {"role", e.role},
-                            {"hub_host", e.hub_host},             {"hub_port", e.hub_port},
-                            {"ca_pem", e.ca_pem},                 {"cert_pem", e.cert_pem},
+  const nlohmann::json j = {{"format", "visitsync-enrollment-1"},
+                            {"device_id", e.device_id},
+                            {"inspector_id", e.inspector_id},
+                            {"role", e.role},
+                            {"hub_host", e.hub_host},
+                            {"hub_port", e.hub_port},
+                            {"ca_pem", e.ca_pem},
+                            {"cert_pem", e.cert_pem},
                             {"key_pem", e.key_pem}};
   return j.dump(2) + "\n";
 }
@@ -104,21 +115,22 @@ Result<Enrollment> parse_enrollment(std::string_view text) {
     return Status::invalid_input("not a visitsync enrollment file");
   }
   Enrollment e;
-  for (auto [key, out] : {std::pair{"device_id", &e.device_id}, std::pair{"inspector_id", &e.inspector_id},
-                          std::pair{"role", &e.role}, std::pair{"hub_host", &e.hub_host},
-                          std::pair{"ca_pem", &e.ca_pem}, std::pair{"cert_pem", &e.cert_pem},
-                          std::pair{"key_pem", &e.key_pem}}) {
+  for (auto [key, out] : {std::pair{"device_id", &e.device_id},
+                          std::pair{"inspector_id", &e.inspector_id}, std::pair{"role", &e.role},
+                          std::pair{"hub_host", &e.hub_host}, std::pair{"ca_pem", &e.ca_pem},
+                          std::pair{"cert_pem", &e.cert_pem}, std::pair{"key_pem", &e.key_pem}}) {
     if (!j.contains(key) || !j.at(key).is_string() || j.at(key).get<std::string>().empty()) {
       return Status::invalid_input(std::string("enrollment file: missing ") + key);
     }
     *out = j.at(key).get<std::string>();
   }
-  if (!j.contains("hub_port") || !j.at("hub_port").is_number_unsigned() || j.at("hub_port").get<std::uint64_t>() == 0 ||
-      j.at("hub_port").get<std::uint64_t>() > 65535) {
+  if (!j.contains("hub_port") || !j.at("hub_port").is_number_unsigned() ||
+      j.at("hub_port").get<std::uint64_t>() == 0 || j.at("hub_port").get<std::uint64_t>() > 65535) {
     return Status::invalid_input("enrollment file: missing or bad hub_port");
   }
   e.hub_port = static_cast<std::uint16_t>(j.at("hub_port").get<std::uint64_t>());
-  if (e.role != "inspector" && e.role != "supervisor") return Status::invalid_input("enrollment file: bad role");
+  if (e.role != "inspector" && e.role != "supervisor")
+    return Status::invalid_input("enrollment file: bad role");
   return e;
 }
 
@@ -134,7 +146,8 @@ Result<std::pair<std::string, std::uint16_t>> parse_host_port(std::string_view t
     port = text.substr(close + 2);
   } else {
     const std::size_t colon = text.rfind(':');
-    if (colon == std::string_view::npos || colon == 0) return Status::invalid_input("'" + std::string(text) + "' is not HOST:PORT");
+    if (colon == std::string_view::npos || colon == 0)
+      return Status::invalid_input("'" + std::string(text) + "' is not HOST:PORT");
     host = std::string(text.substr(0, colon));
     port = text.substr(colon + 1);
   }
@@ -148,12 +161,14 @@ Result<std::pair<std::string, std::uint16_t>> parse_host_port(std::string_view t
   return std::make_pair(host, static_cast<std::uint16_t>(p));
 }
 
-Result<SyncReport> sync_with_hub(Engine& engine, const Enrollment& enrollment, const SyncOptions& options) {
+Result<SyncReport> sync_with_hub(Engine& engine, const Enrollment& enrollment,
+                                 const SyncOptions& options) {
   if (engine.device_id() != enrollment.device_id) {
-    return Status::invalid_input("this store belongs to " + engine.device_id() + ", the enrollment to " + enrollment.device_id);
+    return Status::invalid_input("this store belongs to " + engine.device_id() +
+                                 ", the enrollment to " + enrollment.device_id);
   }
-  Result<std::unique_ptr<asio::ssl::context>> ctx =
-      tls::client_context(enrollment.ca_pem, tls::Credentials{enrollment.cert_pem, enrollment.key_pem});
+  Result<std::unique_ptr<asio::ssl::context>> ctx = tls::client_context(
+      enrollment.ca_pem, tls::Credentials{enrollment.cert_pem, enrollment.key_pem});
   if (!ctx.ok()) return ctx.status().annotate("enrollment");
   asio::io_context io;
   ClientRun run{&engine, &enrollment, options, ctx.value().get()};

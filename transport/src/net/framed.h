@@ -28,12 +28,14 @@ inline constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
 
 // Runs `op`; if `limit` passes first, `op` is cancelled and the result is kUnavailable.
 template <class R>
-asio::awaitable<R> within(std::chrono::milliseconds limit, asio::awaitable<R> op, const char* what) {
+asio::awaitable<R> within(std::chrono::milliseconds limit, asio::awaitable<R> op,
+                          const char* what) {
   using namespace asio::experimental::awaitable_operators;
   asio::steady_timer timer(co_await asio::this_coro::executor, limit);
   auto first = co_await (std::move(op) || timer.async_wait(use_tuple));
   if (first.index() == 1) {
-    co_return R(Status::unavailable(std::string(what) + ": no progress for " + std::to_string(limit.count()) + " ms"));
+    co_return R(Status::unavailable(std::string(what) + ": no progress for " +
+                                    std::to_string(limit.count()) + " ms"));
   }
   co_return std::get<0>(std::move(first));
 }
@@ -41,11 +43,16 @@ asio::awaitable<R> within(std::chrono::milliseconds limit, asio::awaitable<R> op
 // A Status from an Asio or OpenSSL error code.
 Status net_error(const boost::system::error_code& ec, const std::string& what);
 
-// Reads one frame: the header first, checked against the size limit, then the body.
-asio::awaitable<Result<wire::Frame>> read_frame(TlsStream& stream);
-// Writes frames in one go.
-asio::awaitable<Status> write_frames(TlsStream& stream, std::vector<wire::Frame> frames);
-asio::awaitable<Status> tls_handshake(TlsStream& stream, asio::ssl::stream_base::handshake_type type);
+// Reads one frame: the header within `first` (how long the peer may stay silent), checked
+// against the size limit, then the body in chunks, each within `progress`: a slow link that
+// keeps moving is never cut, a stalled one is.
+asio::awaitable<Result<wire::Frame>> read_frame(TlsStream& stream, std::chrono::milliseconds first,
+                                                std::chrono::milliseconds progress);
+// Writes frames in chunks, each within `progress`.
+asio::awaitable<Status> write_frames(TlsStream& stream, std::vector<wire::Frame> frames,
+                                     std::chrono::milliseconds progress);
+asio::awaitable<Status> tls_handshake(TlsStream& stream,
+                                      asio::ssl::stream_base::handshake_type type);
 asio::awaitable<Status> tls_close(TlsStream& stream);
 
 // TCP payload bytes sent and received on the socket so far (TLS records, handshake included),

@@ -11,6 +11,7 @@
 #include "session/hub_session.h"
 #include "tls/certs.h"
 #include "tls/context.h"
+#include "wire/messages.h"
 
 namespace vs {
 
@@ -40,10 +41,26 @@ struct HubServer::Impl {
 
 namespace {
 
+// Connections served at once; more are closed at once (their devices retry), so that
+// unauthenticated connections cannot exhaust the hub's file descriptors.
+constexpr std::size_t kMaxSessions = 2000;
+
 // Runs one step of the protocol on the store thread.
 asio::awaitable<Result<std::vector<wire::Frame>>> on_store(session::HubSession* session,
                                                            wire::Frame frame) {
   co_return session->on_frame(frame);
+}
+
+// Tells the device why its session ends (a protocol error, a store failure) before closing.
+asio::awaitable<void> tell(std::shared_ptr<net::TlsStream> stream, Status why,
+                           std::chrono::milliseconds limit) {
+  wire::Refused r;
+  r.code = static_cast<std::int32_t>(why.code());
+  r.reason = why.message().substr(0, wire::kMaxReasonBytes);
+  std::vector<wire::Frame> frames;
+  frames.push_back(wire::encode(r));
+  Status sent = co_await net::write_frames(*stream, std::move(frames), limit);
+  (void)sent;  // the session ends either way
 }
 
 void close_quietly(net::TlsStream& stream) {
@@ -83,10 +100,10 @@ asio::awaitable<void> serve(HubServer::Impl* im, std::shared_ptr<net::TlsStream>
       im->by_device[device] = serial;
       session::HubSession session(im->store, device, o.hub_id);
       while (s.ok() && !session.finished() && !im->stopping) {
-        Result<wire::Frame> in = co_await net::within(o.idle_timeout, net::read_frame(*stream),
-                                                      "waiting for the device");
+        Result<wire::Frame> in = co_await net::read_frame(*stream, o.idle_timeout, o.write_timeout);
         if (!in.ok()) {
           s = in.status();
+          if (s.code() == Code::kCorrupt) co_await tell(stream, s, o.write_timeout);
           break;
         }
         const auto store_start = std::chrono::steady_clock::now();
@@ -95,11 +112,10 @@ asio::awaitable<void> serve(HubServer::Impl* im, std::shared_ptr<net::TlsStream>
         in_store += std::chrono::steady_clock::now() - store_start;
         if (!out.ok()) {
           s = out.status();
+          co_await tell(stream, s, o.write_timeout);
           break;
         }
-        s = co_await net::within(o.write_timeout,
-                                 net::write_frames(*stream, std::move(out.value())),
-                                 "writing to the device");
+        s = co_await net::write_frames(*stream, std::move(out.value()), o.write_timeout);
         if (s.ok() && !session.refusal().ok()) s = session.refusal();
       }
       stats = session.stats();
@@ -135,7 +151,16 @@ asio::awaitable<void> accept_loop(HubServer::Impl* im) {
     auto [ec, socket] = co_await im->acceptor.async_accept(net::use_tuple);
     if (ec) {
       if (im->stopping || ec == asio::error::operation_aborted) co_return;
+      // Out of file descriptors, say: wait a little rather than spin on the error.
       im->log("accept failed: " + ec.message());
+      asio::steady_timer pause(im->io, std::chrono::milliseconds(100));
+      auto [waited] = co_await pause.async_wait(net::use_tuple);
+      (void)waited;
+      continue;
+    }
+    if (im->sessions.size() >= kMaxSessions) {
+      boost::system::error_code ignored;
+      socket.close(ignored);  // at capacity: the device retries later
       continue;
     }
     boost::system::error_code ignored;

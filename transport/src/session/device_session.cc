@@ -27,7 +27,8 @@ std::string rejected_key(std::uint64_t seq) {
 
 DeviceSession::DeviceSession(Engine& engine, const SyncOptions& options)
     : engine_(engine), options_(options) {
-  options_.push_batch_ops = std::clamp<std::size_t>(options_.push_batch_ops, 1, wire::kMaxBatchOps);
+  // At most 10,000 ops a push, so that the acknowledgement's reasons always fit in one frame.
+  options_.push_batch_ops = std::clamp<std::size_t>(options_.push_batch_ops, 1, wire::kMaxPushOps);
   options_.pull_batch_ops =
       std::clamp<std::uint32_t>(options_.pull_batch_ops, 1, wire::kMaxBatchOps);
 }
@@ -55,11 +56,17 @@ Result<std::vector<wire::Frame>> DeviceSession::on_frame(const wire::Frame& f) {
     Result<wire::Refused> r = wire::decode<wire::Refused>(f);
     if (!r.ok()) return r.status();
     state_ = State::kDone;
-    const auto code = static_cast<Code>(r->code);
-    const Code mapped = code == Code::kUnavailable                              ? Code::kUnavailable
-                        : code == Code::kInvalidInput || code == Code::kCorrupt ? Code::kCorrupt
-                                                                                : Code::kRejected;
-    return Status(mapped, "the hub refused this device: " + r->reason);
+    // A refusal of the device itself, a failure worth retrying, or a protocol problem.
+    switch (static_cast<Code>(r->code)) {
+      case Code::kRejected:
+        return Status::rejected("the hub refused this device: " + r->reason);
+      case Code::kUnavailable:
+      case Code::kIo:
+      case Code::kInternal:
+        return Status::unavailable("the hub ended the session: " + r->reason);
+      default:
+        return Status::corrupt("the hub ended the session: " + r->reason);
+    }
   }
   switch (state_) {
     case State::kHello:
@@ -83,6 +90,20 @@ Result<std::vector<wire::Frame>> DeviceSession::on_welcome(const wire::Frame& f)
   report_.hub_id = w->hub_id;
   report_.skew_ms = w->skew_ms;
   if (Status s = engine_.observe(w->hub_clock); !s.ok()) return s;
+  // The op the hub holds under our acknowledged seq must be ours: a store restored from a
+  // backup has written new ops under seqs the hub already holds, and they would be skipped.
+  if (w->acked_seq > 0 && w->acked_print != 0) {
+    Result<std::vector<Op>> own = engine_.ops_after(w->acked_seq - 1, 1);
+    if (!own.ok()) return own.status();
+    if (own->empty() || own->front().id.seq != w->acked_seq ||
+        fingerprint(own->front()) != w->acked_print) {
+      state_ = State::kDone;
+      return Status::rejected(
+          "this device's op " + std::to_string(w->acked_seq) +
+          " is not the one the hub holds: the store was restored from an older copy; "
+          "enroll the device again (its data stays readable here)");
+    }
+  }
   // The hub's count is the truth: an ack lost on the way leaves ours behind it.
   if (w->acked_seq != acked_) {
     acked_ = w->acked_seq;
@@ -162,10 +183,22 @@ Result<std::vector<wire::Frame>> DeviceSession::on_pull(const wire::Frame& f) {
   if (!b.ok()) return b.status();
   Result<std::vector<Op>> ops = wire::decode_batch(b->batch);
   if (!ops.ok()) return ops.status().annotate("pull batch from the hub");
-  // The ops and the cursor after them commit together: a cut link resumes right here.
-  Result<ApplyReport> r = engine_.apply_remote(
-      ops.value(), std::make_pair(std::string(kCursorSetting), b->next_cursor));
-  if (!r.ok()) return r.status();
+  // The ops and the cursor after them commit together: a cut link resumes right here. An op
+  // the engine refuses is recorded with its reason, not silently passed by.
+  Result<ApplyReport> r = Status::internal("not applied");
+  Status s = engine_.transaction([&]() -> Status {
+    r = engine_.apply_remote(ops.value(),
+                             std::make_pair(std::string(kCursorSetting), b->next_cursor));
+    if (!r.ok()) return r.status();
+    for (const ApplyReport::Rejection& rej : r->rejected) {
+      Status st =
+          engine_.set_setting(kPullRejectedPrefix + rej.op.to_string(), rej.reason.message());
+      if (!st.ok()) return st;
+    }
+    return Status();
+  });
+  if (!s.ok()) return s;
+  report_.pull_rejected += r->rejected.size();
   report_.pulled += ops->size();
   report_.applied += r->applied;
   cursor_ = b->next_cursor;

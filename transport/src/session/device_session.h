@@ -23,6 +23,7 @@ namespace vs::session {
 inline constexpr const char* kAckedCounter = "push.acked";
 inline constexpr const char* kCursorSetting = "pull.cursor";
 inline constexpr const char* kRejectedPrefix = "rejected/";
+inline constexpr const char* kPullRejectedPrefix = "pull-rejected/";
 // Push batches a device keeps in flight before it waits for an acknowledgement.
 inline constexpr std::size_t kPushWindow = 4;
 

@@ -45,6 +45,7 @@ Result<std::vector<wire::Frame>> HubSession::on_hello(const wire::Frame& f) {
   w.hub_clock = hello->hub_clock;
   w.skew_ms = hello->skew_ms;
   w.acked_seq = hello->device.acked_seq;
+  w.acked_print = hello->device.acked_print;
   return std::vector<wire::Frame>{wire::encode(w)};
 }
 
@@ -65,6 +66,10 @@ Result<std::vector<wire::Frame>> HubSession::on_frame(const wire::Frame& f) {
       if (!p.ok()) return p.status();
       Result<std::vector<Op>> ops = wire::decode_batch(p->batch);
       if (!ops.ok()) return ops.status();
+      if (ops->size() > wire::kMaxPushOps) {
+        return Status::invalid_input("a push of " + std::to_string(ops->size()) + " ops, at most " +
+                                     std::to_string(wire::kMaxPushOps));
+      }
       Result<PushResult> r = store_.push(device_, std::move(ops.value()));
       if (!r.ok()) {
         if (r.status().code() == Code::kRejected) return refuse(r.status());
@@ -75,6 +80,9 @@ Result<std::vector<wire::Frame>> HubSession::on_frame(const wire::Frame& f) {
       wire::PushAck ack;
       ack.acked_seq = r->acked_seq;
       ack.rejected = std::move(r->rejected);
+      for (auto& [seq, reason] : ack.rejected) {
+        if (reason.size() > kMaxReasonInAck) reason.resize(kMaxReasonInAck);
+      }
       return std::vector<wire::Frame>{wire::encode(ack)};
     }
     case wire::MsgType::kPullRequest: {

@@ -14,6 +14,9 @@
 namespace vs::session {
 
 inline constexpr std::uint32_t kMaxPullOps = 20'000;
+// Each reason in a push's acknowledgement holds at most this many bytes: with at most
+// kMaxPushOps ops a push, the acknowledgement always fits in one frame.
+inline constexpr std::size_t kMaxReasonInAck = 300;
 
 struct HubSessionStats {
   std::string device_id;

@@ -134,7 +134,9 @@ void write_value(ByteWriter& w, const Value& v) {
   }
 }
 
-Value read_value(ByteReader& r) {
+// `budget` counts the set items and base entries a batch may still hold: each costs far more in
+// memory than its bytes on the wire, so their total is bounded, not only each count.
+Value read_value(ByteReader& r, std::size_t& budget) {
   switch (r.u8()) {
     case kNull:
       return Value();
@@ -164,9 +166,18 @@ Value read_value(ByteReader& r) {
     }
     case kSet: {
       const std::size_t n = r.count(kMaxSetItems);
+      if (n > budget) {
+        r.fail();
+        return Value();
+      }
+      budget -= n;
       std::vector<std::string> items;
       items.reserve(n);
-      for (std::size_t i = 0; i < n && r.ok(); ++i) items.emplace_back(r.str(kMaxTextBytes));
+      for (std::size_t i = 0; i < n && r.ok(); ++i) {
+        const std::string_view item = r.str(kMaxSetItemBytes);
+        if (item.empty()) r.fail();
+        items.emplace_back(item);
+      }
       return Value::set(std::move(items));
     }
     case kGps: {
@@ -311,6 +322,7 @@ Result<std::vector<Op>> decode_batch(std::string_view bytes) {
   const std::vector<std::string> records = read_names(r, kMaxRecordBytes);
   const std::vector<std::string> fields = read_names(r, kMaxFieldBytes);
   if (!r.ok()) return Status::corrupt("batch: malformed names");
+  std::size_t budget = kMaxBatchElements;
   std::vector<Op> ops(count);
   std::vector<std::uint64_t> device_ids(count);
   for (std::size_t i = 0; i < count && r.ok(); ++i) {
@@ -360,6 +372,11 @@ Result<std::vector<Op>> decode_batch(std::string_view bytes) {
   std::unordered_map<std::uint64_t, std::uint64_t> last_base;
   for (std::size_t i = 0; i < count && r.ok(); ++i) {
     const std::size_t n_base = r.count(kMaxBaseEntries);
+    if (n_base > budget) {
+      r.fail();
+      break;
+    }
+    budget -= n_base;
     for (std::size_t k = 0; k < n_base && r.ok(); ++k) {
       const std::uint64_t bdev = r.varint();
       if (bdev >= devices.size()) {
@@ -371,7 +388,7 @@ Result<std::vector<Op>> decode_batch(std::string_view bytes) {
       ops[i].base.push_back(OpId{devices[bdev], prev_base});
     }
   }
-  for (std::size_t i = 0; i < count && r.ok(); ++i) ops[i].value = read_value(r);
+  for (std::size_t i = 0; i < count && r.ok(); ++i) ops[i].value = read_value(r, budget);
   if (!r.ok()) return Status::corrupt("batch: a column is truncated or holds a value out of range");
   if (!r.done())
     return Status::corrupt("batch: " + std::to_string(r.remaining()) + " bytes too many");

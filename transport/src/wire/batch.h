@@ -16,7 +16,10 @@
 namespace vs::wire {
 
 inline constexpr std::size_t kMaxBatchOps = 200'000;
-inline constexpr std::size_t kMaxBatchBytes = 64u << 20;  // decompressed
+inline constexpr std::size_t kMaxBatchBytes = 16u << 20;  // decompressed
+// Set items and base entries in one batch, together: each costs tens of bytes of memory for a
+// byte or two on the wire.
+inline constexpr std::size_t kMaxBatchElements = 400'000;
 
 // Encodes ops as one compressed batch.
 std::string encode_batch(const std::vector<Op>& ops);

@@ -68,7 +68,8 @@ void serialize(Archive& ar, Hello& m) {
 }
 template <class Archive>
 void serialize(Archive& ar, Welcome& m) {
-  ar(m.protocol, Bounded{&m.hub_id, kMaxIdBytes}, m.hub_clock, m.skew_ms, m.acked_seq);
+  ar(m.protocol, Bounded{&m.hub_id, kMaxIdBytes}, m.hub_clock, m.skew_ms, m.acked_seq,
+     m.acked_print);
 }
 template <class Archive>
 void serialize(Archive& ar, Refused& m) {
@@ -88,7 +89,13 @@ void serialize(Archive& ar, PullRequest& m) {
 }
 template <class Archive>
 void serialize(Archive& ar, PullBatch& m) {
-  ar(Bounded{&m.batch, kMaxFrameBytes}, Bounded{&m.next_cursor, kMaxCursorBytes}, m.more);
+  // A bool travels as a byte that must be 0 or 1 (reading any byte into a bool is undefined).
+  std::uint8_t more = m.more ? 1 : 0;
+  ar(Bounded{&m.batch, kMaxFrameBytes}, Bounded{&m.next_cursor, kMaxCursorBytes}, more);
+  if constexpr (Archive::is_loading::value) {
+    if (more > 1) throw cereal::Exception("'more' is neither 0 nor 1");
+    m.more = more == 1;
+  }
 }
 template <class Archive>
 void serialize(Archive&, Bye&) {}

@@ -21,6 +21,8 @@ inline constexpr std::size_t kMaxIdBytes = 64;
 inline constexpr std::size_t kMaxReasonBytes = 1024;
 inline constexpr std::size_t kMaxCursorBytes = 64 * 1024;
 inline constexpr std::size_t kMaxRejections = 100'000;
+// Ops in one push: with reasons cut to a few hundred bytes, its acknowledgement fits a frame.
+inline constexpr std::size_t kMaxPushOps = 10'000;
 
 struct Hello {
   static constexpr MsgType kType = MsgType::kHello;
@@ -37,8 +39,9 @@ struct Welcome {
   std::uint32_t protocol = kProtocolVersion;
   std::string hub_id;
   std::uint64_t hub_clock = 0;
-  std::int64_t skew_ms = 0;     // the device's clock minus the hub's
-  std::uint64_t acked_seq = 0;  // the device's highest seq the hub has handled
+  std::int64_t skew_ms = 0;       // the device's clock minus the hub's
+  std::uint64_t acked_seq = 0;    // the device's highest seq the hub has handled
+  std::uint64_t acked_print = 0;  // the fingerprint of that op, for the device to check
 };
 
 // The hub's refusal, before it closes the session. code is a vs::Code value.

@@ -40,7 +40,7 @@ struct SyncProgress {
 };
 
 struct SyncOptions {
-  std::size_t push_batch_ops = 5000;
+  std::size_t push_batch_ops = 5000;  // at most 10,000
   std::uint32_t pull_batch_ops = 5000;
   std::chrono::milliseconds connect_timeout{10'000};
   std::chrono::milliseconds handshake_timeout{10'000};
@@ -51,9 +51,10 @@ struct SyncOptions {
 
 struct SyncReport {
   std::string hub_id;
-  std::uint64_t pushed = 0;   // ops the hub acknowledged in this session
-  std::uint64_t pulled = 0;   // ops received in this session
-  std::uint64_t applied = 0;  // of those, new to this device
+  std::uint64_t pushed = 0;         // ops the hub acknowledged in this session
+  std::uint64_t pulled = 0;         // ops received in this session
+  std::uint64_t applied = 0;        // of those, new to this device
+  std::uint64_t pull_rejected = 0;  // received ops this device refused (kept with the reason)
   std::uint64_t bytes_sent = 0;
   std::uint64_t bytes_received = 0;
   std::int64_t skew_ms = 0;  // this device's clock minus the hub's
