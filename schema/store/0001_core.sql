@@ -19,6 +19,12 @@ CREATE TABLE devices (
   id TEXT NOT NULL UNIQUE
 ) STRICT;
 
+-- Field names interned to small integers, like devices: the log stores the number.
+CREATE TABLE field_names (
+  idx INTEGER PRIMARY KEY,
+  name TEXT NOT NULL UNIQUE
+) STRICT;
+
 -- One row per record: the merged state of all its fields and the ids of the ops received for
 -- it (engine/src/merge/record_state.h), and how many of its fields are flagged.
 -- The UNIQUE index on key serves the lookup of a record, prefix listings and the digest's order.
@@ -42,7 +48,7 @@ CREATE TABLE ops (
   seq INTEGER NOT NULL,
   hlc INTEGER NOT NULL,
   record INTEGER NOT NULL,
-  field TEXT NOT NULL,
+  field INTEGER NOT NULL,
   policy INTEGER NOT NULL,
   context INTEGER NOT NULL,
   value BLOB NOT NULL,

@@ -46,7 +46,8 @@ class RawStore {
     const char* setup =
         "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL;"
         "CREATE TABLE ops(pos INTEGER PRIMARY KEY, device INTEGER NOT NULL, seq INTEGER NOT NULL,"
-        " hlc INTEGER NOT NULL, record INTEGER NOT NULL, field TEXT NOT NULL, policy INTEGER NOT "
+        " hlc INTEGER NOT NULL, record INTEGER NOT NULL, field INTEGER NOT NULL, policy INTEGER "
+        "NOT "
         "NULL, context INTEGER NOT NULL, value BLOB NOT NULL, base BLOB) STRICT";
     if (sqlite3_exec(db_, setup, nullptr, nullptr, nullptr) != SQLITE_OK ||
         sqlite3_prepare_v2(db_,
@@ -70,8 +71,7 @@ class RawStore {
       sqlite3_bind_int64(stmt_, 2, static_cast<sqlite3_int64>(op.id.seq));
       sqlite3_bind_int64(stmt_, 3, static_cast<sqlite3_int64>(op.hlc));
       sqlite3_bind_int64(stmt_, 4, static_cast<sqlite3_int64>(++rows_ / 150));
-      sqlite3_bind_text(stmt_, 5, op.field.data(), static_cast<int>(op.field.size()),
-                        SQLITE_STATIC);
+      sqlite3_bind_int64(stmt_, 5, static_cast<sqlite3_int64>(rows_ % 150));  // an interned field
       sqlite3_bind_int(stmt_, 6, static_cast<int>(op.policy));
       sqlite3_bind_int(stmt_, 7, 0);
       sqlite3_bind_blob(stmt_, 8, values[i].data(), static_cast<int>(values[i].size()),

@@ -11,8 +11,9 @@ namespace {
 constexpr std::size_t kMaxCached = 200000;
 
 constexpr const char* kOpColumns =
-    "SELECT o.pos, d.id, o.seq, o.hlc, r.key, o.field, o.policy, o.context, o.value, o.base "
-    "FROM ops o JOIN devices d ON d.idx = o.device JOIN records r ON r.idx = o.record ";
+    "SELECT o.pos, d.id, o.seq, o.hlc, r.key, f.name, o.policy, o.context, o.value, o.base "
+    "FROM ops o JOIN devices d ON d.idx = o.device JOIN records r ON r.idx = o.record "
+    "JOIN field_names f ON f.idx = o.field ";
 
 }  // namespace
 
@@ -50,6 +51,8 @@ Result<OpLog> OpLog::create(store::Db& db) {
       {&log.find_device_, "SELECT idx FROM devices WHERE id = ?1", "find device"},
       {&log.add_device_, "INSERT INTO devices(id) VALUES(?1)", "add device"},
       {&log.device_name_, "SELECT id FROM devices WHERE idx = ?1", "device name"},
+      {&log.find_field_, "SELECT idx FROM field_names WHERE name = ?1", "find field name"},
+      {&log.add_field_, "INSERT INTO field_names(name) VALUES(?1)", "add field name"},
       {&log.append_,
        "INSERT INTO ops(device, seq, hlc, record, field, policy, context, value, base) "
        "VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -108,7 +111,14 @@ Result<std::optional<std::int64_t>> lookup(store::Stmt& find, std::string_view k
 }  // namespace
 
 Result<std::int64_t> OpLog::device_idx(std::string_view device) {
-  return intern(*db_, find_device_, add_device_, devices_, device, nullptr);
+  // A batch's ops mostly come from one device: answer that one without hashing.
+  if (last_idx_ != 0 && device == last_device_) return last_idx_;
+  Result<std::int64_t> idx = intern(*db_, find_device_, add_device_, devices_, device, nullptr);
+  if (idx.ok()) {
+    last_device_ = std::string(device);
+    last_idx_ = idx.value();
+  }
+  return idx;
 }
 
 Result<std::optional<std::int64_t>> OpLog::find_device(std::string_view device) {
@@ -131,6 +141,25 @@ Result<std::string> OpLog::device_name(std::int64_t idx) {
   return name;
 }
 
+Result<std::int64_t> OpLog::field_idx(std::string_view name) {
+  if (auto it = fields_.find(name); it != fields_.end()) return it->second;
+  find_field_.bind(1, name);
+  Result<bool> row = find_field_.step();
+  if (!row.ok()) return row.status();
+  std::int64_t idx;
+  if (row.value()) {
+    idx = find_field_.int64(0);
+    find_field_.reset();
+  } else {
+    find_field_.reset();
+    add_field_.bind(1, name);
+    if (Status s = add_field_.run(); !s.ok()) return s;
+    idx = db_->last_insert_rowid();
+  }
+  fields_.emplace(std::string(name), idx);
+  return idx;
+}
+
 Status OpLog::append(const Op& op, std::int64_t device_idx, std::int64_t record_idx) {
   Row row{device_idx,
           static_cast<std::int64_t>(op.id.seq),
@@ -138,9 +167,12 @@ Status OpLog::append(const Op& op, std::int64_t device_idx, std::int64_t record_
           record_idx,
           static_cast<std::int64_t>(op.policy),
           std::int64_t{op.context},
-          op.field,
+          0,
           std::string(),
           encode_base(op.base)};
+  Result<std::int64_t> field = field_idx(op.field);
+  if (!field.ok()) return field.status();
+  row.field = field.value();
   encode_value(op.value, row.value);
   pending_.push_back(std::move(row));
   if (pending_.size() >= kRowsPerInsert) return flush();
@@ -152,7 +184,7 @@ Status OpLog::write_rows(store::Stmt& st, std::size_t from, std::size_t count) {
   for (std::size_t i = from; i < from + count; ++i) {
     const Row& r = pending_[i];
     st.bind(p, r.device).bind(p + 1, r.seq).bind(p + 2, r.hlc).bind(p + 3, r.record);
-    st.bind_text_static(p + 4, r.field).bind(p + 5, r.policy).bind(p + 6, r.context);
+    st.bind(p + 4, r.field).bind(p + 5, r.policy).bind(p + 6, r.context);
     st.bind_blob_static(p + 7, r.value);
     if (r.base.empty()) {
       st.bind_null(p + 8);

@@ -7,6 +7,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -49,6 +50,8 @@ class OpLog {
 
   // After a rollback: interned ids made in it are gone, and so are rows not yet written.
   void forget_cache() {
+    last_idx_ = 0;
+    fields_.clear();
     devices_.clear();
     names_.clear();
     pending_.clear();
@@ -61,7 +64,8 @@ class OpLog {
   store::Db* db_;
   struct Row {
     std::int64_t device, seq, hlc, record, policy, context;
-    std::string field, value, base;
+    std::int64_t field;
+    std::string value, base;
   };
   static constexpr std::size_t kRowsPerInsert = 32;  // one statement writes this many rows
   Status write_rows(store::Stmt& st, std::size_t from, std::size_t count);
@@ -70,7 +74,12 @@ class OpLog {
   store::Stmt append_many_;
   store::Stmt find_device_, add_device_, device_name_, append_, own_after_, after_, last_own_seq_,
       count_;
+  Result<std::int64_t> field_idx(std::string_view name);
+  store::Stmt find_field_, add_field_;
+  std::map<std::string, std::int64_t, std::less<>> fields_;
   std::unordered_map<std::string, std::int64_t> devices_;
+  std::string last_device_;  // the last device_idx() answer
+  std::int64_t last_idx_ = 0;
   std::unordered_map<std::int64_t, std::string> names_;
 };
 

@@ -171,7 +171,9 @@ Result<Op> op_from_row(store::Stmt& st) {
 std::string random_suffix() {
   std::random_device rd;
   char buf[16];
-  std::snprintf(buf, sizeof buf, "%08x", rd());
+  // Six hex digits: "d-I0011-3fa2c1" stays within a string's small-buffer size, which every
+  // op that names the device (stamps, bases, frontiers) benefits from.
+  std::snprintf(buf, sizeof buf, "%06x", rd() & 0xFFFFFFu);
   return buf;
 }
 
@@ -272,12 +274,11 @@ struct HubStore::Impl {
     Status scope;  // OK if the device may write the record
     std::pair<std::string, int> tmpl{"", 0};
     std::shared_ptr<const Template> resolved;
-    // The record as stored before this batch, read when an op needs it, and what the batch
-    // accepted so far.
+    // The record as stored before this batch, read when an op needs it, and the highest status
+    // once the batch's ops so far count.
     bool loaded = false;
     merge::SeenSet seen;
     std::optional<std::int64_t> status;  // the highest status value
-    std::set<OpId> accepted;
   };
   Status load_stored(const std::string& key, BatchRecord& rec);
   using BatchRecords = std::map<std::string, BatchRecord, std::less<>>;
@@ -330,8 +331,9 @@ Result<std::unique_ptr<HubStore>> HubStore::open(const std::string& data_dir, Cl
        "ORDER BY seq",
        "rejections"},
       {&impl->window,
-       "SELECT o.pos, r.key, d.id, o.seq, o.hlc, o.field, o.policy, o.context, o.value, o.base "
+       "SELECT o.pos, r.key, d.id, o.seq, o.hlc, f.name, o.policy, o.context, o.value, o.base "
        "FROM ops o JOIN records r ON r.idx = o.record JOIN devices d ON d.idx = o.device "
+       "JOIN field_names f ON f.idx = o.field "
        "WHERE o.pos > ?1 AND o.pos <= ?2 ORDER BY o.pos",
        "pull window"},
       {&impl->max_pos, "SELECT coalesce(max(pos), 0) FROM ops", "log end"},
@@ -341,8 +343,9 @@ Result<std::unique_ptr<HubStore>> HubStore::open(const std::string& data_dir, Cl
       {&impl->record_by_key, "SELECT idx FROM records WHERE key = ?1 AND idx >= ?2",
        "record of a scope"},
       {&impl->record_ops,
-       "SELECT o.pos, r.key, d.id, o.seq, o.hlc, o.field, o.policy, o.context, o.value, o.base "
+       "SELECT o.pos, r.key, d.id, o.seq, o.hlc, f.name, o.policy, o.context, o.value, o.base "
        "FROM ops o JOIN records r ON r.idx = o.record JOIN devices d ON d.idx = o.device "
+       "JOIN field_names f ON f.idx = o.field "
        "WHERE o.record = ?1 AND o.pos > ?2 AND o.pos <= ?3 ORDER BY o.pos",
        "ops of a record"},
       {&impl->find_served,
@@ -541,12 +544,12 @@ Status HubStore::Impl::authorize(const DeviceRecord& d, const Scopes& scope, con
   const std::string school = scope_of_record(op.record).substr(2);
   if (Status st = check_visit_field(op, d, school); !st.ok()) return st;
 
-  // A base names ops the writer saw: ops the hub has for this record, ops of this batch, or the
-  // device's own earlier ops. Anything else would only grow the record's bookkeeping.
+  // A base names ops the writer saw: ops the hub has for this record, or the device's own
+  // earlier ops (this batch's included). Anything else would only grow the record's bookkeeping.
   if (!op.base.empty()) {
     if (Status st = load_stored(op.record, rec); !st.ok()) return st;
     for (const OpId& b : op.base) {
-      if ((b.device == op.id.device && b.seq < op.id.seq) || rec.accepted.count(b) != 0) continue;
+      if (b.device == op.id.device && b.seq < op.id.seq) continue;
       Result<std::optional<std::int64_t>> dev = in->engine().impl().log.find_device(b.device);
       if (!dev.ok()) return dev.status();
       if (!dev.value() || !rec.seen.contains(*dev.value(), b.seq)) {
@@ -581,7 +584,6 @@ Status HubStore::Impl::authorize(const DeviceRecord& d, const Scopes& scope, con
   }
   // Called once the op passed every check: later ops of the batch may build on it.
   auto accept = [&]() {
-    rec.accepted.insert(op.id);
     if (op.field == "status") rec.status = std::max(rec.status.value_or(0), op.value.as_integer());
     return Status();
   };
@@ -629,12 +631,22 @@ Result<DeviceRecord> HubStore::enroll_device(std::string_view inspector_id) {
   Result<Inspector> who = impl_->in->inspector(inspector_id);
   if (!who.ok()) return who.status();
   DeviceRecord d;
-  d.device_id = "d-" + std::string(inspector_id) + "-" + random_suffix();
   d.inspector_id = std::string(inspector_id);
   d.role = who->role;
-  impl_->insert_device.bind(1, d.device_id).bind(2, d.inspector_id).bind(3, impl_->clock->now_ms());
-  if (Status s = impl_->insert_device.run(); !s.ok()) return s;
-  return d;
+  // A new id for the device; in the rare case it was drawn before, draw again.
+  for (int attempt = 0; attempt < 8; ++attempt) {
+    d.device_id = "d-" + std::string(inspector_id) + "-" + random_suffix();
+    Result<DeviceRecord> taken = impl_->load_device(d.device_id);
+    if (taken.status().code() == Code::kNotFound) {
+      impl_->insert_device.bind(1, d.device_id)
+          .bind(2, d.inspector_id)
+          .bind(3, impl_->clock->now_ms());
+      if (Status s = impl_->insert_device.run(); !s.ok()) return s;
+      return d;
+    }
+    if (!taken.ok()) return taken.status();
+  }
+  return Status::internal("no free device id for " + std::string(inspector_id));
 }
 
 Status HubStore::revoke_device(std::string_view device_id) {
@@ -704,7 +716,9 @@ Result<PushResult> HubStore::push(std::string_view device_id, std::vector<Op> op
       return Status::rejected("device " + std::string(device_id) + " has been revoked");
     result = PushResult();
     std::uint64_t expected = d->acked_seq + 1;
-    std::uint64_t last_print = d->acked_print;
+    // The fingerprint of the op the acknowledgement will name (ops are moved out below).
+    const std::uint64_t last_print =
+        !ops.empty() && ops.back().id.seq >= expected ? fingerprint(ops.back()) : d->acked_print;
     std::vector<Op> accepted;
     accepted.reserve(ops.size());
     Result<Scopes> scope = im.scope_of(d.value());
@@ -720,7 +734,6 @@ Result<PushResult> HubStore::push(std::string_view device_id, std::vector<Op> op
       }
       if (first_new == 0) first_new = op.id.seq;
       ++expected;
-      last_print = fingerprint(op);
       // The engine checks each op's form when it applies it; authorize() only compares.
       Status ok = im.authorize(d.value(), scope.value(), op, records);
       if (!ok.ok()) {
