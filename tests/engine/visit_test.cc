@@ -96,19 +96,6 @@ std::string start(Inspection& in, const char* tmpl = "school-conditions",
   return id.value();
 }
 
-void answer_required(Inspection& in, const std::string& id) {
-  for (const auto& [item, value] :
-       std::vector<std::pair<const char*, const char*>>{{"dangerous_buildings", "none"},
-                                                        {"sports_ground_surfaced", "yes"},
-                                                        {"enrolled_students", "412"},
-                                                        {"class_count", "9"},
-                                                        {"largest_class_size", "48"},
-                                                        {"canteen_licensed", "yes"},
-                                                        {"overall_rating", "4"}}) {
-    ok(in.set_answer(id, item, value));
-  }
-}
-
 VisitView view(Inspection& in, const std::string& id) {
   Result<VisitView> v = in.visit(id);
   INFO(v.status().to_string());
@@ -143,7 +130,7 @@ TEST_CASE_METHOD(Deployment, "a visit goes from draft to submitted, returned and
              Catch::Contains("required items not answered: dangerous_buildings, "
                              "sports_ground_surfaced, enrolled_students, class_count, "
                              "largest_class_size, canteen_licensed, overall_rating"));
-  answer_required(inspector, id);
+  test::answer_required(inspector, id);
   ok(inspector.submit(id));
   CHECK(view(inspector, id).status.phase == Phase::kSubmitted);
   CHECK_THAT(refused(inspector.set_answer(id, "class_count", "10")).message(),
@@ -341,7 +328,7 @@ TEST_CASE_METHOD(Deployment, "an edit made concurrently with a submit is kept an
   Inspection& a = device("I0011");
   Inspection& b = device("I0021");
   const std::string id = start(a);
-  answer_required(a, id);
+  test::answer_required(a, id);
   sync_all();
   ok(a.submit(id));                             // a submits, offline
   ok(b.set_answer(id, "overall_rating", "2"));  // b has not seen the submit
@@ -381,7 +368,7 @@ TEST_CASE_METHOD(Deployment, "an approval and a return made concurrently are fla
                  "[engine][visit][concurrency]") {
   Inspection& a = device("I0011");
   const std::string id = start(a);
-  answer_required(a, id);
+  test::answer_required(a, id);
   ok(a.submit(id));
   Inspection& sup = device("I0001", Role::kSupervisor);
   sync_all();

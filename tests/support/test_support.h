@@ -7,6 +7,7 @@
 #include <string>
 
 #include <visitsync/engine.h>
+#include <visitsync/inspection.h>
 
 namespace vs::test {
 
@@ -55,6 +56,9 @@ std::string reference_dir_for_today(const TempDir& dir);
 std::string slurp(const std::string& path);
 // 2026-11-23 12:00 UTC, inside the assignment period of the shared reference data.
 inline constexpr std::int64_t kToday = 1795435200000;
+
+// Answers every required item of a school-conditions visit (a test fails if one is refused).
+void answer_required(Inspection& in, const std::string& visit_id);
 
 // Opens a store in `dir` for device `device` with `clock`, failing the test on error.
 std::unique_ptr<Engine> open_engine(const TempDir& dir, const std::string& device, Clock* clock,

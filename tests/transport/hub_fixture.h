@@ -89,20 +89,4 @@ class Deployment {
   std::uint16_t port_ = 1;
 };
 
-// Answers every required item of a school-conditions visit.
-inline void answer_required(Inspection& in, const std::string& id) {
-  for (const auto& [item, value] :
-       std::vector<std::pair<const char*, const char*>>{{"dangerous_buildings", "none"},
-                                                        {"sports_ground_surfaced", "yes"},
-                                                        {"enrolled_students", "412"},
-                                                        {"class_count", "9"},
-                                                        {"largest_class_size", "48"},
-                                                        {"canteen_licensed", "yes"},
-                                                        {"overall_rating", "4"}}) {
-    Status s = in.set_answer(id, item, value);
-    INFO(s.to_string());
-    REQUIRE(s.ok());
-  }
-}
-
 }  // namespace vs::test

@@ -25,14 +25,6 @@ using vs::cli::Args;
 constexpr const char* kTool = "visitsync-admin";
 constexpr std::size_t kMaxInputFile = 64u << 20;
 
-struct Command {
-  std::string name;
-  std::string usage;
-  std::set<std::string> options;
-  std::set<std::string> flags;
-  std::function<Status(const Args&)> run;
-};
-
 void print(const std::string& s) { std::fwrite(s.data(), 1, s.size(), stdout); }
 
 Result<std::unique_ptr<vs::HubStore>> open_hub(const Args& a) {
@@ -49,7 +41,8 @@ Status cmd_init(const Args& a) {
   if (Status s = a.expect(0, "no arguments"); !s.ok()) return s;
   Result<std::pair<std::string, std::uint16_t>> hp = vs::parse_host_port(address.value());
   if (!hp.ok()) return hp.status().annotated("--hub-address");
-  if (hp->second == 0) return Status::invalid_input("--hub-address: the port must not be 0 (devices need it)");
+  if (hp->second == 0)
+    return Status::invalid_input("--hub-address: the port must not be 0 (devices need it)");
   const bool existed = fs::exists(dir.value());
   std::random_device rd;
   const std::string hub_id = "hub-" + std::to_string(rd() % 1000000);
@@ -66,7 +59,8 @@ Status cmd_init(const Args& a) {
     return s;
   }
   print("initialized hub " + hub_id + " in " + dir.value() + " for " + address.value() +
-        ": deployment CA and hub certificate in " + (fs::path(dir.value()) / "tls").string() + "\n");
+        ": deployment CA and hub certificate in " + (fs::path(dir.value()) / "tls").string() +
+        "\n");
   return Status();
 }
 
@@ -78,10 +72,12 @@ Status cmd_import(const Args& a) {
   if (!csv.ok()) return csv.status();
   Result<std::unique_ptr<vs::HubStore>> hub = open_hub(a);
   if (!hub.ok()) return hub.status();
-  Result<vs::ImportReport> r = hub.value()->inspection().import_reference(kind.value(), csv.value());
+  Result<vs::ImportReport> r =
+      hub.value()->inspection().import_reference(kind.value(), csv.value());
   if (!r.ok()) return r.status().annotate(a.positional()[1]);
-  print("imported " + std::to_string(r->rows) + " " + a.positional()[0] + ": " + std::to_string(r->created) +
-        " new, " + std::to_string(r->updated) + " updated, " + std::to_string(r->unchanged) + " unchanged\n");
+  print("imported " + std::to_string(r->rows) + " " + a.positional()[0] + ": " +
+        std::to_string(r->created) + " new, " + std::to_string(r->updated) + " updated, " +
+        std::to_string(r->unchanged) + " unchanged\n");
   return Status();
 }
 
@@ -93,8 +89,8 @@ Status cmd_template_publish(const Args& a) {
   if (!hub.ok()) return hub.status();
   Result<vs::Template> t = hub.value()->inspection().publish_template(json.value());
   if (!t.ok()) return t.status().annotate(a.positional()[0]);
-  print("published " + t->id + " version " + std::to_string(t->version) + " (" + std::to_string(t->items().size()) +
-        " items)\n");
+  print("published " + t->id + " version " + std::to_string(t->version) + " (" +
+        std::to_string(t->items().size()) + " items)\n");
   return Status();
 }
 
@@ -115,7 +111,8 @@ Status cmd_enroll(const Args& a) {
   Status s = store.engine().transaction([&]() -> Status {
     Result<vs::DeviceRecord> d = store.enroll_device(inspector.value());
     if (!d.ok()) return d.status();
-    Result<vs::Enrollment> e = vs::make_enrollment(*a.get("data"), d.value(), hp->first, hp->second);
+    Result<vs::Enrollment> e =
+        vs::make_enrollment(*a.get("data"), d.value(), hp->first, hp->second);
     if (!e.ok()) return e.status();
     if (Status w = vs::write_enrollment_file(out.value(), e.value()); !w.ok()) return w;
     print(d->device_id + "\n");
@@ -140,8 +137,8 @@ Status cmd_devices(const Args& a) {
   Result<std::vector<vs::DeviceRecord>> ds = hub.value()->devices();
   if (!ds.ok()) return ds.status();
   for (const vs::DeviceRecord& d : ds.value()) {
-    print(d.device_id + "  " + d.inspector_id + " (" + std::string(vs::role_name(d.role)) + ")  acked seq " +
-          std::to_string(d.acked_seq) + (d.revoked ? "  REVOKED" : "") + "\n");
+    print(d.device_id + "  " + d.inspector_id + " (" + std::string(vs::role_name(d.role)) +
+          ")  acked seq " + std::to_string(d.acked_seq) + (d.revoked ? "  REVOKED" : "") + "\n");
   }
   return Status();
 }
@@ -150,7 +147,8 @@ Status cmd_review(const Args& a) {
   if (Status s = a.expect(2, "VISIT approve|return"); !s.ok()) return s;
   Result<std::unique_ptr<vs::HubStore>> hub = open_hub(a);
   if (!hub.ok()) return hub.status();
-  return hub.value()->inspection().review(a.positional()[0], a.positional()[1], a.get("comment").value_or(""));
+  return hub.value()->inspection().review(a.positional()[0], a.positional()[1],
+                                          a.get("comment").value_or(""));
 }
 
 Status cmd_conflicts(const Args& a) {
@@ -171,91 +169,88 @@ Status cmd_export(const Args& a) {
   if (!f.ok()) return f.status();
   Result<std::unique_ptr<vs::HubStore>> hub = open_hub(a);
   if (!hub.ok()) return hub.status();
-  Result<std::string> out = hub.value()->inspection().export_visits(f.value(), a.get("template").value_or(""));
+  Result<std::string> out =
+      hub.value()->inspection().export_visits(f.value(), a.get("template").value_or(""));
   if (!out.ok()) return out.status();
   if (auto path = a.get("out")) return vs::cli::write_file(*path, out.value());
   print(out.value());
   return Status();
 }
 
-const std::vector<Command>& commands() {
-  static const std::vector<Command> kCommands = {
+// A command that returns a Status, run as one that returns the exit code.
+template <Status (*Fn)(const Args&)>
+int run(const Args& a) {
+  return vs::cli::finish(kTool, Fn(a));
+}
+
+const std::vector<vs::cli::Command>& commands() {
+  static const std::vector<vs::cli::Command> kCommands = {
       {"init",
        "visitsync-admin init --data DIR --hub-address HOST:PORT\n"
        "  Makes the hub's data folder: its store, the deployment's certificate authority and the\n"
        "  hub's certificate for HOST. Devices will reach the hub at HOST:PORT.\n",
-       {"data", "hub-address"}, {}, cmd_init},
+       {"data", "hub-address"},
+       {},
+       run<cmd_init>},
       {"import",
        "visitsync-admin import --data DIR schools|inspectors|assignments FILE.csv\n"
-       "  Imports reference data: every row or none; bad rows are listed with their line numbers.\n",
-       {"data"}, {}, cmd_import},
+       "  Imports reference data: every row or none; bad rows are listed with their line "
+       "numbers.\n",
+       {"data"},
+       {},
+       run<cmd_import>},
       {"template publish",
        "visitsync-admin template publish --data DIR FILE.json\n"
        "  Publishes a checklist template. A published version never changes.\n",
-       {"data"}, {}, cmd_template_publish},
+       {"data"},
+       {},
+       run<cmd_template_publish>},
       {"enroll-device",
        "visitsync-admin enroll-device --data DIR --inspector ID --out FILE\n"
        "  Enrolls a new device for an inspector or supervisor and writes its enrollment file\n"
        "  (private key, certificate, CA, hub address; mode 0600). Prints the device id.\n",
-       {"data", "inspector", "out"}, {}, cmd_enroll},
+       {"data", "inspector", "out"},
+       {},
+       run<cmd_enroll>},
       {"revoke-device",
        "visitsync-admin revoke-device --data DIR DEVICE\n"
        "  Refuses the device from now on; what it synced before stays.\n",
-       {"data"}, {}, cmd_revoke},
+       {"data"},
+       {},
+       run<cmd_revoke>},
       {"devices",
        "visitsync-admin devices --data DIR\n"
        "  Lists enrolled devices.\n",
-       {"data"}, {}, cmd_devices},
+       {"data"},
+       {},
+       run<cmd_devices>},
       {"review",
        "visitsync-admin review --data DIR VISIT approve|return [--comment TEXT]\n"
        "  Decides on a submitted visit.\n",
-       {"data", "comment"}, {}, cmd_review},
+       {"data", "comment"},
+       {},
+       run<cmd_review>},
       {"conflicts",
        "visitsync-admin conflicts --data DIR [--json]\n"
        "  Lists flagged items of every visit.\n",
-       {"data"}, {"json"}, cmd_conflicts},
+       {"data"},
+       {"json"},
+       run<cmd_conflicts>},
       {"export",
        "visitsync-admin export --data DIR --format csv|jsonl|summary [--template ID] [--out FILE]\n"
        "  Exports the hub's visits (see visitsync export --help).\n",
-       {"data", "format", "template", "out"}, {}, cmd_export},
+       {"data", "format", "template", "out"},
+       {},
+       run<cmd_export>},
   };
   return kCommands;
-}
-
-int usage(FILE* to) {
-  std::fprintf(to, "usage: visitsync-admin COMMAND [options]\n\ncommands:\n");
-  for (const Command& c : commands()) std::fprintf(to, "  %s\n", c.name.c_str());
-  std::fprintf(to, "\nEvery command takes --data DIR and --help. Exit codes: 0 ok, 2 bad input or usage,\n"
-                   "1 internal error.\n");
-  return to == stdout ? 0 : 2;
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
-  std::vector<std::string> args(argv + 1, argv + argc);
-  if (args.empty()) return usage(stderr);
-  if (args[0] == "--help" || args[0] == "help") return usage(stdout);
-  for (const Command& c : commands()) {
-    const std::size_t words = c.name.find(' ') != std::string::npos ? 2 : 1;
-    if (args.size() < words) continue;
-    if ((words == 2 ? args[0] + " " + args[1] : args[0]) != c.name) continue;
-    std::vector<std::string> rest(args.begin() + static_cast<std::ptrdiff_t>(words), args.end());
-    for (const std::string& r : rest) {
-      if (r == "--help") {
-        print("usage: " + c.usage);
-        return 0;
-      }
-    }
-    Result<Args> parsed = Args::parse(rest, c.options, c.flags);
-    if (!parsed.ok()) return vs::cli::fail(kTool, parsed.status().annotated(c.name));
-    try {
-      const Status s = c.run(parsed.value());
-      return s.ok() ? 0 : vs::cli::fail(kTool, s);
-    } catch (const std::exception& e) {
-      return vs::cli::fail(kTool, Status::internal(e.what()));
-    }
-  }
-  std::fprintf(stderr, "visitsync-admin: error: unknown command '%s'\n", args[0].c_str());
-  return usage(stderr);
+  return vs::cli::dispatch(
+      kTool, commands(), argc, argv,
+      "Every command takes --data DIR and --help. Exit codes: 0 ok, 2 bad input or usage,\n"
+      "1 internal error.\n");
 }

@@ -31,6 +31,51 @@ int fail(const std::string& tool, const Status& s) {
   return exit_code(s);
 }
 
+int finish(const std::string& tool, const Status& s) { return s.ok() ? 0 : fail(tool, s); }
+
+namespace {
+
+int list_commands(const std::string& tool, const std::vector<Command>& commands,
+                  const std::string& footer, FILE* to) {
+  std::fprintf(to, "usage: %s COMMAND [options]\n\ncommands:\n", tool.c_str());
+  for (const Command& c : commands) std::fprintf(to, "  %s\n", c.name.c_str());
+  std::fprintf(to, "\n%s", footer.c_str());
+  return to == stdout ? 0 : 2;
+}
+
+}  // namespace
+
+int dispatch(const std::string& tool, const std::vector<Command>& commands, int argc, char** argv,
+             const std::string& footer) {
+  const std::vector<std::string> args(argv + 1, argv + argc);
+  if (args.empty()) return list_commands(tool, commands, footer, stderr);
+  if (args[0] == "--help" || args[0] == "help")
+    return list_commands(tool, commands, footer, stdout);
+  for (const Command& c : commands) {
+    const std::size_t words = c.name.find(' ') != std::string::npos ? 2 : 1;
+    if (args.size() < words || (words == 2 ? args[0] + " " + args[1] : args[0]) != c.name) continue;
+    const std::vector<std::string> rest(args.begin() + static_cast<std::ptrdiff_t>(words),
+                                        args.end());
+    for (const std::string& r : rest) {
+      if (r == "--help") {
+        std::printf("usage: %s", c.usage.c_str());
+        return 0;
+      }
+    }
+    Result<Args> parsed = Args::parse(rest, c.options, c.flags);
+    if (!parsed.ok()) return fail(tool, parsed.status().annotated(c.name));
+    try {
+      return c.run(parsed.value());
+    } catch (const std::exception& e) {
+      return fail(tool, Status::internal(e.what()));
+    }
+  }
+  const std::string named =
+      args.size() > 1 && args[1].rfind("--", 0) != 0 ? args[0] + " " + args[1] : args[0];
+  std::fprintf(stderr, "%s: error: unknown command '%s'\n", tool.c_str(), named.c_str());
+  return list_commands(tool, commands, footer, stderr);
+}
+
 Result<Args> Args::parse(const std::vector<std::string>& argv, const std::set<std::string>& options,
                          const std::set<std::string>& flags) {
   Args a;

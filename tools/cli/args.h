@@ -2,6 +2,7 @@
 // the mapping of Status codes to exit codes (DESIGN.md § Command line).
 #pragma once
 
+#include <functional>
 #include <map>
 #include <optional>
 #include <set>
@@ -39,6 +40,25 @@ class Args {
   std::set<std::string> flags_;
   std::vector<std::string> positional_;
 };
+
+// A command of a tool: its words ("visit start"), its --help text, what it accepts, and what it
+// does (returning the exit code).
+struct Command {
+  std::string name;
+  std::string usage;
+  std::set<std::string> options;
+  std::set<std::string> flags;
+  std::function<int(const Args&)> run;
+};
+
+// Runs the command that argv's first one or two words name: --help prints its usage, bad
+// options exit 2, an exception becomes an internal error. Unknown commands and no command print
+// the list of commands and `footer` on stderr (exit 2); `TOOL --help` prints them on stdout.
+int dispatch(const std::string& tool, const std::vector<Command>& commands, int argc, char** argv,
+             const std::string& footer);
+
+// 0 for OK, else the error printed as fail() does.
+int finish(const std::string& tool, const Status& s);
 
 // Reads a whole file (at most `max_bytes`); kInvalidInput names the path.
 Result<std::string> read_file(const std::string& path, std::size_t max_bytes);

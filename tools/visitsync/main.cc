@@ -7,9 +7,8 @@
 #include <random>
 #include <set>
 #include <string>
-#include <vector>
-
 #include <unistd.h>
+#include <vector>
 
 #include <visitsync/inspection.h>
 #include <visitsync/transport/client.h>
@@ -27,14 +26,6 @@ using vs::cli::Args;
 
 constexpr const char* kTool = "visitsync";
 constexpr std::size_t kMaxInputFile = 64u << 20;
-
-struct Command {
-  std::string name;   // "visit start"
-  std::string usage;  // shown by --help
-  std::set<std::string> options;
-  std::set<std::string> flags;
-  std::function<int(const Args&)> run;
-};
 
 int print(const std::string& s) {
   std::fwrite(s.data(), 1, s.size(), stdout);
@@ -95,7 +86,8 @@ int cmd_init_enrolled(const Args& a) {
   if (Status s = a.expect(0, "no arguments"); !s.ok()) return vs::cli::fail(kTool, s);
   for (const char* o : {"inspector", "reference", "templates"}) {
     if (a.get(o)) {
-      return vs::cli::fail(kTool, Status::invalid_input(std::string("--") + o + " goes with --standalone, not --enroll"));
+      return vs::cli::fail(kTool, Status::invalid_input(std::string("--") + o +
+                                                        " goes with --standalone, not --enroll"));
     }
   }
   Result<vs::Enrollment> e = vs::read_enrollment_file(*a.get("enroll"));
@@ -105,23 +97,25 @@ int cmd_init_enrolled(const Args& a) {
   Result<std::unique_ptr<vs::Inspection>> in =
       vs::Inspection::create(dir.value(), e->device_id, "enrolled", e->inspector_id, role);
   if (!in.ok()) return vs::cli::fail(kTool, in.status());
-  Status s = vs::write_enrollment_file((fs::path(dir.value()) / kEnrollmentFile).string(), e.value());
+  Status s =
+      vs::write_enrollment_file((fs::path(dir.value()) / kEnrollmentFile).string(), e.value());
   if (!s.ok()) {
     in.value().reset();
     std::error_code ec;
     if (!existed) fs::remove_all(dir.value(), ec);
     return vs::cli::fail(kTool, s);
   }
-  std::printf("initialized %s: device %s of %s %s, hub %s:%u (run visitsync sync)\n", dir.value().c_str(),
-              e->device_id.c_str(), e->role.c_str(), e->inspector_id.c_str(), e->hub_host.c_str(),
-              static_cast<unsigned>(e->hub_port));
+  std::printf("initialized %s: device %s of %s %s, hub %s:%u (run visitsync sync)\n",
+              dir.value().c_str(), e->device_id.c_str(), e->role.c_str(), e->inspector_id.c_str(),
+              e->hub_host.c_str(), static_cast<unsigned>(e->hub_port));
   return 0;
 }
 
 int cmd_init(const Args& a) {
   if (a.get("enroll")) {
     if (a.has("standalone")) {
-      return vs::cli::fail(kTool, Status::invalid_input("init takes --standalone or --enroll, not both"));
+      return vs::cli::fail(kTool,
+                           Status::invalid_input("init takes --standalone or --enroll, not both"));
     }
     return cmd_init_enrolled(a);
   }
@@ -311,45 +305,55 @@ int cmd_sync(const Args& a) {
   return with_data(a, [&](vs::Inspection& in) -> Status {
     if (Status s = a.expect(0, "no arguments"); !s.ok()) return s;
     if (in.mode() != "enrolled") {
-      return Status::invalid_input("this device is " + in.mode() + ": only an enrolled device syncs (init --enroll)");
+      return Status::invalid_input("this device is " + in.mode() +
+                                   ": only an enrolled device syncs (init --enroll)");
     }
-    Result<vs::Enrollment> e = vs::read_enrollment_file((fs::path(in.data_dir()) / kEnrollmentFile).string());
+    Result<vs::Enrollment> e =
+        vs::read_enrollment_file((fs::path(in.data_dir()) / kEnrollmentFile).string());
     if (!e.ok()) return e.status();
     vs::SyncOptions options;
     const bool terminal = isatty(STDERR_FILENO) == 1;
     if (terminal) {
       options.progress = [](const vs::SyncProgress& p) {
-        std::fprintf(stderr, "\rsyncing: %llu ops pushed, %llu pulled   ", static_cast<unsigned long long>(p.pushed),
+        std::fprintf(stderr, "\rsyncing: %llu ops pushed, %llu pulled   ",
+                     static_cast<unsigned long long>(p.pushed),
                      static_cast<unsigned long long>(p.pulled));
       };
     }
     Result<vs::SyncReport> r = vs::sync_with_hub(in.engine(), e.value(), options);
     if (terminal) std::fprintf(stderr, "\r%60s\r", "");
     if (!r.ok()) {
-      const char* hint = r.status().code() == vs::Code::kUnavailable ? " (nothing is lost: sync again when the link is back)" : "";
-      return Status(r.status().code(), "sync with " + e->hub_host + ":" + std::to_string(e->hub_port) +
+      const char* hint = r.status().code() == vs::Code::kUnavailable
+                             ? " (nothing is lost: sync again when the link is back)"
+                             : "";
+      return Status(r.status().code(), "sync with " + e->hub_host + ":" +
+                                           std::to_string(e->hub_port) +
                                            " failed: " + r.status().message() + hint);
     }
     Result<std::vector<vs::Flag>> flags = in.flags();
-    std::string out = "synced with " + r->hub_id + ": pushed " + std::to_string(r->pushed) + " ops, pulled " +
-                      std::to_string(r->pulled) + " (" + std::to_string(r->applied) + " new); " +
-                      std::to_string(r->bytes_sent) + " bytes sent, " + std::to_string(r->bytes_received) +
-                      " received; " + std::to_string(flags.ok() ? flags->size() : 0) + " conflicts open\n";
+    std::string out = "synced with " + r->hub_id + ": pushed " + std::to_string(r->pushed) +
+                      " ops, pulled " + std::to_string(r->pulled) + " (" +
+                      std::to_string(r->applied) + " new); " + std::to_string(r->bytes_sent) +
+                      " bytes sent, " + std::to_string(r->bytes_received) + " received; " +
+                      std::to_string(flags.ok() ? flags->size() : 0) + " conflicts open\n";
     if (!r->rejected.empty()) {
-      out += std::to_string(r->rejected.size()) + " ops rejected by the hub (kept on this device):\n";
-      for (const auto& [seq, reason] : r->rejected) out += "  op " + std::to_string(seq) + ": " + reason + "\n";
+      out +=
+          std::to_string(r->rejected.size()) + " ops rejected by the hub (kept on this device):\n";
+      for (const auto& [seq, reason] : r->rejected)
+        out += "  op " + std::to_string(seq) + ": " + reason + "\n";
     }
     if (r->skew_ms > 5 * 60'000 || r->skew_ms < -5 * 60'000) {
-      out += "warning: this device's clock is " + std::to_string((r->skew_ms < 0 ? -r->skew_ms : r->skew_ms) / 60'000) +
-             " minutes " + (r->skew_ms > 0 ? "ahead of" : "behind") + " the hub's; set it right\n";
+      out += "warning: this device's clock is " +
+             std::to_string((r->skew_ms < 0 ? -r->skew_ms : r->skew_ms) / 60'000) + " minutes " +
+             (r->skew_ms > 0 ? "ahead of" : "behind") + " the hub's; set it right\n";
     }
     print(out);
     return Status();
   });
 }
 
-const std::vector<Command>& commands() {
-  static const std::vector<Command> kCommands = {
+const std::vector<vs::cli::Command>& commands() {
+  static const std::vector<vs::cli::Command> kCommands = {
       {"init",
        "visitsync init --data DIR --standalone --inspector ID --reference DIR --templates DIR\n"
        "  Makes a new data folder for a device that works alone: imports schools.csv,\n"
@@ -444,42 +448,11 @@ const std::vector<Command>& commands() {
   return kCommands;
 }
 
-int usage(FILE* to) {
-  std::fprintf(to, "usage: visitsync COMMAND [options]\n\ncommands:\n");
-  for (const Command& c : commands()) std::fprintf(to, "  %s\n", c.name.c_str());
-  std::fprintf(
-      to,
-      "\nEvery command takes --data DIR and --help. Exit codes: 0 ok, 2 bad input or\n"
-      "usage, 3 network or sync failure (retry), 4 refused by the hub, 1 internal error.\n");
-  return to == stdout ? 0 : 2;
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {
-  std::vector<std::string> args(argv + 1, argv + argc);
-  if (args.empty()) return usage(stderr);
-  if (args[0] == "--help" || args[0] == "help") return usage(stdout);
-  for (const Command& c : commands()) {
-    const bool two_words = c.name.find(' ') != std::string::npos;
-    const std::size_t words = two_words ? 2 : 1;
-    if (args.size() < words) continue;
-    const std::string name = two_words ? args[0] + " " + args[1] : args[0];
-    if (name != c.name) continue;
-    std::vector<std::string> rest(args.begin() + static_cast<std::ptrdiff_t>(words), args.end());
-    for (const std::string& r : rest) {
-      if (r == "--help") return print("usage: " + c.usage);
-    }
-    Result<Args> parsed = Args::parse(rest, c.options, c.flags);
-    if (!parsed.ok()) return vs::cli::fail(kTool, parsed.status().annotated(c.name));
-    try {
-      return c.run(parsed.value());
-    } catch (const std::exception& e) {
-      return vs::cli::fail(kTool, Status::internal(e.what()));
-    }
-  }
-  std::fprintf(
-      stderr, "visitsync: error: unknown command '%s'\n",
-      args[0] == "visit" && args.size() > 1 ? ("visit " + args[1]).c_str() : args[0].c_str());
-  return usage(stderr);
+  return vs::cli::dispatch(
+      kTool, commands(), argc, argv,
+      "Every command takes --data DIR and --help. Exit codes: 0 ok, 2 bad input or\n"
+      "usage, 3 network or sync failure (retry), 4 refused by the hub, 1 internal error.\n");
 }
