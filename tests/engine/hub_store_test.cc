@@ -342,6 +342,24 @@ TEST_CASE_METHOD(HubFixture, "a device cannot forge its way past the rules",
     REQUIRE(r->rejected.size() == 1);
     CHECK_THAT(r->rejected[0].second, Catch::Contains("d-nobody#77"));
   }
+  SECTION("an inspector accepting changes made after a submission") {
+    CHECK_THAT(rejected_for(Write{key, "accepted.1", Policy::kUnion, Value::set({"d-x#1"}), 1}),
+               Catch::Contains("only a supervisor accepts"));
+  }
+  SECTION("a supervisor's review that is not a review") {
+    Device sup = enroll("I0001");
+    pull(sup);
+    REQUIRE(sup.in->engine()
+                .write(Write{
+                    key, "reviews", Policy::kAppend,
+                    Value::text(R"({"by":"I0001","decision":"approve","comment":"","round":"1"})"),
+                    0x80000001u})
+                .ok());
+    Result<PushResult> r = push(sup);
+    REQUIRE(r.ok());
+    REQUIRE(r->rejected.size() == 1);
+    CHECK_THAT(r->rejected[0].second, Catch::Contains("a review must be JSON"));
+  }
   SECTION("a visit key without its three parts") {
     CHECK_THAT(rejected_for(Write{"visit/" + std::string(kSchool), "a.class_count", Policy::kLww,
                                   Value::integer(9), 1}),
@@ -395,4 +413,35 @@ TEST_CASE_METHOD(HubFixture,
   pull(a);
   CHECK(a.in->visit(id.value()).status().code() == Code::kNotFound);
   CHECK_FALSE(a.in->school(kSchool).ok());
+}
+
+TEST_CASE_METHOD(HubFixture, "an inspector's settling of a co-inspector's conflict is accepted",
+                 "[engine][hub]") {
+  Device a = enroll("I0011");
+  Device b = enroll("I0021");
+  pull(a);
+  pull(b);
+  Result<std::string> id = a.in->start_visit(kSchool, "school-conditions");
+  REQUIRE(id.ok());
+  REQUIRE(push(a).ok());
+  pull(b);
+  REQUIRE(a.in->set_answer(id.value(), "class_count", "10").ok());
+  REQUIRE(b.in->set_answer(id.value(), "class_count", "11").ok());
+  REQUIRE(push(a).ok());
+  REQUIRE(push(b).ok());
+  pull(a);
+  pull(b);
+  REQUIRE(a.in->visit(id.value())->flags.size() == 1);
+  REQUIRE(a.in->resolve(id.value(), "class_count", "11").ok());
+  Result<PushResult> r = push(a);
+  REQUIRE(r.ok());
+  CHECK(r->rejected.empty());
+  pull(b);
+  CHECK(b.in->visit(id.value())->flags.empty());
+  // A later edit builds on the resolution: the hub has it.
+  REQUIRE(b.in->set_answer(id.value(), "class_count", "12").ok());
+  r = push(b);
+  REQUIRE(r.ok());
+  CHECK(r->rejected.empty());
+  CHECK(hub->inspection().visit(id.value())->flags.empty());
 }

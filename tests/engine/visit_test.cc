@@ -271,7 +271,16 @@ TEST_CASE_METHOD(Deployment, "a counter item takes totals and changes, and adds 
   CHECK(answer(view(a, id), "lessons_observed").value == Value::integer(7));
   CHECK(answer(view(b, id), "lessons_observed").value == Value::integer(7));
   CHECK_THAT(refused(a.set_answer(id, "lessons_observed", "-8")).message(),
-             Catch::Contains("outside 0..100"));
+             Catch::Contains("-1 is outside 0..100"));
+  // A change is judged by the total it leads to, and keeps its sign.
+  CHECK_THAT(refused(a.set_answer(id, "lessons_observed", "+150")).message(),
+             Catch::Contains("157 is outside 0..100"));
+  CHECK_THAT(refused(a.set_answer(id, "lessons_observed", "--2")).message(),
+             Catch::Contains("not a change"));
+  CHECK_THAT(refused(a.set_answer(id, "lessons_observed", "+9223372036854775807")).message(),
+             Catch::Contains("out of range"));
+  ok(a.set_answer(id, "lessons_observed", "+93"));
+  CHECK(answer(view(a, id), "lessons_observed").value == Value::integer(100));
 }
 
 TEST_CASE_METHOD(
@@ -351,9 +360,12 @@ TEST_CASE_METHOD(Deployment, "an edit made concurrently with a submit is kept an
   Inspection& sup = device("I0001", Role::kSupervisor);
   sync_all();
   ok(sup.review(id, "approve", ""));
+  // Accepting b's last change accepts that change alone, not b's earlier ones.
+  ok(sup.resolve(id, "smart_classrooms", "3"));
+  CHECK(flagged_items(view(sup, id)) ==
+        std::vector<std::string>{"overall_rating", "inspector_notes"});
   ok(sup.resolve(id, "overall_rating", "3"));
   ok(sup.resolve(id, "inspector_notes", ""));
-  ok(sup.resolve(id, "smart_classrooms", "3"));
   sync_all();
   sync_all();
   v = view(b, id);
@@ -379,6 +391,8 @@ TEST_CASE_METHOD(Deployment, "an approval and a return made concurrently are fla
   VisitView v = view(a, id);
   CHECK(v.status.phase == Phase::kReturned);
   CHECK(flagged_items(v) == std::vector<std::string>{"status"});
+  CHECK_THAT(refused(a.resolve(id, "status", "approve")).message(),
+             Catch::Contains("only a supervisor decides"));
   ok(sup.resolve(id, "status", "approve"));
   sync_all();
   sync_all();
@@ -386,4 +400,81 @@ TEST_CASE_METHOD(Deployment, "an approval and a return made concurrently are fla
   CHECK(v.status.phase == Phase::kApproved);
   CHECK(v.status.round == 1);
   CHECK(v.flags.empty());
+}
+
+TEST_CASE_METHOD(Deployment,
+                 "a late edit from an earlier round is flagged on the visit approved after it",
+                 "[engine][visit][concurrency]") {
+  Inspection& a = device("I0011");
+  Inspection& b = device("I0021");
+  Inspection& sup = device("I0001", Role::kSupervisor);
+  const std::string id = start(a);
+  test::answer_required(a, id);
+  sync_all();
+  ok(a.submit(id));
+  pull(*hub, a);
+  ok(b.set_answer(id, "class_count", "12"));  // b is offline and still sees round 1 open
+  pull(sup, *hub);
+  ok(sup.review(id, "return", "recount the classes"));
+  pull(*hub, sup);
+  pull(a, *hub);
+  ok(a.submit(id));  // round 2, without b's change
+  pull(*hub, a);
+  pull(sup, *hub);
+  ok(sup.review(id, "approve", ""));
+  sync_all();
+  sync_all();
+
+  VisitView v = view(a, id);
+  CHECK(v.status.phase == Phase::kApproved);
+  CHECK(v.status.round == 2);
+  CHECK(answer(v, "class_count").value == Value::integer(12));  // kept, and flagged
+  CHECK(flagged_items(v) == std::vector<std::string>{"class_count"});
+  CHECK(Inspection::to_json(v) == Inspection::to_json(view(b, id)));
+  ok(sup.resolve(id, "class_count", "9"));
+  sync_all();
+  sync_all();
+  v = view(b, id);
+  CHECK(v.flags.empty());
+  CHECK(v.status.phase == Phase::kApproved);
+  CHECK(answer(v, "class_count").value == Value::integer(9));
+}
+
+TEST_CASE_METHOD(Deployment, "an inspector settles a co-inspector's conflict, not a supervisor's",
+                 "[engine][visit][concurrency]") {
+  Inspection& a = device("I0011");
+  Inspection& b = device("I0021");
+  const std::string id = start(a);
+  test::answer_required(a, id);
+  sync_all();
+  ok(a.set_answer(id, "class_count", "10"));
+  ok(b.set_answer(id, "class_count", "11"));
+  sync_all();
+  sync_all();
+  REQUIRE(flagged_items(view(a, id)) == std::vector<std::string>{"class_count"});
+  ok(a.resolve(id, "class_count", "11"));
+  Result<RecordView> rec = a.engine().read("visit/" + std::string(kSchool) + "/" + id);
+  REQUIRE(rec.ok());
+  for (const Version& ver : rec->find("a.class_count")->versions) {
+    CHECK(ver.context == 1);  // an inspector's edit in round 1, without the review mark
+  }
+}
+
+TEST_CASE_METHOD(Deployment, "a review entry that is not a review is skipped, not fatal",
+                 "[engine][visit][input]") {
+  Inspection& a = device("I0011");
+  const std::string id = start(a);
+  sync_all();
+  const std::string key = "visit/" + std::string(kSchool) + "/" + id;
+  for (const char* bad : {R"({"by":"I0001","decision":"approve","comment":"","round":"1"})",
+                          R"({"by":7})", "[1,2]", "not json"}) {
+    REQUIRE(hub->engine()
+                .write(Write{key, "reviews", Policy::kAppend, Value::text(bad), 1u << 31 | 1})
+                .ok());
+  }
+  pull(a, *hub);
+  Result<std::vector<VisitView>> all = a.visits();
+  INFO(all.status().to_string());
+  REQUIRE(all.ok());
+  CHECK(view(a, id).reviews.empty());
 }

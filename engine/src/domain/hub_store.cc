@@ -185,7 +185,9 @@ std::optional<Policy> meta_policy(const std::string& f) {
       f == "started_at") {
     return Policy::kLww;
   }
-  if (f == "inspectors" || f.rfind("submitted.", 0) == 0) return Policy::kUnion;
+  if (f == "inspectors" || f.rfind("submitted.", 0) == 0 || f.rfind("accepted.", 0) == 0) {
+    return Policy::kUnion;
+  }
   if (f == "status") return Policy::kMax;
   if (f == "reviews") return Policy::kAppend;
   return std::nullopt;
@@ -212,8 +214,16 @@ Status check_visit_field(const Op& op, const DeviceRecord& dev, std::string_view
       return Status::rejected("status " + op.value.to_string() + " is not a visit status");
     }
   }
-  if (f == "reviews" && dev.role == Role::kInspector)
-    return Status::rejected("only a supervisor writes reviews");
+  if (f == "reviews") {
+    if (dev.role == Role::kInspector) return Status::rejected("only a supervisor writes reviews");
+    if (op.value.kind() != Value::Kind::kText || !domain::parse_review(op.value.as_text())) {
+      return Status::rejected(
+          "a review must be JSON {by, decision: approve|return, comment, round}");
+    }
+  }
+  if (f.rfind("accepted.", 0) == 0 && dev.role == Role::kInspector) {
+    return Status::rejected("only a supervisor accepts changes made after a submission");
+  }
   return Status();
 }
 

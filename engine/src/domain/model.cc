@@ -4,6 +4,8 @@
 #include <cstdio>
 #include <random>
 
+#include <nlohmann/json.hpp>
+
 namespace vs::domain {
 
 VisitStatus decode_status(std::int64_t v) {
@@ -27,7 +29,9 @@ std::string template_record(std::string_view id, int version) {
   std::snprintf(v, sizeof v, "%06d", version);
   return std::string(kTemplatePrefix) + std::string(id) + "/" + v;
 }
-std::string school_record(std::string_view id) { return std::string(kSchoolPrefix) + std::string(id); }
+std::string school_record(std::string_view id) {
+  return std::string(kSchoolPrefix) + std::string(id);
+}
 std::string inspector_record(std::string_view id) {
   return std::string(kInspectorPrefix) + std::string(id);
 }
@@ -37,8 +41,35 @@ std::string assignment_record(std::string_view inspector, std::string_view schoo
 std::string visit_record(std::string_view school, std::string_view visit_id) {
   return std::string(kVisitPrefix) + std::string(school) + "/" + std::string(visit_id);
 }
-std::string answer_field(std::string_view item) { return std::string(kAnswerPrefix) + std::string(item); }
+std::string answer_field(std::string_view item) {
+  return std::string(kAnswerPrefix) + std::string(item);
+}
 std::string submitted_field(int round) { return "submitted." + std::to_string(round); }
+std::string accepted_field(int round) { return "accepted." + std::to_string(round); }
+
+std::optional<Review> parse_review(std::string_view json_text) {
+  const nlohmann::json j = nlohmann::json::parse(json_text, nullptr, false);
+  if (!j.is_object()) return std::nullopt;
+  const auto by = j.find("by");
+  const auto decision = j.find("decision");
+  const auto comment = j.find("comment");
+  const auto round = j.find("round");
+  if (by == j.end() || !by->is_string() || decision == j.end() || !decision->is_string() ||
+      comment == j.end() || !comment->is_string() || round == j.end() ||
+      !round->is_number_integer()) {
+    return std::nullopt;
+  }
+  const std::int64_t r = round->get<std::int64_t>();
+  Review out;
+  out.by = by->get<std::string>();
+  out.decision = decision->get<std::string>();
+  out.comment = comment->get<std::string>();
+  if ((out.decision != "approve" && out.decision != "return") || r < 1 || r > kRoundMask) {
+    return std::nullopt;
+  }
+  out.round = static_cast<int>(r);
+  return out;
+}
 
 bool valid_ref_id(std::string_view id) {
   return !id.empty() && id.size() <= 32 && std::all_of(id.begin(), id.end(), [](char c) {
@@ -59,7 +90,8 @@ std::string new_uuid() {
   char out[37];
   std::snprintf(out, sizeof out,
                 "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", b[0], b[1],
-                b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13], b[14], b[15]);
+                b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13], b[14],
+                b[15]);
   return out;
 }
 

@@ -9,7 +9,9 @@
 //                                      template_version (integer), inspectors (union),
 //                                      status (max: round * 4 + phase code),
 //                                      submitted.<round> (union: "device#seq" the submitter had
-//                                      seen of the visit), reviews (append: JSON),
+//                                      seen of the visit), accepted.<round> (union:
+//                                      "device#seq" of late changes a supervisor accepted),
+//                                      reviews (append: JSON {by, decision, comment, round}),
 //                                      a.<item> (one per checklist item, the item's policy)
 //
 // The school is part of a visit's key so that the hub can tell a visit's scope from the key.
@@ -18,6 +20,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -48,6 +51,10 @@ std::string assignment_record(std::string_view inspector, std::string_view schoo
 std::string visit_record(std::string_view school, std::string_view visit_id);
 std::string answer_field(std::string_view item);
 std::string submitted_field(int round);
+std::string accepted_field(int round);
+
+// A review entry as written by Inspection::review; nullopt when the text is not one.
+std::optional<Review> parse_review(std::string_view json_text);
 
 inline constexpr std::string_view kTemplatePrefix = "template/";
 inline constexpr std::string_view kSchoolPrefix = "school/";

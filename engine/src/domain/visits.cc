@@ -23,7 +23,8 @@ constexpr std::size_t kMaxCommentChars = 2000;
 std::string short_id(std::string_view id) { return std::string(id.substr(0, 8)); }
 
 bool valid_comment(std::string_view s) {
-  const auto chars = std::count_if(s.begin(), s.end(), [](char c) { return (static_cast<unsigned char>(c) & 0xC0) != 0x80; });
+  const auto chars = std::count_if(
+      s.begin(), s.end(), [](char c) { return (static_cast<unsigned char>(c) & 0xC0) != 0x80; });
   return util::valid_utf8(s) && static_cast<std::size_t>(chars) <= kMaxCommentChars;
 }
 
@@ -34,10 +35,12 @@ std::string format_threshold(double v) {
 
 std::int64_t integer_or(const RecordView& r, std::string_view field, std::int64_t fallback) {
   const FieldView* f = r.find(field);
-  return f != nullptr && f->value.kind() == Value::Kind::kInteger ? f->value.as_integer() : fallback;
+  return f != nullptr && f->value.kind() == Value::Kind::kInteger ? f->value.as_integer()
+                                                                  : fallback;
 }
 
-// Entries "device#seq" of the submission snapshot of a round, as device -> highest seq.
+// The submission snapshot of a round: for each device, the highest seq of the visit's ops the
+// submitter had seen (a record clock: a replica receives one device's ops of a record in order).
 std::map<std::string, std::uint64_t> snapshot_of(const RecordView& r, int round) {
   std::map<std::string, std::uint64_t> seen;
   const FieldView* f = r.find(domain::submitted_field(round));
@@ -52,13 +55,26 @@ std::map<std::string, std::uint64_t> snapshot_of(const RecordView& r, int round)
   return seen;
 }
 
-// Versions of an answer written in `round` by an inspector and not seen by that round's
-// submission: changes made concurrently with the submit (or the approval after it).
+// Late changes a supervisor accepted in a round ("device#seq"): each op on its own, never a
+// range, so accepting one change does not accept another made before it.
+std::set<std::string> accepted_of(const RecordView& r, int round) {
+  const FieldView* f = r.find(domain::accepted_field(round));
+  if (f == nullptr || f->value.kind() != Value::Kind::kSet) return {};
+  return {f->value.as_set().begin(), f->value.as_set().end()};
+}
+
+std::string op_entry(const OpId& id) { return id.device + "#" + std::to_string(id.seq); }
+
+// Versions of an answer written by an inspector in `round` or an earlier one that the round's
+// submission did not see and no supervisor accepted: changes made concurrently with the submit
+// (or with the approval after it). An edit from an earlier round that arrives late counts too.
 std::vector<Version> unseen_by_submit(const std::vector<Version>& versions, int round,
-                                      const std::map<std::string, std::uint64_t>& snapshot) {
+                                      const std::map<std::string, std::uint64_t>& snapshot,
+                                      const std::set<std::string>& accepted) {
   std::vector<Version> out;
   for (const Version& v : versions) {
-    if (domain::round_of(v.context) != round || domain::is_review(v.context)) continue;
+    if (domain::round_of(v.context) > round || domain::is_review(v.context)) continue;
+    if (accepted.count(op_entry(v.op)) != 0) continue;
     auto it = snapshot.find(v.op.device);
     if (it == snapshot.end() || it->second < v.op.seq) out.push_back(v);
   }
@@ -67,6 +83,7 @@ std::vector<Version> unseen_by_submit(const std::vector<Version>& versions, int 
 
 void add_flags(VisitView& view, const RecordView& r) {
   const std::map<std::string, std::uint64_t> snapshot = snapshot_of(r, view.status.round);
+  const std::set<std::string> accepted = accepted_of(r, view.status.round);
   const bool after_submit = !view.status.editable();
   for (const Answer& a : view.answers) {
     const FieldView* f = r.find(answer_field(a.item->key));
@@ -75,17 +92,20 @@ void add_flags(VisitView& view, const RecordView& r) {
     if (f->conflict) reasons.emplace_back("concurrent values differ");
     std::vector<Version> late;
     if (after_submit && f->policy != Policy::kCounter) {
-      late = unseen_by_submit(f->versions, view.status.round, snapshot);
+      late = unseen_by_submit(f->versions, view.status.round, snapshot, accepted);
       if (!late.empty()) {
         reasons.emplace_back(std::string("changed concurrently with the ") +
-                             (view.status.phase == Phase::kApproved ? "submission it was approved on" : "submission"));
+                             (view.status.phase == Phase::kApproved
+                                  ? "submission it was approved on"
+                                  : "submission"));
       }
     }
     if (reasons.empty()) continue;
     Flag flag;
     flag.visit_id = view.id;
     flag.item = a.item->key;
-    for (const std::string& reason : reasons) flag.reason += (flag.reason.empty() ? "" : "; ") + reason;
+    for (const std::string& reason : reasons)
+      flag.reason += (flag.reason.empty() ? "" : "; ") + reason;
     flag.versions = f->conflict ? f->versions : late;
     view.flags.push_back(std::move(flag));
   }
@@ -94,10 +114,14 @@ void add_flags(VisitView& view, const RecordView& r) {
   if (status != nullptr && status->versions.size() > 1) {
     std::set<int> codes;
     for (const Version& v : status->versions) {
-      if (v.value.kind() == Value::Kind::kInteger) codes.insert(static_cast<int>(v.value.as_integer() % 4));
+      if (v.value.kind() == Value::Kind::kInteger)
+        codes.insert(static_cast<int>(v.value.as_integer() % 4));
     }
     if (codes.count(domain::kApproved) != 0 && codes.count(domain::kOpen) != 0) {
-      view.flags.push_back(Flag{view.id, "status", "approved and returned concurrently: the return holds until a supervisor decides", status->versions});
+      view.flags.push_back(
+          Flag{view.id, "status",
+               "approved and returned concurrently: the return holds until a supervisor decides",
+               status->versions});
     }
   }
 }
@@ -108,15 +132,10 @@ std::vector<Review> reviews_of(const RecordView& r) {
   if (f == nullptr) return out;
   for (const Version& v : f->versions) {
     if (v.value.kind() != Value::Kind::kText) continue;
-    const json j = json::parse(v.value.as_text(), nullptr, false);
-    if (!j.is_object()) continue;
-    Review rv;
-    rv.by = j.value("by", "");
-    rv.decision = j.value("decision", "");
-    rv.comment = j.value("comment", "");
-    rv.round = j.value("round", 0);
-    rv.at = v.hlc;
-    out.push_back(std::move(rv));
+    std::optional<Review> rv = domain::parse_review(v.value.as_text());
+    if (!rv) continue;  // not written by review(): the hub refuses such entries
+    rv->at = v.hlc;
+    out.push_back(std::move(*rv));
   }
   return out;
 }
@@ -137,20 +156,25 @@ Status locked(const VisitView& v) {
   if (v.status.phase == Phase::kApproved) {
     return Status::invalid_input("visit " + short_id(v.id) + " is approved: its answers are final");
   }
-  return Status::invalid_input("visit " + short_id(v.id) +
-                               " is submitted: its answers are locked until a supervisor returns it");
+  return Status::invalid_input(
+      "visit " + short_id(v.id) +
+      " is submitted: its answers are locked until a supervisor returns it");
 }
 
 }  // namespace
 
 void findings_of(const Item& item, const Value& v, std::vector<Finding>& out) {
-  if (!item.rule || (v.kind() != Value::Kind::kInteger && v.kind() != Value::Kind::kDecimal)) return;
-  const double x = v.kind() == Value::Kind::kInteger ? static_cast<double>(v.as_integer()) : v.as_decimal();
+  if (!item.rule || (v.kind() != Value::Kind::kInteger && v.kind() != Value::Kind::kDecimal))
+    return;
+  const double x =
+      v.kind() == Value::Kind::kInteger ? static_cast<double>(v.as_integer()) : v.as_decimal();
   const Rule& r = *item.rule;
   const std::string note = r.note.en.empty() ? "" : " (" + r.note.en + ")";
   const std::string shown = v.to_string();
   auto add = [&](const char* level, const char* side, double t) {
-    out.push_back(Finding{item.key, level, item.key + " " + shown + " is " + side + " " + format_threshold(t) + note});
+    out.push_back(
+        Finding{item.key, level,
+                item.key + " " + shown + " is " + side + " " + format_threshold(t) + note});
   };
   if (r.fail_above && x > *r.fail_above) {
     add("fail", "above", *r.fail_above);
@@ -165,7 +189,9 @@ void findings_of(const Item& item, const Value& v, std::vector<Finding>& out) {
 }
 
 Result<std::string> Inspection::Impl::visit_key(std::string_view id) {
-  if (id.size() < 6) return Status::invalid_input("'" + std::string(id) + "': give at least 6 characters of the visit id");
+  if (id.size() < 6)
+    return Status::invalid_input("'" + std::string(id) +
+                                 "': give at least 6 characters of the visit id");
   Result<std::vector<std::string>> keys = engine->records_with_prefix(domain::kVisitPrefix);
   if (!keys.ok()) return keys.status();
   std::vector<std::string> matches;
@@ -175,8 +201,8 @@ Result<std::string> Inspection::Impl::visit_key(std::string_view id) {
   }
   if (matches.empty()) return Status::not_found("no visit '" + std::string(id) + "'");
   if (matches.size() > 1) {
-    return Status::invalid_input("'" + std::string(id) + "' matches " + std::to_string(matches.size()) +
-                                 " visits: give more of the id");
+    return Status::invalid_input("'" + std::string(id) + "' matches " +
+                                 std::to_string(matches.size()) + " visits: give more of the id");
   }
   return matches.front();
 }
@@ -192,7 +218,8 @@ Result<VisitView> Inspection::Impl::build_view(const std::string& key) {
   v.template_version = static_cast<int>(integer_or(r, "template_version", 0));
   v.started_by = text_of(r, "started_by");
   v.started_at = text_of(r, "started_at");
-  if (const FieldView* f = r.find("inspectors"); f != nullptr && f->value.kind() == Value::Kind::kSet) {
+  if (const FieldView* f = r.find("inspectors");
+      f != nullptr && f->value.kind() == Value::Kind::kSet) {
     v.inspectors = f->value.as_set();
   }
   v.status = domain::decode_status(integer_or(r, "status", domain::status_value(1, domain::kOpen)));
@@ -223,28 +250,34 @@ Status Inspection::Impl::check_reviewer(const VisitView& v) {
   if (role != Role::kSupervisor) return Status::invalid_input("only a supervisor reviews visits");
   Result<RecordView> me = engine->read(domain::inspector_record(actor_id));
   Result<RecordView> school = engine->read(domain::school_record(v.school_id));
-  if (!me.ok() || !school.ok()) return Status::not_found("supervisor " + actor_id + " or school " + v.school_id + " is not known here");
+  if (!me.ok() || !school.ok())
+    return Status::not_found("supervisor " + actor_id + " or school " + v.school_id +
+                             " is not known here");
   if (text_of(me.value(), "county") != text_of(school.value(), "county")) {
-    return Status::invalid_input("school " + v.school_id + " is outside the county of supervisor " + actor_id);
+    return Status::invalid_input("school " + v.school_id + " is outside the county of supervisor " +
+                                 actor_id);
   }
   return Status();
 }
 
 Result<VisitView> Inspection::Impl::visit_for_answers(std::string_view visit) {
   if (role != Role::kInspector) {
-    return Status::invalid_input("only inspectors answer checklist items (a supervisor settles flags with resolve)");
+    return Status::invalid_input(
+        "only inspectors answer checklist items (a supervisor settles flags with resolve)");
   }
   Result<std::string> key = visit_key(visit);
   if (!key.ok()) return key.status();
   Result<VisitView> v = build_view(key.value());
   if (!v.ok()) return v.status();
-  if (!v->checklist) return Status::not_found("the template of visit " + short_id(v->id) + " is not here yet");
+  if (!v->checklist)
+    return Status::not_found("the template of visit " + short_id(v->id) + " is not here yet");
   if (Status s = check_assigned(v->school_id); !s.ok()) return s;
   if (!v->status.editable()) return locked(v.value());
   return v;
 }
 
-Result<std::string> Inspection::start_visit(std::string_view school_id, std::string_view template_id) {
+Result<std::string> Inspection::start_visit(std::string_view school_id,
+                                            std::string_view template_id) {
   Impl& im = *impl_;
   if (im.role != Role::kInspector) return Status::invalid_input("only inspectors start visits");
   Result<School> school = this->school(school_id);
@@ -254,7 +287,8 @@ Result<std::string> Inspection::start_visit(std::string_view school_id, std::str
   if (!t.ok()) return t.status();
   if (!t.value()->applies_to_level(school->level)) {
     return Status::invalid_input("template " + std::string(template_id) + " does not apply to " +
-                                 school->level + " schools (school " + std::string(school_id) + ")");
+                                 school->level + " schools (school " + std::string(school_id) +
+                                 ")");
   }
   const std::string id = domain::new_uuid();
   const std::string key = domain::visit_record(school_id, id);
@@ -290,33 +324,52 @@ void answer_writes(const VisitView& v, const std::string& key, const Item& item,
 Result<const Item*> find_item(const VisitView& v, std::string_view item) {
   const Item* it = v.checklist->find(item);
   if (it == nullptr) {
-    return Status::invalid_input("template " + v.template_id + " has no item '" + std::string(item) + "'");
+    return Status::invalid_input("template " + v.template_id + " has no item '" +
+                                 std::string(item) + "'");
   }
   return it;
 }
 
 // A counter answer given as a total ("5") or as a change ("+1", "-2"): the increment to write.
-Result<std::int64_t> counter_increment(const Item& item, const Answer& current, std::string_view text) {
-  const std::int64_t total = current.value.kind() == Value::Kind::kInteger ? current.value.as_integer() : 0;
-  const bool relative = !text.empty() && (text[0] == '+' || text[0] == '-');
-  Result<Value> parsed = parse_item_value(item, relative ? text.substr(text[0] == '+' ? 1 : 0) : text);
-  if (relative && !parsed.ok()) {
-    // "-2" parsed as a total fails the item's bounds; parse the magnitude alone instead.
-    Item unbounded = item;
-    unbounded.min.reset();
-    unbounded.max.reset();
-    parsed = parse_item_value(unbounded, text.substr(1));
-    if (parsed.ok()) parsed = Value::integer(-parsed->as_integer());
+// The total it leads to must suit the item's bounds.
+Result<std::int64_t> counter_increment(const Item& item, const Answer& current,
+                                       std::string_view text) {
+  const std::int64_t total =
+      current.value.kind() == Value::Kind::kInteger ? current.value.as_integer() : 0;
+  std::int64_t target = 0;
+  std::int64_t change = 0;
+  if (!text.empty() && (text[0] == '+' || text[0] == '-')) {
+    Item magnitude = item;  // the change alone is not held to the bounds of a total
+    magnitude.min.reset();
+    magnitude.max.reset();
+    if (text.size() > 1 && (text[1] == '+' || text[1] == '-')) {
+      return Status::invalid_input(item.key + ": '" + std::string(text) +
+                                   "' is not a change (expected +N or -N)");
+    }
+    Result<Value> m = parse_item_value(magnitude, text.substr(1));
+    if (!m.ok()) return m.status();
+    change = text[0] == '-' ? -m->as_integer() : m->as_integer();
+    if (__builtin_add_overflow(total, change, &target)) {
+      return Status::invalid_input(item.key + ": " + std::to_string(total) + " " +
+                                   std::string(text) + " is out of range");
+    }
+  } else {
+    Result<Value> t = parse_item_value(item, text);
+    if (!t.ok()) return t.status();
+    target = t->as_integer();
+    if (__builtin_sub_overflow(target, total, &change)) {
+      return Status::invalid_input(item.key + ": the change to " + std::to_string(target) +
+                                   " is out of range");
+    }
   }
-  if (!parsed.ok()) return parsed.status();
-  const std::int64_t target = relative ? total + parsed->as_integer() : parsed->as_integer();
   if (Status s = check_item_value(item, Value::integer(target)); !s.ok()) return s;
-  return target - total;
+  return change;
 }
 
 }  // namespace
 
-Status Inspection::set_answer(std::string_view visit, std::string_view item, std::string_view text) {
+Status Inspection::set_answer(std::string_view visit, std::string_view item,
+                              std::string_view text) {
   Result<VisitView> v = impl_->visit_for_answers(visit);
   if (!v.ok()) return v.status();
   Result<const Item*> it = find_item(v.value(), item);
@@ -353,7 +406,8 @@ Status Inspection::add_note(std::string_view visit, std::string_view item, std::
   Result<const Item*> it = find_item(v.value(), item);
   if (!it.ok()) return it.status();
   if (it.value()->merge != Policy::kAppend) {
-    return Status::invalid_input("item " + it.value()->key + " is not a notes item: set it with visit set");
+    return Status::invalid_input("item " + it.value()->key +
+                                 " is not a notes item: set it with visit set");
   }
   if (text.empty()) return Status::invalid_input(it.value()->key + ": the note is empty");
   Result<Value> value = parse_item_value(*it.value(), text);
@@ -371,26 +425,30 @@ Status Inspection::submit(std::string_view visit) {
   if (!v->missing_required.empty()) {
     std::string list;
     for (const std::string& m : v->missing_required) list += (list.empty() ? "" : ", ") + m;
-    return Status::invalid_input("visit " + short_id(v->id) + " cannot be submitted: required items not answered: " + list);
+    return Status::invalid_input("visit " + short_id(v->id) +
+                                 " cannot be submitted: required items not answered: " + list);
   }
   const std::string key = domain::visit_record(v->school_id, v->id);
   // What this device has seen of the visit: changes it has not seen are flagged later.
   Result<std::vector<OpId>> clock = impl_->engine->record_clock(key);
   if (!clock.ok()) return clock.status();
   std::vector<std::string> seen;
-  for (const OpId& id : clock.value()) seen.push_back(id.device + "#" + std::to_string(id.seq));
+  for (const OpId& id : clock.value()) seen.push_back(op_entry(id));
   const int round = v->status.round;
   const std::uint32_t ctx = context_of(round, false);
-  Result<Value> snapshot = with_items(*impl_->engine, key, domain::submitted_field(round), std::move(seen));
+  Result<Value> snapshot =
+      with_items(*impl_->engine, key, domain::submitted_field(round), std::move(seen));
   if (!snapshot.ok()) return snapshot.status();
   Result<std::vector<OpId>> ids = impl_->engine->write_batch({
       Write{key, domain::submitted_field(round), Policy::kUnion, snapshot.value(), ctx},
-      Write{key, "status", Policy::kMax, Value::integer(domain::status_value(round, domain::kSubmitted)), ctx},
+      Write{key, "status", Policy::kMax,
+            Value::integer(domain::status_value(round, domain::kSubmitted)), ctx},
   });
   return ids.ok() ? Status() : ids.status();
 }
 
-Status Inspection::review(std::string_view visit, std::string_view decision, std::string_view comment) {
+Status Inspection::review(std::string_view visit, std::string_view decision,
+                          std::string_view comment) {
   Impl& im = *impl_;
   Result<std::string> key = im.visit_key(visit);
   if (!key.ok()) return key.status();
@@ -398,10 +456,12 @@ Status Inspection::review(std::string_view visit, std::string_view decision, std
   if (!v.ok()) return v.status();
   if (Status s = im.check_reviewer(v.value()); !s.ok()) return s;
   if (decision != "approve" && decision != "return") {
-    return Status::invalid_input("decision '" + std::string(decision) + "': expected approve or return");
+    return Status::invalid_input("decision '" + std::string(decision) +
+                                 "': expected approve or return");
   }
   if (v->status.phase != Phase::kSubmitted) {
-    return Status::invalid_input("visit " + short_id(v->id) + " is " + std::string(phase_name(v->status.phase)) +
+    return Status::invalid_input("visit " + short_id(v->id) + " is " +
+                                 std::string(phase_name(v->status.phase)) +
                                  ": only a submitted visit can be reviewed");
   }
   if (!valid_comment(comment)) {
@@ -411,7 +471,10 @@ Status Inspection::review(std::string_view visit, std::string_view decision, std
   const bool approve = decision == "approve";
   const std::int64_t status = approve ? domain::status_value(round, domain::kApproved)
                                       : domain::status_value(round + 1, domain::kOpen);
-  const json entry = {{"by", im.actor_id}, {"decision", std::string(decision)}, {"comment", std::string(comment)}, {"round", round}};
+  const json entry = {{"by", im.actor_id},
+                      {"decision", std::string(decision)},
+                      {"comment", std::string(comment)},
+                      {"round", round}};
   const std::uint32_t ctx = context_of(round, true);
   Result<std::vector<OpId>> ids = im.engine->write_batch({
       Write{key.value(), "status", Policy::kMax, Value::integer(status), ctx},
@@ -426,7 +489,10 @@ Status Inspection::resolve(std::string_view visit, std::string_view item, std::s
   if (!key.ok()) return key.status();
   Result<VisitView> v = im.build_view(key.value());
   if (!v.ok()) return v.status();
-  if (im.role == Role::kInspector) {
+  // An inspector settles a co-inspector's conflict while the visit is open, as an inspector's
+  // edit; a supervisor's resolution carries the review mark.
+  const bool by_inspector = im.role == Role::kInspector;
+  if (by_inspector) {
     if (Status s = im.check_assigned(v->school_id); !s.ok()) return s;
     if (!v->status.editable()) return locked(v.value());
   } else if (Status s = im.check_reviewer(v.value()); !s.ok()) {
@@ -437,33 +503,41 @@ Status Inspection::resolve(std::string_view visit, std::string_view item, std::s
     if (f.item == item) flag = &f;
   }
   if (flag == nullptr) {
-    return Status::invalid_input("item " + std::string(item) + " of visit " + short_id(v->id) + " is not flagged");
+    return Status::invalid_input("item " + std::string(item) + " of visit " + short_id(v->id) +
+                                 " is not flagged");
   }
   const int round = v->status.round;
-  const std::uint32_t ctx = context_of(round, true);
+  const std::uint32_t ctx = context_of(round, !by_inspector);
   std::vector<OpId> settles;
   for (const Version& ver : flag->versions) settles.push_back(ver.op);
 
   if (item == "status") {
-    if (text != "approve" && text != "return") return Status::invalid_input("status: expected approve or return");
+    if (by_inspector)
+      return Status::invalid_input("only a supervisor decides between an approval and a return");
+    if (text != "approve" && text != "return")
+      return Status::invalid_input("status: expected approve or return");
     int approved_round = round;
     for (const Version& ver : flag->versions) {
-      if (ver.value.kind() == Value::Kind::kInteger && ver.value.as_integer() % 4 == domain::kApproved) {
+      if (ver.value.kind() == Value::Kind::kInteger &&
+          ver.value.as_integer() % 4 == domain::kApproved) {
         approved_round = static_cast<int>(ver.value.as_integer() / 4);
       }
     }
-    const std::int64_t status = text == "approve" ? domain::status_value(approved_round, domain::kApproved)
-                                                  : domain::status_value(approved_round + 1, domain::kOpen);
-    Result<OpId> id = im.engine->resolve(Write{key.value(), "status", Policy::kMax, Value::integer(status), ctx}, settles);
+    const std::int64_t status = text == "approve"
+                                    ? domain::status_value(approved_round, domain::kApproved)
+                                    : domain::status_value(approved_round + 1, domain::kOpen);
+    Result<OpId> id = im.engine->resolve(
+        Write{key.value(), "status", Policy::kMax, Value::integer(status), ctx}, settles);
     return id.ok() ? Status() : id.status();
   }
-  if (!v->checklist) return Status::not_found("the template of visit " + short_id(v->id) + " is not here yet");
+  if (!v->checklist)
+    return Status::not_found("the template of visit " + short_id(v->id) + " is not here yet");
   Result<const Item*> it = find_item(v.value(), item);
   if (!it.ok()) return it.status();
   Result<Value> value = parse_item_value(*it.value(), text);
   if (!value.ok()) return value.status();
-  // The value settles every current version of the item; accepting a change made
-  // concurrently with the submission also adds its op to the submission's snapshot.
+  // The value settles every current version of the item; after a submit, the flagged ops are
+  // also recorded as accepted in the round, so they are not flagged again.
   std::vector<OpId> current;
   for (const Answer& a : v->answers) {
     if (a.item == it.value() && a.item->merge != Policy::kAppend) {
@@ -471,7 +545,7 @@ Status Inspection::resolve(std::string_view visit, std::string_view item, std::s
     }
   }
   std::vector<std::string> accepted;
-  for (const Version& ver : flag->versions) accepted.push_back(ver.op.device + "#" + std::to_string(ver.op.seq));
+  for (const Version& ver : flag->versions) accepted.push_back(op_entry(ver.op));
   const Write w{key.value(), answer_field(it.value()->key), it.value()->merge, value.value(), ctx};
   return im.engine->transaction([&]() -> Status {
     if (w.policy != Policy::kAppend || !text.empty()) {
@@ -479,10 +553,11 @@ Status Inspection::resolve(std::string_view visit, std::string_view item, std::s
       if (!id.ok()) return id.status();
     }
     if (!v->status.editable()) {
-      const std::string field = domain::submitted_field(round);
+      const std::string field = domain::accepted_field(round);
       Result<Value> snapshot = with_items(*im.engine, key.value(), field, accepted);
       if (!snapshot.ok()) return snapshot.status();
-      Result<OpId> id = im.engine->write(Write{key.value(), field, Policy::kUnion, snapshot.value(), ctx});
+      Result<OpId> id =
+          im.engine->write(Write{key.value(), field, Policy::kUnion, snapshot.value(), ctx});
       if (!id.ok()) return id.status();
     }
     return Status();
