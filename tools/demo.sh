@@ -22,8 +22,13 @@ done
 if [[ $build -eq 1 ]]; then
   ./tools/deps.sh
   echo "demo: building visitsync (Release)..."
-  cmake -S . -B build-release -G Ninja -DCMAKE_BUILD_TYPE=Release -DVS_BUILD_TESTS=OFF >/dev/null
-  cmake --build build-release -j2 >/dev/null
+  mkdir -p build-release
+  if ! { cmake -S . -B build-release -G Ninja -DCMAKE_BUILD_TYPE=Release -DVS_BUILD_TESTS=OFF &&
+         cmake --build build-release -j2; } >build-release/demo-build.log 2>&1; then
+    tail -n 40 build-release/demo-build.log >&2
+    echo "demo: the build failed (whole log: build-release/demo-build.log)" >&2
+    exit 1
+  fi
 fi
 bin="${VS_BIN:-$root/build-release/tools}"
 [[ "$bin" = /* ]] || bin="$root/$bin"

@@ -20,7 +20,14 @@ echo "deps: installing ${missing[*]}" >&2
 sudo=()
 [[ $(id -u) -ne 0 ]] && sudo=(sudo)
 export DEBIAN_FRONTEND=noninteractive
-if ! "${sudo[@]}" apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null; then
+# --no-remove: libboost1.81-dev conflicts with libboost1.74-dev (Debian's libboost-dev); apt must
+# refuse rather than remove packages the machine has.
+install=(apt-get install -y -q --no-install-recommends --no-remove)
+if ! "${sudo[@]}" "${install[@]}" "${missing[@]}" >/dev/null; then
   "${sudo[@]}" apt-get update -q >/dev/null
-  "${sudo[@]}" apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null
+  if ! "${sudo[@]}" "${install[@]}" "${missing[@]}" >/dev/null; then
+    echo "deps: apt-get could not install ${missing[*]} without removing a package (see above)." >&2
+    echo "deps: visitsync needs Boost >= 1.78 (libboost1.81-dev), which replaces libboost1.74-dev." >&2
+    exit 1
+  fi
 fi

@@ -1,9 +1,11 @@
 // The visitsync binary, run as a user would: init a standalone device from the shared reference
 // data, a visit of each of the four templates with every item answered, invalid values, a submit
 // with a required item missing, and the CSV export.
+#include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <thread>
 
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
@@ -213,6 +215,12 @@ TEST_CASE_METHOD(Device, "the command line explains itself and refuses bad usage
     CHECK_THAT(r.out, Catch::StartsWith("usage: visitsync " + cmd.front()));
   }
   CHECK(test::run(VS_VISITSYNC_BIN, {"--help"}).exit_code == 0);
+  test::RunResult group = test::run(VS_VISITSYNC_BIN, {"visit", "--help"});
+  CHECK(group.exit_code == 0);
+  CHECK_THAT(group.out, Catch::Contains("visit set") && Catch::Contains("visit review") &&
+                            !Catch::Contains("conflicts"));
+  CHECK(test::run(VS_VISITSYNC_BIN, {"visit"}).exit_code == 2);
+  CHECK(test::run(VS_VISITSYNC_BIN, {"visit", "frobnicate"}).exit_code == 2);
   test::RunResult unknown = test::run(VS_VISITSYNC_BIN, {"frobnicate"});
   CHECK(unknown.exit_code == 2);
   CHECK_THAT(unknown.err, Catch::Contains("unknown command 'frobnicate'"));
@@ -235,4 +243,58 @@ TEST_CASE_METHOD(Device, "the command line explains itself and refuses bad usage
           test::reference_dir_for_today(dir), "--templates", test::templates_dir()});
   CHECK(unknown_inspector.exit_code == 2);
   CHECK_THAT(unknown_inspector.err, Catch::Contains("no inspector 'I9999'"));
+  // --data naming a file is bad input, and the file stays as it was.
+  const std::string file = dir.file("a-file");
+  std::ofstream(file) << "mine";
+  test::RunResult on_file =
+      test::run(VS_VISITSYNC_BIN, {"init", "--standalone", "--inspector", "I0011", "--reference",
+                                   test::reference_dir_for_today(dir), "--templates",
+                                   test::templates_dir(), "--data", file});
+  CHECK(on_file.exit_code == 2);
+  CHECK_THAT(on_file.err, Catch::Contains("not a folder"));
+  CHECK(test::slurp(file) == "mine");
+}
+
+TEST_CASE_METHOD(Device, "an export to a folder, or into a missing folder, is bad usage",
+                 "[e2e][cli][input]") {
+  ok({"init", "--standalone", "--inspector", "I0011", "--reference",
+      test::reference_dir_for_today(dir), "--templates", test::templates_dir()});
+  // A value that looks like --help is a value (after --), not a request for help.
+  const std::string id =
+      ok({"visit", "start", "--school", kSchool, "--template", "school-conditions"}).substr(0, 36);
+  test::RunResult note = test::run(
+      VS_VISITSYNC_BIN, {"visit", "note", "--data", data, id, "inspector_notes", "--", "--help"});
+  INFO(note.err);
+  REQUIRE(note.exit_code == 0);
+  CHECK(show(id)["answers"]["inspector_notes"][0]["text"] == "--help");
+  for (const std::string& out : {dir.path().string(), dir.file("missing/visits.csv")}) {
+    test::RunResult r = vs({"export", "--format", "jsonl", "--out", out});
+    INFO(r.err);
+    CHECK(r.exit_code == 2);
+  }
+  CHECK_FALSE(std::filesystem::exists(dir.path().string() + ".tmp"));
+  ok({"export", "--format", "jsonl", "--out", dir.file("visits.jsonl")});
+  CHECK_THAT(test::slurp(dir.file("visits.jsonl")), Catch::Contains(id));
+}
+
+TEST_CASE("a run that times out ends what it started too", "[e2e][support]") {
+  const auto started = std::chrono::steady_clock::now();
+  test::RunResult r =
+      test::run("/bin/bash", {"-c", "sleep 30 & echo $!; wait"}, std::chrono::milliseconds(500));
+  CHECK(r.exit_code == -1);
+  CHECK(std::chrono::steady_clock::now() - started < std::chrono::seconds(10));
+  const std::string pid = r.out.substr(0, r.out.find('\n'));
+  REQUIRE_FALSE(pid.empty());
+  // The sleep was killed with bash: gone, or a zombie until its new parent reaps it.
+  bool ended = false;
+  for (int i = 0; i < 100 && !ended; ++i) {
+    std::ifstream stat("/proc/" + pid + "/stat");
+    std::string line;
+    std::getline(stat, line);
+    const std::size_t paren = line.rfind(')');
+    ended =
+        !stat || line.empty() || (paren != std::string::npos && line.substr(paren + 2, 1) == "Z");
+    if (!ended) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  CHECK(ended);
 }

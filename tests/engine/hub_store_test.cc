@@ -1,5 +1,6 @@
 // The hub's side of sync without a network: enrollment, hello, authorized pushes, scoped and
 // resumable pulls, back-fill of a grown scope.
+#include <fstream>
 #include <set>
 
 #include <catch2/catch.hpp>
@@ -444,4 +445,30 @@ TEST_CASE_METHOD(HubFixture, "an inspector's settling of a co-inspector's confli
   REQUIRE(r.ok());
   CHECK(r->rejected.empty());
   CHECK(hub->inspection().visit(id.value())->flags.empty());
+}
+
+TEST_CASE_METHOD(HubFixture, "a photo answer syncs without a rejected op", "[engine][hub]") {
+  Device a = enroll("I0011");
+  pull(a);
+  Result<std::string> id = a.in->start_visit(kSchool, "school-conditions");
+  REQUIRE(id.ok());
+  const std::string photo = dir.file("wall.jpg");
+  {
+    std::ofstream f(photo, std::ios::binary);
+    f << std::string("\xFF\xD8\xFF\xE0", 4) << "a cracked wall";
+  }
+  Result<std::string> sha = a.in->add_attachment(photo);
+  REQUIRE(sha.ok());
+  CHECK(std::ifstream(dir.file(a.record.device_id) + "/attachments/" + sha.value()).good());
+  REQUIRE(a.in->set_answer(id.value(), "buildings_photo", sha.value()).ok());
+  Result<PushResult> r = push(a);
+  REQUIRE(r.ok());
+  CHECK(r->rejected.empty());
+  Result<VisitView> v = hub->inspection().visit(id.value());
+  REQUIRE(v.ok());
+  bool found = false;
+  for (const Answer& ans : v->answers) {
+    if (ans.item->key == "buildings_photo") found = ans.value == Value::set({sha.value()});
+  }
+  CHECK(found);
 }

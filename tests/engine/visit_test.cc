@@ -1,9 +1,11 @@
 // Visits in domain terms: the lifecycle, refusals, findings, counters, and two inspectors
 // editing the same visit offline (DESIGN.md § Merge rules, property 4). Replicas exchange ops
 // through the engine directly, as a sync through the hub would.
+#include <algorithm>
 #include <map>
 
 #include <catch2/catch.hpp>
+#include <nlohmann/json.hpp>
 
 #include <visitsync/inspection.h>
 
@@ -477,4 +479,37 @@ TEST_CASE_METHOD(Deployment, "a review entry that is not a review is skipped, no
   INFO(all.status().to_string());
   REQUIRE(all.ok());
   CHECK(view(a, id).reviews.empty());
+}
+
+TEST_CASE_METHOD(Deployment, "a CSV export has a column for every item of the versions in use",
+                 "[engine][visit][export]") {
+  Inspection& a = device("I0011");
+  const std::string old_visit = start(a);
+  ok(a.set_answer(old_visit, "library_books", "3000"));
+  // Version 2 of the template drops library_books.
+  nlohmann::json t =
+      nlohmann::json::parse(test::slurp(test::templates_dir() + "/school-conditions.json"));
+  t["version"] = 2;
+  for (auto& section : t["sections"]) {
+    auto& items = section["items"];
+    items.erase(std::remove_if(items.begin(), items.end(),
+                               [](const nlohmann::json& i) { return i["key"] == "library_books"; }),
+                items.end());
+  }
+  ok(hub->publish_template(t.dump()).status());
+  pull(a, *hub);
+  const std::string new_visit = start(a);
+  REQUIRE(view(a, new_visit).template_version == 2);
+
+  Result<std::string> csv = a.export_visits(ExportFormat::kCsv, "school-conditions");
+  INFO(csv.status().to_string());
+  REQUIRE(csv.ok());
+  CHECK_THAT(csv->substr(0, csv->find('\n')), Catch::Contains(",library_books"));
+  const std::size_t row = csv->find(old_visit);
+  REQUIRE(row != std::string::npos);
+  CHECK_THAT(csv->substr(row, csv->find('\n', row) - row), Catch::Contains(",3000"));
+  // The same columns whichever way the visits are chosen.
+  Result<std::string> all = a.export_visits(ExportFormat::kCsv, "");
+  REQUIRE(all.ok());
+  CHECK(all.value() == csv.value());
 }

@@ -13,7 +13,8 @@ struct RunResult {
   std::string err;
 };
 
-// Runs `binary` with `args`, waits at most `limit`, and kills it (by its PID) past that.
+// Runs `binary` with `args` in a process group of its own, waits at most `limit`, and past that
+// kills the group (by the child's PID): the child and whatever it started.
 RunResult run(const std::string& binary, const std::vector<std::string>& args,
               std::chrono::milliseconds limit = std::chrono::seconds(60));
 

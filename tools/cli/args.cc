@@ -1,5 +1,6 @@
 #include "args.h"
 
+#include <algorithm>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -35,10 +36,13 @@ int finish(const std::string& tool, const Status& s) { return s.ok() ? 0 : fail(
 
 namespace {
 
+// Lists the commands whose name starts with `group` (all when it is empty).
 int list_commands(const std::string& tool, const std::vector<Command>& commands,
-                  const std::string& footer, FILE* to) {
-  std::fprintf(to, "usage: %s COMMAND [options]\n\ncommands:\n", tool.c_str());
-  for (const Command& c : commands) std::fprintf(to, "  %s\n", c.name.c_str());
+                  const std::string& group, const std::string& footer, FILE* to) {
+  std::fprintf(to, "usage: %s %sCOMMAND [options]\n\ncommands:\n", tool.c_str(), group.c_str());
+  for (const Command& c : commands) {
+    if (c.name.rfind(group, 0) == 0) std::fprintf(to, "  %s\n", c.name.c_str());
+  }
   std::fprintf(to, "\n%s", footer.c_str());
   return to == stdout ? 0 : 2;
 }
@@ -48,32 +52,37 @@ int list_commands(const std::string& tool, const std::vector<Command>& commands,
 int dispatch(const std::string& tool, const std::vector<Command>& commands, int argc, char** argv,
              const std::string& footer) {
   const std::vector<std::string> args(argv + 1, argv + argc);
-  if (args.empty()) return list_commands(tool, commands, footer, stderr);
+  if (args.empty()) return list_commands(tool, commands, "", footer, stderr);
   if (args[0] == "--help" || args[0] == "help")
-    return list_commands(tool, commands, footer, stdout);
+    return list_commands(tool, commands, "", footer, stdout);
   for (const Command& c : commands) {
     const std::size_t words = c.name.find(' ') != std::string::npos ? 2 : 1;
     if (args.size() < words || (words == 2 ? args[0] + " " + args[1] : args[0]) != c.name) continue;
     const std::vector<std::string> rest(args.begin() + static_cast<std::ptrdiff_t>(words),
                                         args.end());
-    for (const std::string& r : rest) {
-      if (r == "--help") {
-        std::printf("usage: %s", c.usage.c_str());
-        return 0;
-      }
-    }
     Result<Args> parsed = Args::parse(rest, c.options, c.flags);
     if (!parsed.ok()) return fail(tool, parsed.status().annotated(c.name));
+    if (parsed->has("help")) {
+      std::printf("usage: %s", c.usage.c_str());
+      return 0;
+    }
     try {
       return c.run(parsed.value());
     } catch (const std::exception& e) {
       return fail(tool, Status::internal(e.what()));
     }
   }
+  // A group's word alone ("visit"), or with --help: the group's commands.
+  const std::string group = args[0] + " ";
+  const bool is_group = std::any_of(commands.begin(), commands.end(),
+                                    [&](const Command& c) { return c.name.rfind(group, 0) == 0; });
+  if (is_group && (args.size() == 1 || args[1] == "--help")) {
+    return list_commands(tool, commands, group, footer, args.size() == 1 ? stderr : stdout);
+  }
   const std::string named =
       args.size() > 1 && args[1].rfind("--", 0) != 0 ? args[0] + " " + args[1] : args[0];
   std::fprintf(stderr, "%s: error: unknown command '%s'\n", tool.c_str(), named.c_str());
-  return list_commands(tool, commands, footer, stderr);
+  return list_commands(tool, commands, is_group ? group : "", footer, stderr);
 }
 
 Result<Args> Args::parse(const std::vector<std::string>& argv, const std::set<std::string>& options,
@@ -82,16 +91,16 @@ Result<Args> Args::parse(const std::vector<std::string>& argv, const std::set<st
   bool only_positional = false;
   for (std::size_t i = 0; i < argv.size(); ++i) {
     const std::string& arg = argv[i];
+    if (arg == "--" && !only_positional) {
+      only_positional = true;
+      continue;
+    }
     if (only_positional || arg.size() < 3 || arg.compare(0, 2, "--") != 0) {
       a.positional_.push_back(arg);
       continue;
     }
-    if (arg == "--") {
-      only_positional = true;
-      continue;
-    }
     const std::string name = arg.substr(2);
-    if (flags.count(name) != 0) {
+    if (flags.count(name) != 0 || name == "help") {
       a.flags_.insert(name);
     } else if (options.count(name) != 0) {
       if (i + 1 >= argv.size()) return Status::invalid_input("--" + name + " needs a value");
@@ -141,18 +150,24 @@ Result<std::string> read_file(const std::string& path, std::size_t max_bytes) {
 }
 
 Status write_file(const std::string& path, const std::string& content) {
+  std::error_code ec;
+  if (std::filesystem::is_directory(path, ec)) return Status::invalid_input(path + ": is a folder");
+  const std::filesystem::path parent = std::filesystem::path(path).parent_path();
+  if (!parent.empty() && !std::filesystem::is_directory(parent, ec)) {
+    return Status::invalid_input(path + ": folder " + parent.string() + " does not exist");
+  }
   const std::string tmp = path + ".tmp";
+  bool written = false;
   {
     std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    if (!out) return Status::io("cannot write " + tmp);
     out << content;
     out.flush();
-    if (!out) return Status::io("cannot write " + tmp);
+    written = static_cast<bool>(out);
   }
-  std::error_code ec;
-  std::filesystem::rename(tmp, path, ec);
-  if (ec) return Status::io("cannot write " + path + ": " + ec.message());
-  return Status();
+  if (written) std::filesystem::rename(tmp, path, ec);
+  if (written && !ec) return Status();
+  std::filesystem::remove(tmp, ec);
+  return Status::io("cannot write " + path);
 }
 
 }  // namespace vs::cli

@@ -23,7 +23,8 @@ int fail(const std::string& tool, const Status& s);
 // The arguments after the command words: "--name value" options, "--flag" flags, positionals.
 class Args {
  public:
-  // `options` take a value, `flags` do not. Anything else starting with "--" is refused.
+  // `options` take a value, `flags` do not; "--help" is always a flag. Anything else starting
+  // with "--" is refused. After "--", every argument is a positional.
   static Result<Args> parse(const std::vector<std::string>& argv,
                             const std::set<std::string>& options,
                             const std::set<std::string>& flags);
@@ -53,7 +54,8 @@ struct Command {
 
 // Runs the command that argv's first one or two words name: --help prints its usage, bad
 // options exit 2, an exception becomes an internal error. Unknown commands and no command print
-// the list of commands and `footer` on stderr (exit 2); `TOOL --help` prints them on stdout.
+// the list of commands and `footer` on stderr (exit 2); `TOOL --help` prints them on stdout,
+// `TOOL GROUP --help` the commands of a group ("visit").
 int dispatch(const std::string& tool, const std::vector<Command>& commands, int argc, char** argv,
              const std::string& footer);
 
@@ -62,7 +64,8 @@ int finish(const std::string& tool, const Status& s);
 
 // Reads a whole file (at most `max_bytes`); kInvalidInput names the path.
 Result<std::string> read_file(const std::string& path, std::size_t max_bytes);
-// Writes a file whole, replacing it (through a temporary file and a rename).
+// Writes a file whole, replacing it (through a temporary file and a rename). A path that is a
+// folder, or in a folder that does not exist, is bad input.
 Status write_file(const std::string& path, const std::string& content);
 
 }  // namespace vs::cli

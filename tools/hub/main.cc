@@ -1,12 +1,11 @@
 // visitsync-hub --data DIR --listen HOST:PORT: serves devices until SIGTERM or SIGINT, then
 // ends every session cleanly and exits 0. Prints "listening on HOST:PORT" once it accepts, then
 // one line per session.
-#include <signal.h>
-
 #include <chrono>
 #include <cstdio>
 #include <ctime>
 #include <functional>
+#include <signal.h>
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
@@ -42,13 +41,11 @@ int usage(FILE* to) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  std::vector<std::string> args(argv + 1, argv + argc);
-  for (const std::string& a : args) {
-    if (a == "--help") return usage(stdout);
-  }
+  const std::vector<std::string> args(argv + 1, argv + argc);
   vs::Result<vs::cli::Args> parsed = vs::cli::Args::parse(args, {"data", "listen"}, {});
   if (!parsed.ok()) return vs::cli::fail(kTool, parsed.status());
   const vs::cli::Args& a = parsed.value();
+  if (a.has("help")) return usage(stdout);
   vs::Result<std::string> dir = a.need("data");
   vs::Result<std::string> listen = a.need("listen");
   if (!dir.ok()) return vs::cli::fail(kTool, dir.status());
@@ -63,33 +60,40 @@ int main(int argc, char** argv) {
   if (!tls.ok()) return vs::cli::fail(kTool, tls.status());
 
   boost::asio::io_context io;
+  // Before "listening on" is printed: a SIGTERM sent as soon as that line appears stops cleanly.
+  boost::asio::signal_set signals(io, SIGINT, SIGTERM);
   vs::HubOptions options;
   options.hub_id = store.value()->engine().device_id();
   options.log = log_line;
   vs::Result<std::unique_ptr<vs::HubServer>> server =
       vs::HubServer::create(io, *store.value(), tls->ca_pem, tls->cert_pem, tls->key_pem, options);
   if (!server.ok()) return vs::cli::fail(kTool, server.status());
-  if (vs::Status s = server.value()->listen(hp->first, hp->second); !s.ok()) return vs::cli::fail(kTool, s);
+  if (vs::Status s = server.value()->listen(hp->first, hp->second); !s.ok())
+    return vs::cli::fail(kTool, s);
   server.value()->start();
-  const std::string host = hp->first.find(':') != std::string::npos ? "[" + hp->first + "]" : hp->first;
-  log_line("listening on " + host + ":" + std::to_string(server.value()->port()) + " as " + options.hub_id);
+  const std::string host =
+      hp->first.find(':') != std::string::npos ? "[" + hp->first + "]" : hp->first;
+  log_line("listening on " + host + ":" + std::to_string(server.value()->port()) + " as " +
+           options.hub_id);
 
-  boost::asio::signal_set signals(io, SIGINT, SIGTERM);
   boost::asio::steady_timer drain(io);
-  const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(5);
-  // Checks every 20 ms whether the sessions have closed; past the bound the loop stops anyway.
-  std::function<void(const boost::system::error_code&)> check = [&](const boost::system::error_code& e) {
-    if (e) return;
-    if (server.value()->live_sessions() == 0 || std::chrono::steady_clock::now() > give_up) {
-      io.stop();
-      return;
-    }
-    drain.expires_after(std::chrono::milliseconds(20));
-    drain.async_wait(check);
-  };
+  std::chrono::steady_clock::time_point give_up;  // set when the signal comes
+  // Checks every 20 ms whether the sessions have closed; 5 s after the signal the loop stops
+  // anyway.
+  std::function<void(const boost::system::error_code&)> check =
+      [&](const boost::system::error_code& e) {
+        if (e) return;
+        if (server.value()->live_sessions() == 0 || std::chrono::steady_clock::now() > give_up) {
+          io.stop();
+          return;
+        }
+        drain.expires_after(std::chrono::milliseconds(20));
+        drain.async_wait(check);
+      };
   signals.async_wait([&](const boost::system::error_code& ec, int signo) {
     if (ec) return;
     log_line(std::string("stopping (") + (signo == SIGTERM ? "SIGTERM" : "SIGINT") + ")");
+    give_up = std::chrono::steady_clock::now() + std::chrono::seconds(5);
     server.value()->shutdown();
     check({});
   });

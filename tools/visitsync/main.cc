@@ -80,6 +80,19 @@ Status import_dir(vs::Inspection& in, const std::string& reference, const std::s
 
 constexpr const char* kEnrollmentFile = "enrollment.json";
 
+// Undoes a half-made init so that the next one starts clean: the folder if init made it, else
+// what init put in it.
+void discard_init(const std::string& dir, bool existed) {
+  std::error_code ec;
+  if (!existed) {
+    fs::remove_all(dir, ec);
+    return;
+  }
+  for (const char* f : {"visitsync.db", "visitsync.db-wal", "visitsync.db-shm", kEnrollmentFile})
+    fs::remove(fs::path(dir) / f, ec);
+  fs::remove_all(fs::path(dir) / "attachments", ec);
+}
+
 int cmd_init_enrolled(const Args& a) {
   Result<std::string> dir = a.need("data");
   if (!dir.ok()) return vs::cli::fail(kTool, dir.status());
@@ -101,8 +114,7 @@ int cmd_init_enrolled(const Args& a) {
       vs::write_enrollment_file((fs::path(dir.value()) / kEnrollmentFile).string(), e.value());
   if (!s.ok()) {
     in.value().reset();
-    std::error_code ec;
-    if (!existed) fs::remove_all(dir.value(), ec);
+    discard_init(dir.value(), existed);
     return vs::cli::fail(kTool, s);
   }
   std::printf("initialized %s: device %s of %s %s, hub %s:%u (run visitsync sync)\n",
@@ -140,16 +152,8 @@ int cmd_init(const Args& a) {
     s = me.ok() ? in.value()->set_actor(me->id, me->role) : me.status().annotated("--inspector");
   }
   if (!s.ok()) {
-    // Leave nothing half made: the next init starts clean.
     in.value().reset();
-    std::error_code ec;
-    if (existed) {
-      for (const char* f : {"visitsync.db", "visitsync.db-wal", "visitsync.db-shm"})
-        fs::remove(fs::path(dir.value()) / f, ec);
-      fs::remove_all(fs::path(dir.value()) / "attachments", ec);
-    } else {
-      fs::remove_all(dir.value(), ec);
-    }
+    discard_init(dir.value(), existed);
     return vs::cli::fail(kTool, s);
   }
   std::printf("initialized %s: standalone device %s for %s %s\n", dir.value().c_str(),

@@ -15,22 +15,30 @@
 namespace vs {
 namespace {
 
-using nlohmann::json;
 using domain::append_csv_cell;
+using nlohmann::json;
 
 constexpr const char* kBom = "\xEF\xBB\xBF";
 constexpr const char* kEol = "\r\n";
 
 json value_json(const Value& v) {
   switch (v.kind()) {
-    case Value::Kind::kNull: return nullptr;
-    case Value::Kind::kBool: return v.as_bool();
-    case Value::Kind::kInteger: return v.as_integer();
-    case Value::Kind::kDecimal: return v.as_decimal();
-    case Value::Kind::kText: return v.as_text();
-    case Value::Kind::kDate: return format_date(v.as_date());
-    case Value::Kind::kSet: return v.as_set();
-    case Value::Kind::kChoice: return v.as_choice().key;
+    case Value::Kind::kNull:
+      return nullptr;
+    case Value::Kind::kBool:
+      return v.as_bool();
+    case Value::Kind::kInteger:
+      return v.as_integer();
+    case Value::Kind::kDecimal:
+      return v.as_decimal();
+    case Value::Kind::kText:
+      return v.as_text();
+    case Value::Kind::kDate:
+      return format_date(v.as_date());
+    case Value::Kind::kSet:
+      return v.as_set();
+    case Value::Kind::kChoice:
+      return v.as_choice().key;
     case Value::Kind::kGps: {
       json p = {{"lat", v.as_gps().lat}, {"lon", v.as_gps().lon}};
       if (v.as_gps().accuracy_m) p["acc_m"] = *v.as_gps().accuracy_m;
@@ -49,7 +57,10 @@ std::string iso(Hlc h) { return format_hlc(h).substr(0, 19) + "Z"; }
 json versions_json(const std::vector<Version>& versions) {
   json out = json::array();
   for (const Version& v : versions) {
-    out.push_back({{"device", v.op.device}, {"seq", v.op.seq}, {"at", iso(v.hlc)}, {"value", value_json(v.value)}});
+    out.push_back({{"device", v.op.device},
+                   {"seq", v.op.seq},
+                   {"at", iso(v.hlc)},
+                   {"value", value_json(v.value)}});
   }
   return out;
 }
@@ -106,16 +117,22 @@ std::string Inspection::to_json(const VisitView& v) {
   for (const Answer& a : v.answers) answers[a.item->key] = answer_json(a);
   j["answers"] = answers;
   json findings = json::array();
-  for (const Finding& f : v.findings) findings.push_back({{"item", f.item}, {"level", f.level}, {"message", f.message}});
+  for (const Finding& f : v.findings)
+    findings.push_back({{"item", f.item}, {"level", f.level}, {"message", f.message}});
   j["findings"] = findings;
   json flags = json::array();
   for (const Flag& f : v.flags) {
-    flags.push_back({{"item", f.item}, {"reason", f.reason}, {"versions", versions_json(f.versions)}});
+    flags.push_back(
+        {{"item", f.item}, {"reason", f.reason}, {"versions", versions_json(f.versions)}});
   }
   j["conflicts"] = flags;
   json reviews = json::array();
   for (const Review& r : v.reviews) {
-    reviews.push_back({{"by", r.by}, {"decision", r.decision}, {"comment", r.comment}, {"round", r.round}, {"at", iso(r.at)}});
+    reviews.push_back({{"by", r.by},
+                       {"decision", r.decision},
+                       {"comment", r.comment},
+                       {"round", r.round},
+                       {"at", iso(r.at)}});
   }
   j["reviews"] = reviews;
   j["missing_required"] = v.missing_required;
@@ -137,7 +154,10 @@ Result<std::string> Inspection::export_visits(ExportFormat format, std::string_v
     auto it = schools.find(id);
     if (it == schools.end()) {
       Result<School> s = school(id);
-      it = schools.emplace(id, s.ok() ? s.value() : School{id, "", "", "", "", "", false, 0, 0, std::nullopt}).first;
+      it = schools
+               .emplace(id, s.ok() ? s.value()
+                                   : School{id, "", "", "", "", "", false, 0, 0, std::nullopt})
+               .first;
     }
     return it->second;
   };
@@ -166,11 +186,14 @@ Result<std::string> Inspection::export_visits(ExportFormat format, std::string_v
       by_school[v.school_id].name = s.name;
       by_county[s.county].name = s.county;
     }
-    csv_row(out, {"level", "id", "name", "visits", "submitted", "approved", "findings", "open_conflicts"});
-    for (const auto& [level, table] : {std::pair{"school", &by_school}, std::pair{"county", &by_county}}) {
+    csv_row(out, {"level", "id", "name", "visits", "submitted", "approved", "findings",
+                  "open_conflicts"});
+    for (const auto& [level, table] :
+         {std::pair{"school", &by_school}, std::pair{"county", &by_county}}) {
       for (const auto& [id, t] : *table) {
-        csv_row(out, {level, id, t.name, std::to_string(t.visits), std::to_string(t.submitted),
-                      std::to_string(t.approved), std::to_string(t.findings), std::to_string(t.flags)});
+        csv_row(out,
+                {level, id, t.name, std::to_string(t.visits), std::to_string(t.submitted),
+                 std::to_string(t.approved), std::to_string(t.findings), std::to_string(t.flags)});
       }
     }
     return out;
@@ -184,34 +207,62 @@ Result<std::string> Inspection::export_visits(ExportFormat format, std::string_v
                                  join({used.begin(), used.end()}, ", ") +
                                  "): a CSV export needs --template");
   }
-  std::shared_ptr<const Template> columns;
-  if (!template_id.empty()) {
+  // Columns: every item of the template versions in use, in the newest version's order, then
+  // items only older versions have: no answer is left out, and the header depends only on the
+  // versions in use, not on the order of the visits.
+  std::vector<std::shared_ptr<const Template>> versions;
+  for (const VisitView& v : chosen) {
+    if (!v.checklist) {
+      return Status::not_found("visit " + v.id + " uses " + v.template_id + " version " +
+                               std::to_string(v.template_version) +
+                               ", which has not arrived here yet: sync, then export");
+    }
+    const bool known = std::any_of(versions.begin(), versions.end(), [&](const auto& t) {
+      return t->version == v.checklist->version;
+    });
+    if (!known) versions.push_back(v.checklist);
+  }
+  if (versions.empty() && !template_id.empty()) {
     Result<std::shared_ptr<const Template>> t = find_template(template_id);
     if (!t.ok()) return t.status();
-    columns = t.value();
-  } else if (!chosen.empty()) {
-    columns = chosen.front().checklist;
+    versions.push_back(t.value());
   }
-  std::vector<std::string> header = {"visit_id", "school_id", "school_name", "county", "template_id",
-                                     "template_version", "status", "round", "started_by", "started_at",
-                                     "inspectors", "findings", "open_conflicts"};
-  if (columns) {
-    for (const Item* item : columns->items()) header.push_back(item->key);
+  std::sort(versions.begin(), versions.end(),
+            [](const auto& x, const auto& y) { return x->version > y->version; });
+  std::vector<std::string> columns;
+  std::set<std::string> seen;
+  for (const auto& t : versions) {
+    for (const Item* item : t->items()) {
+      if (seen.insert(item->key).second) columns.push_back(item->key);
+    }
   }
+  std::vector<std::string> header = {"visit_id",      "school_id",        "school_name", "county",
+                                     "template_id",   "template_version", "status",      "round",
+                                     "started_by",    "started_at",       "inspectors",  "findings",
+                                     "open_conflicts"};
+  header.insert(header.end(), columns.begin(), columns.end());
   csv_row(out, header);
   for (const VisitView& v : chosen) {
     const School& s = school_of(v.school_id);
     std::vector<std::string> findings;
     for (const Finding& f : v.findings) findings.push_back(f.level + ": " + f.message);
-    std::vector<std::string> row = {v.id, v.school_id, s.name, s.county, v.template_id,
-                                    std::to_string(v.template_version), std::string(phase_name(v.status.phase)),
-                                    std::to_string(v.status.round), v.started_by, v.started_at,
-                                    join(v.inspectors, ","), join(findings, "; "), std::to_string(v.flags.size())};
-    if (columns) {
-      for (const Item* item : columns->items()) {
-        auto a = std::find_if(v.answers.begin(), v.answers.end(), [&](const Answer& x) { return x.item->key == item->key; });
-        row.push_back(a == v.answers.end() ? "" : answer_cell(*a));
-      }
+    std::vector<std::string> row = {v.id,
+                                    v.school_id,
+                                    s.name,
+                                    s.county,
+                                    v.template_id,
+                                    std::to_string(v.template_version),
+                                    std::string(phase_name(v.status.phase)),
+                                    std::to_string(v.status.round),
+                                    v.started_by,
+                                    v.started_at,
+                                    join(v.inspectors, ","),
+                                    join(findings, "; "),
+                                    std::to_string(v.flags.size())};
+    for (const std::string& key : columns) {
+      auto a = std::find_if(v.answers.begin(), v.answers.end(),
+                            [&](const Answer& x) { return x.item->key == key; });
+      row.push_back(a == v.answers.end() ? "" : answer_cell(*a));
     }
     csv_row(out, row);
   }

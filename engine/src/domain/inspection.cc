@@ -1,14 +1,18 @@
 // Inspection: the data folder, who acts on it, templates, reference lookups, attachments and
 // the local status. Visits are in visits.cc, imports in reference.cc, exports in export.cc.
-#include <visitsync/inspection.h>
-
 #include <algorithm>
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
+#include <fcntl.h>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
+#include <unistd.h>
 
 #include <openssl/evp.h>
+
+#include <visitsync/inspection.h>
 
 #include "domain/inspection_impl.h"
 #include "util/bytes.h"
@@ -27,6 +31,29 @@ Result<Role> parse_role(std::string_view s) {
   if (s == "supervisor") return Role::kSupervisor;
   if (s == "admin") return Role::kAdmin;
   return Status::invalid_input("unknown role '" + std::string(s) + "' (inspector, supervisor)");
+}
+
+// Writes `bytes` to `path` through a temporary file, on disk (fsync) before it takes the name.
+Status write_durably(const std::string& path, const std::string& bytes) {
+  const std::string tmp = path + ".tmp";
+  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) return Status::io("cannot write " + tmp + ": " + std::strerror(errno));
+  std::size_t done = 0;
+  while (done < bytes.size()) {
+    const ssize_t n = ::write(fd, bytes.data() + done, bytes.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    done += static_cast<std::size_t>(n);
+  }
+  const bool written = done == bytes.size() && ::fsync(fd) == 0;
+  const int err = errno;
+  ::close(fd);
+  std::error_code ec;
+  if (written) fs::rename(tmp, path, ec);
+  if (written && !ec) return Status();
+  const std::string why = written ? ec.message() : std::strerror(err);
+  fs::remove(tmp, ec);
+  return Status::io("cannot store " + path + ": " + why);
 }
 
 Result<std::string> read_file(const std::string& path, std::uintmax_t max_bytes) {
@@ -55,19 +82,26 @@ Result<std::string> sha256_hex(std::string_view bytes) {
 
 std::string_view role_name(Role r) {
   switch (r) {
-    case Role::kInspector: return "inspector";
-    case Role::kSupervisor: return "supervisor";
-    case Role::kAdmin: return "admin";
+    case Role::kInspector:
+      return "inspector";
+    case Role::kSupervisor:
+      return "supervisor";
+    case Role::kAdmin:
+      return "admin";
   }
   return "unknown";
 }
 
 std::string_view phase_name(Phase p) {
   switch (p) {
-    case Phase::kDraft: return "draft";
-    case Phase::kSubmitted: return "submitted";
-    case Phase::kReturned: return "returned";
-    case Phase::kApproved: return "approved";
+    case Phase::kDraft:
+      return "draft";
+    case Phase::kSubmitted:
+      return "submitted";
+    case Phase::kReturned:
+      return "returned";
+    case Phase::kApproved:
+      return "approved";
   }
   return "unknown";
 }
@@ -84,20 +118,27 @@ Result<ExportFormat> parse_export_format(std::string_view name) {
   if (name == "csv") return ExportFormat::kCsv;
   if (name == "jsonl") return ExportFormat::kJsonl;
   if (name == "summary") return ExportFormat::kSummary;
-  return Status::invalid_input("unknown export format '" + std::string(name) + "' (csv, jsonl or summary)");
+  return Status::invalid_input("unknown export format '" + std::string(name) +
+                               "' (csv, jsonl or summary)");
 }
 
 bool Answer::answered() const {
   if (item != nullptr && item->merge == Policy::kAppend) return !versions.empty();
   switch (value.kind()) {
-    case Value::Kind::kNull: return false;
-    case Value::Kind::kText: return !value.as_text().empty();
-    case Value::Kind::kSet: return !value.as_set().empty();
-    default: return true;
+    case Value::Kind::kNull:
+      return false;
+    case Value::Kind::kText:
+      return !value.as_text().empty();
+    case Value::Kind::kSet:
+      return !value.as_set().empty();
+    default:
+      return true;
   }
 }
 
-Date Inspection::Impl::today() const { return Date{static_cast<std::int32_t>(clock->now_ms() / 86'400'000)}; }
+Date Inspection::Impl::today() const {
+  return Date{static_cast<std::int32_t>(clock->now_ms() / 86'400'000)};
+}
 
 std::string Inspection::Impl::now_iso() const {
   std::string s = format_hlc(make_hlc(static_cast<std::uint64_t>(clock->now_ms()), 0));
@@ -109,7 +150,8 @@ std::string Inspection::Impl::text_of(const RecordView& r, std::string_view fiel
   return f != nullptr && f->value.kind() == Value::Kind::kText ? f->value.as_text() : std::string();
 }
 
-Result<std::shared_ptr<const Template>> Inspection::Impl::load_template(std::string_view id, int version) {
+Result<std::shared_ptr<const Template>> Inspection::Impl::load_template(std::string_view id,
+                                                                        int version) {
   const std::string key = domain::template_record(id, version);
   if (auto it = templates.find(key); it != templates.end()) return it->second;
   Result<std::optional<FieldView>> body = engine->read_field(key, "body");
@@ -146,8 +188,10 @@ Result<std::unique_ptr<Inspection>> Inspection::open(const std::string& data_dir
   Result<std::string> mode = impl->engine->setting("mode");
   Result<std::string> actor = impl->engine->setting("actor");
   Result<std::string> role = impl->engine->setting("role");
-  if (!mode.ok() || !actor.ok() || !role.ok()) return Status::io(data_dir + ": cannot read settings");
-  if (mode.value().empty()) return Status::invalid_input(data_dir + ": the store was never initialized");
+  if (!mode.ok() || !actor.ok() || !role.ok())
+    return Status::io(data_dir + ": cannot read settings");
+  if (mode.value().empty())
+    return Status::invalid_input(data_dir + ": the store was never initialized");
   Result<Role> r = parse_role(role.value());
   if (!r.ok()) return r.status().annotate(data_dir);
   impl->mode = mode.value();
@@ -167,13 +211,28 @@ Result<std::unique_ptr<Inspection>> Inspection::create(const std::string& data_d
     return Status::invalid_input("unknown mode '" + mode + "'");
   }
   std::error_code ec;
+  const bool new_folder = !fs::exists(data_dir, ec);
+  if (!new_folder && !fs::is_directory(data_dir, ec)) {
+    return Status::invalid_input(data_dir + ": not a folder");
+  }
   fs::create_directories(fs::path(data_dir) / "attachments", ec);
   if (ec) return Status::io("cannot create " + data_dir + ": " + ec.message());
+  // On failure, leave nothing behind: the folder if this made it, else the store's files.
+  auto undo = [&](Status failed) {
+    std::error_code ignored;
+    if (new_folder) {
+      fs::remove_all(data_dir, ignored);
+    } else {
+      for (const char* suffix : {"", "-wal", "-shm", "-journal"})
+        fs::remove(path + suffix, ignored);
+    }
+    return failed;
+  };
   Options o;
   o.device_id = device_id;
   o.clock = clock;
   Result<std::unique_ptr<Engine>> e = Engine::open(path, o);
-  if (!e.ok()) return e.status();
+  if (!e.ok()) return undo(e.status());
   Status s = e.value()->transaction([&]() -> Status {
     for (const auto& [k, v] : {std::pair<const char*, std::string>{"mode", mode},
                                {"actor", actor_id},
@@ -182,9 +241,11 @@ Result<std::unique_ptr<Inspection>> Inspection::create(const std::string& data_d
     }
     return Status();
   });
-  if (!s.ok()) return s;
   e.value().reset();
-  return open(data_dir, clock);
+  if (!s.ok()) return undo(s);
+  Result<std::unique_ptr<Inspection>> opened = open(data_dir, clock);
+  if (!opened.ok()) return undo(opened.status());
+  return opened;
 }
 
 Engine& Inspection::engine() { return *impl_->engine; }
@@ -217,7 +278,8 @@ Result<Template> Inspection::publish_template(std::string_view json) {
                                  "never changes: publish the change as version " +
                                  std::to_string(t->version + 1));
   }
-  Result<OpId> id = impl_->engine->write(Write{key, "body", Policy::kLww, Value::text(t->canonical), 0});
+  Result<OpId> id =
+      impl_->engine->write(Write{key, "body", Policy::kLww, Value::text(t->canonical), 0});
   if (!id.ok()) return id.status();
   return t;
 }
@@ -230,7 +292,8 @@ Result<std::vector<std::shared_ptr<const Template>>> Inspection::templates() {
     // template/<id>/<version>: keys sort by version within an id, so the last one wins.
     const std::size_t slash = key.rfind('/');
     const std::string id = key.substr(kTemplatePrefix.size(), slash - kTemplatePrefix.size());
-    Result<std::shared_ptr<const Template>> t = impl_->load_template(id, std::atoi(key.c_str() + slash + 1));
+    Result<std::shared_ptr<const Template>> t =
+        impl_->load_template(id, std::atoi(key.c_str() + slash + 1));
     if (!t.ok()) return t.status();
     newest[id] = t.value();
   }
@@ -239,7 +302,8 @@ Result<std::vector<std::shared_ptr<const Template>>> Inspection::templates() {
   return out;
 }
 
-Result<std::shared_ptr<const Template>> Inspection::find_template(std::string_view id, int version) {
+Result<std::shared_ptr<const Template>> Inspection::find_template(std::string_view id,
+                                                                  int version) {
   if (version > 0) return impl_->load_template(id, version);
   Result<std::vector<std::shared_ptr<const Template>>> all = templates();
   if (!all.ok()) return all.status();
@@ -252,7 +316,8 @@ Result<std::shared_ptr<const Template>> Inspection::find_template(std::string_vi
 Result<School> Inspection::school(std::string_view id) {
   Result<RecordView> r = impl_->engine->read(domain::school_record(id));
   if (!r.ok()) {
-    if (r.status().code() == Code::kNotFound) return Status::not_found("no school '" + std::string(id) + "'");
+    if (r.status().code() == Code::kNotFound)
+      return Status::not_found("no school '" + std::string(id) + "'");
     return r.status();
   }
   School s;
@@ -263,9 +328,12 @@ Result<School> Inspection::school(std::string_view id) {
   s.township = Impl::text_of(r.value(), "township");
   s.level = Impl::text_of(r.value(), "level");
   for (const FieldView& f : r->fields) {
-    if (f.field == "boarding" && f.value.kind() == Value::Kind::kBool) s.boarding = f.value.as_bool();
-    if (f.field == "students" && f.value.kind() == Value::Kind::kInteger) s.students = f.value.as_integer();
-    if (f.field == "teachers" && f.value.kind() == Value::Kind::kInteger) s.teachers = f.value.as_integer();
+    if (f.field == "boarding" && f.value.kind() == Value::Kind::kBool)
+      s.boarding = f.value.as_bool();
+    if (f.field == "students" && f.value.kind() == Value::Kind::kInteger)
+      s.students = f.value.as_integer();
+    if (f.field == "teachers" && f.value.kind() == Value::Kind::kInteger)
+      s.teachers = f.value.as_integer();
     if (f.field == "location" && f.value.kind() == Value::Kind::kGps) s.location = f.value.as_gps();
   }
   return s;
@@ -274,7 +342,8 @@ Result<School> Inspection::school(std::string_view id) {
 Result<Inspector> Inspection::inspector(std::string_view id) {
   Result<RecordView> r = impl_->engine->read(domain::inspector_record(id));
   if (!r.ok()) {
-    if (r.status().code() == Code::kNotFound) return Status::not_found("no inspector '" + std::string(id) + "'");
+    if (r.status().code() == Code::kNotFound)
+      return Status::not_found("no inspector '" + std::string(id) + "'");
     return r.status();
   }
   Inspector p;
@@ -315,7 +384,8 @@ Status Inspection::Impl::check_assigned(std::string_view school_id) {
       engine->read_field(domain::assignment_record(actor_id, school_id), "until");
   if (!from.ok()) return from.status();
   if (!until.ok()) return until.status();
-  const std::string who = "inspector " + actor_id + " is not assigned to school " + std::string(school_id);
+  const std::string who =
+      "inspector " + actor_id + " is not assigned to school " + std::string(school_id);
   if (!from.value() || !until.value()) return Status::invalid_input(who);
   const Date d = today();
   if (d.days < from.value()->value.as_date().days || d.days > until.value()->value.as_date().days) {
@@ -330,36 +400,14 @@ Result<std::string> Inspection::add_attachment(const std::string& path) {
   Result<std::string> bytes = read_file(path, kMaxAttachmentBytes);
   if (!bytes.ok()) return bytes.status();
   const std::string& b = bytes.value();
-  std::string media;
-  if (b.size() >= 3 && b.compare(0, 3, "\xFF\xD8\xFF") == 0) media = "image/jpeg";
-  if (b.size() >= 8 && b.compare(0, 8, "\x89PNG\r\n\x1a\n") == 0) media = "image/png";
-  if (media.empty()) return Status::invalid_input(path + ": not a JPEG or PNG image");
+  const bool jpeg = b.size() >= 3 && b.compare(0, 3, "\xFF\xD8\xFF") == 0;
+  const bool png = b.size() >= 8 && b.compare(0, 8, "\x89PNG\r\n\x1a\n") == 0;
+  if (!jpeg && !png) return Status::invalid_input(path + ": not a JPEG or PNG image");
   Result<std::string> sha = sha256_hex(b);
   if (!sha.ok()) return sha.status();
   const fs::path target = fs::path(impl_->data_dir) / "attachments" / sha.value();
   if (!fs::exists(target)) {
-    const fs::path tmp = target.string() + ".tmp";
-    {
-      std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-      out << b;
-      out.flush();
-      if (!out) return Status::io("cannot write " + tmp.string());
-    }
-    std::error_code ec;
-    fs::rename(tmp, target, ec);
-    if (ec) return Status::io("cannot store " + target.string() + ": " + ec.message());
-  }
-  Attachment a;
-  for (std::size_t i = 0; i < a.sha256.size(); ++i) {
-    a.sha256[i] = static_cast<std::uint8_t>(std::stoi(sha.value().substr(2 * i, 2), nullptr, 16));
-  }
-  a.size_bytes = b.size();
-  a.media_type = media;
-  Result<std::optional<FieldView>> known = impl_->engine->read_field("attachment/" + sha.value(), "meta");
-  if (!known.ok()) return known.status();
-  if (!known.value()) {
-    Result<OpId> id = impl_->engine->write(Write{"attachment/" + sha.value(), "meta", Policy::kLww, Value::attachment(a), 0});
-    if (!id.ok()) return id.status();
+    if (Status s = write_durably(target.string(), b); !s.ok()) return s;
   }
   return sha.value();
 }
