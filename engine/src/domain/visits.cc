@@ -370,197 +370,210 @@ Result<std::int64_t> counter_increment(const Item& item, const Answer& current,
 
 Status Inspection::set_answer(std::string_view visit, std::string_view item,
                               std::string_view text) {
-  Result<VisitView> v = impl_->visit_for_answers(visit);
-  if (!v.ok()) return v.status();
-  Result<const Item*> it = find_item(v.value(), item);
-  if (!it.ok()) return it.status();
-  const Item& spec = *it.value();
-  if (spec.merge == Policy::kAppend) {
-    return Status::invalid_input("item " + spec.key + " keeps notes: add one with visit note");
-  }
-  const std::string key = domain::visit_record(v->school_id, v->id);
-  Value value;
-  if (spec.merge == Policy::kCounter) {
-    const Answer* current = nullptr;
-    for (const Answer& a : v->answers) {
-      if (a.item == &spec) current = &a;
+  // Read and written in one write transaction (BEGIN IMMEDIATE): a sync in another process
+  // cannot change the visit between the checks and the writes. So are the other commands.
+  return impl_->engine->transaction([&]() -> Status {
+    Result<VisitView> v = impl_->visit_for_answers(visit);
+    if (!v.ok()) return v.status();
+    Result<const Item*> it = find_item(v.value(), item);
+    if (!it.ok()) return it.status();
+    const Item& spec = *it.value();
+    if (spec.merge == Policy::kAppend) {
+      return Status::invalid_input("item " + spec.key + " keeps notes: add one with visit note");
     }
-    Result<std::int64_t> inc = counter_increment(spec, *current, text);
-    if (!inc.ok()) return inc.status();
-    if (inc.value() == 0) return Status();
-    value = Value::integer(inc.value());
-  } else {
-    Result<Value> parsed = parse_item_value(spec, text);
-    if (!parsed.ok()) return parsed.status();
-    value = std::move(parsed.value());
-  }
-  std::vector<Write> writes;
-  answer_writes(v.value(), key, spec, std::move(value), impl_->actor_id, writes);
-  Result<std::vector<OpId>> ids = impl_->engine->write_batch(writes);
-  return ids.ok() ? Status() : ids.status();
+    const std::string key = domain::visit_record(v->school_id, v->id);
+    Value value;
+    if (spec.merge == Policy::kCounter) {
+      const Answer* current = nullptr;
+      for (const Answer& a : v->answers) {
+        if (a.item == &spec) current = &a;
+      }
+      Result<std::int64_t> inc = counter_increment(spec, *current, text);
+      if (!inc.ok()) return inc.status();
+      if (inc.value() == 0) return Status();
+      value = Value::integer(inc.value());
+    } else {
+      Result<Value> parsed = parse_item_value(spec, text);
+      if (!parsed.ok()) return parsed.status();
+      value = std::move(parsed.value());
+    }
+    std::vector<Write> writes;
+    answer_writes(v.value(), key, spec, std::move(value), impl_->actor_id, writes);
+    Result<std::vector<OpId>> ids = impl_->engine->write_batch(writes);
+    return ids.ok() ? Status() : ids.status();
+  });
 }
 
 Status Inspection::add_note(std::string_view visit, std::string_view item, std::string_view text) {
-  Result<VisitView> v = impl_->visit_for_answers(visit);
-  if (!v.ok()) return v.status();
-  Result<const Item*> it = find_item(v.value(), item);
-  if (!it.ok()) return it.status();
-  if (it.value()->merge != Policy::kAppend) {
-    return Status::invalid_input("item " + it.value()->key +
-                                 " is not a notes item: set it with visit set");
-  }
-  if (text.empty()) return Status::invalid_input(it.value()->key + ": the note is empty");
-  Result<Value> value = parse_item_value(*it.value(), text);
-  if (!value.ok()) return value.status();
-  std::vector<Write> writes;
-  answer_writes(v.value(), domain::visit_record(v->school_id, v->id), *it.value(), value.value(),
-                impl_->actor_id, writes);
-  Result<std::vector<OpId>> ids = impl_->engine->write_batch(writes);
-  return ids.ok() ? Status() : ids.status();
+  return impl_->engine->transaction([&]() -> Status {
+    Result<VisitView> v = impl_->visit_for_answers(visit);
+    if (!v.ok()) return v.status();
+    Result<const Item*> it = find_item(v.value(), item);
+    if (!it.ok()) return it.status();
+    if (it.value()->merge != Policy::kAppend) {
+      return Status::invalid_input("item " + it.value()->key +
+                                   " is not a notes item: set it with visit set");
+    }
+    if (text.empty()) return Status::invalid_input(it.value()->key + ": the note is empty");
+    Result<Value> value = parse_item_value(*it.value(), text);
+    if (!value.ok()) return value.status();
+    std::vector<Write> writes;
+    answer_writes(v.value(), domain::visit_record(v->school_id, v->id), *it.value(), value.value(),
+                  impl_->actor_id, writes);
+    Result<std::vector<OpId>> ids = impl_->engine->write_batch(writes);
+    return ids.ok() ? Status() : ids.status();
+  });
 }
 
 Status Inspection::submit(std::string_view visit) {
-  Result<VisitView> v = impl_->visit_for_answers(visit);
-  if (!v.ok()) return v.status();
-  if (!v->missing_required.empty()) {
-    std::string list;
-    for (const std::string& m : v->missing_required) list += (list.empty() ? "" : ", ") + m;
-    return Status::invalid_input("visit " + short_id(v->id) +
-                                 " cannot be submitted: required items not answered: " + list);
-  }
-  const std::string key = domain::visit_record(v->school_id, v->id);
-  // What this device has seen of the visit: changes it has not seen are flagged later.
-  Result<std::vector<OpId>> clock = impl_->engine->record_clock(key);
-  if (!clock.ok()) return clock.status();
-  std::vector<std::string> seen;
-  for (const OpId& id : clock.value()) seen.push_back(op_entry(id));
-  const int round = v->status.round;
-  const std::uint32_t ctx = context_of(round, false);
-  Result<Value> snapshot =
-      with_items(*impl_->engine, key, domain::submitted_field(round), std::move(seen));
-  if (!snapshot.ok()) return snapshot.status();
-  Result<std::vector<OpId>> ids = impl_->engine->write_batch({
-      Write{key, domain::submitted_field(round), Policy::kUnion, snapshot.value(), ctx},
-      Write{key, "status", Policy::kMax,
-            Value::integer(domain::status_value(round, domain::kSubmitted)), ctx},
+  return impl_->engine->transaction([&]() -> Status {
+    Result<VisitView> v = impl_->visit_for_answers(visit);
+    if (!v.ok()) return v.status();
+    if (!v->missing_required.empty()) {
+      std::string list;
+      for (const std::string& m : v->missing_required) list += (list.empty() ? "" : ", ") + m;
+      return Status::invalid_input("visit " + short_id(v->id) +
+                                   " cannot be submitted: required items not answered: " + list);
+    }
+    const std::string key = domain::visit_record(v->school_id, v->id);
+    // What this device has seen of the visit: changes it has not seen are flagged later.
+    Result<std::vector<OpId>> clock = impl_->engine->record_clock(key);
+    if (!clock.ok()) return clock.status();
+    std::vector<std::string> seen;
+    for (const OpId& id : clock.value()) seen.push_back(op_entry(id));
+    const int round = v->status.round;
+    const std::uint32_t ctx = context_of(round, false);
+    Result<Value> snapshot =
+        with_items(*impl_->engine, key, domain::submitted_field(round), std::move(seen));
+    if (!snapshot.ok()) return snapshot.status();
+    Result<std::vector<OpId>> ids = impl_->engine->write_batch({
+        Write{key, domain::submitted_field(round), Policy::kUnion, snapshot.value(), ctx},
+        Write{key, "status", Policy::kMax,
+              Value::integer(domain::status_value(round, domain::kSubmitted)), ctx},
+    });
+    return ids.ok() ? Status() : ids.status();
   });
-  return ids.ok() ? Status() : ids.status();
 }
 
 Status Inspection::review(std::string_view visit, std::string_view decision,
                           std::string_view comment) {
-  Impl& im = *impl_;
-  Result<std::string> key = im.visit_key(visit);
-  if (!key.ok()) return key.status();
-  Result<VisitView> v = im.build_view(key.value());
-  if (!v.ok()) return v.status();
-  if (Status s = im.check_reviewer(v.value()); !s.ok()) return s;
-  if (decision != "approve" && decision != "return") {
-    return Status::invalid_input("decision '" + std::string(decision) +
-                                 "': expected approve or return");
-  }
-  if (v->status.phase != Phase::kSubmitted) {
-    return Status::invalid_input("visit " + short_id(v->id) + " is " +
-                                 std::string(phase_name(v->status.phase)) +
-                                 ": only a submitted visit can be reviewed");
-  }
-  if (!valid_comment(comment)) {
-    return Status::invalid_input("the comment must be UTF-8 text of at most 2000 characters");
-  }
-  const int round = v->status.round;
-  const bool approve = decision == "approve";
-  const std::int64_t status = approve ? domain::status_value(round, domain::kApproved)
-                                      : domain::status_value(round + 1, domain::kOpen);
-  const json entry = {{"by", im.actor_id},
-                      {"decision", std::string(decision)},
-                      {"comment", std::string(comment)},
-                      {"round", round}};
-  const std::uint32_t ctx = context_of(round, true);
-  Result<std::vector<OpId>> ids = im.engine->write_batch({
-      Write{key.value(), "status", Policy::kMax, Value::integer(status), ctx},
-      Write{key.value(), "reviews", Policy::kAppend, Value::text(entry.dump()), ctx},
+  return impl_->engine->transaction([&]() -> Status {
+    Impl& im = *impl_;
+    Result<std::string> key = im.visit_key(visit);
+    if (!key.ok()) return key.status();
+    Result<VisitView> v = im.build_view(key.value());
+    if (!v.ok()) return v.status();
+    if (Status s = im.check_reviewer(v.value()); !s.ok()) return s;
+    if (decision != "approve" && decision != "return") {
+      return Status::invalid_input("decision '" + std::string(decision) +
+                                   "': expected approve or return");
+    }
+    if (v->status.phase != Phase::kSubmitted) {
+      return Status::invalid_input("visit " + short_id(v->id) + " is " +
+                                   std::string(phase_name(v->status.phase)) +
+                                   ": only a submitted visit can be reviewed");
+    }
+    if (!valid_comment(comment)) {
+      return Status::invalid_input("the comment must be UTF-8 text of at most 2000 characters");
+    }
+    const int round = v->status.round;
+    const bool approve = decision == "approve";
+    const std::int64_t status = approve ? domain::status_value(round, domain::kApproved)
+                                        : domain::status_value(round + 1, domain::kOpen);
+    const json entry = {{"by", im.actor_id},
+                        {"decision", std::string(decision)},
+                        {"comment", std::string(comment)},
+                        {"round", round}};
+    const std::uint32_t ctx = context_of(round, true);
+    Result<std::vector<OpId>> ids = im.engine->write_batch({
+        Write{key.value(), "status", Policy::kMax, Value::integer(status), ctx},
+        Write{key.value(), "reviews", Policy::kAppend, Value::text(entry.dump()), ctx},
+    });
+    return ids.ok() ? Status() : ids.status();
   });
-  return ids.ok() ? Status() : ids.status();
 }
 
 Status Inspection::resolve(std::string_view visit, std::string_view item, std::string_view text) {
-  Impl& im = *impl_;
-  Result<std::string> key = im.visit_key(visit);
-  if (!key.ok()) return key.status();
-  Result<VisitView> v = im.build_view(key.value());
-  if (!v.ok()) return v.status();
-  // An inspector settles a co-inspector's conflict while the visit is open, as an inspector's
-  // edit; a supervisor's resolution carries the review mark.
-  const bool by_inspector = im.role == Role::kInspector;
-  if (by_inspector) {
-    if (Status s = im.check_assigned(v->school_id); !s.ok()) return s;
-    if (!v->status.editable()) return locked(v.value());
-  } else if (Status s = im.check_reviewer(v.value()); !s.ok()) {
-    return s;
-  }
-  const Flag* flag = nullptr;
-  for (const Flag& f : v->flags) {
-    if (f.item == item) flag = &f;
-  }
-  if (flag == nullptr) {
-    return Status::invalid_input("item " + std::string(item) + " of visit " + short_id(v->id) +
-                                 " is not flagged");
-  }
-  const int round = v->status.round;
-  const std::uint32_t ctx = context_of(round, !by_inspector);
-  std::vector<OpId> settles;
-  for (const Version& ver : flag->versions) settles.push_back(ver.op);
+  return impl_->engine->transaction([&]() -> Status {
+    Impl& im = *impl_;
+    Result<std::string> key = im.visit_key(visit);
+    if (!key.ok()) return key.status();
+    Result<VisitView> v = im.build_view(key.value());
+    if (!v.ok()) return v.status();
+    // An inspector settles a co-inspector's conflict while the visit is open, as an inspector's
+    // edit; a supervisor's resolution carries the review mark.
+    const bool by_inspector = im.role == Role::kInspector;
+    if (by_inspector) {
+      if (Status s = im.check_assigned(v->school_id); !s.ok()) return s;
+      if (!v->status.editable()) return locked(v.value());
+    } else if (Status s = im.check_reviewer(v.value()); !s.ok()) {
+      return s;
+    }
+    const Flag* flag = nullptr;
+    for (const Flag& f : v->flags) {
+      if (f.item == item) flag = &f;
+    }
+    if (flag == nullptr) {
+      return Status::invalid_input("item " + std::string(item) + " of visit " + short_id(v->id) +
+                                   " is not flagged");
+    }
+    const int round = v->status.round;
+    const std::uint32_t ctx = context_of(round, !by_inspector);
+    std::vector<OpId> settles;
+    for (const Version& ver : flag->versions) settles.push_back(ver.op);
 
-  if (item == "status") {
-    if (by_inspector)
-      return Status::invalid_input("only a supervisor decides between an approval and a return");
-    if (text != "approve" && text != "return")
-      return Status::invalid_input("status: expected approve or return");
-    int approved_round = round;
-    for (const Version& ver : flag->versions) {
-      if (ver.value.kind() == Value::Kind::kInteger &&
-          ver.value.as_integer() % 4 == domain::kApproved) {
-        approved_round = static_cast<int>(ver.value.as_integer() / 4);
+    if (item == "status") {
+      if (by_inspector)
+        return Status::invalid_input("only a supervisor decides between an approval and a return");
+      if (text != "approve" && text != "return")
+        return Status::invalid_input("status: expected approve or return");
+      int approved_round = round;
+      for (const Version& ver : flag->versions) {
+        if (ver.value.kind() == Value::Kind::kInteger &&
+            ver.value.as_integer() % 4 == domain::kApproved) {
+          approved_round = static_cast<int>(ver.value.as_integer() / 4);
+        }
+      }
+      const std::int64_t status = text == "approve"
+                                      ? domain::status_value(approved_round, domain::kApproved)
+                                      : domain::status_value(approved_round + 1, domain::kOpen);
+      Result<OpId> id = im.engine->resolve(
+          Write{key.value(), "status", Policy::kMax, Value::integer(status), ctx}, settles);
+      return id.ok() ? Status() : id.status();
+    }
+    if (!v->checklist)
+      return Status::not_found("the template of visit " + short_id(v->id) + " is not here yet");
+    Result<const Item*> it = find_item(v.value(), item);
+    if (!it.ok()) return it.status();
+    Result<Value> value = parse_item_value(*it.value(), text);
+    if (!value.ok()) return value.status();
+    // The value settles every current version of the item; after a submit, the flagged ops are
+    // also recorded as accepted in the round, so they are not flagged again.
+    std::vector<OpId> current;
+    for (const Answer& a : v->answers) {
+      if (a.item == it.value() && a.item->merge != Policy::kAppend) {
+        for (const Version& ver : a.versions) current.push_back(ver.op);
       }
     }
-    const std::int64_t status = text == "approve"
-                                    ? domain::status_value(approved_round, domain::kApproved)
-                                    : domain::status_value(approved_round + 1, domain::kOpen);
-    Result<OpId> id = im.engine->resolve(
-        Write{key.value(), "status", Policy::kMax, Value::integer(status), ctx}, settles);
-    return id.ok() ? Status() : id.status();
-  }
-  if (!v->checklist)
-    return Status::not_found("the template of visit " + short_id(v->id) + " is not here yet");
-  Result<const Item*> it = find_item(v.value(), item);
-  if (!it.ok()) return it.status();
-  Result<Value> value = parse_item_value(*it.value(), text);
-  if (!value.ok()) return value.status();
-  // The value settles every current version of the item; after a submit, the flagged ops are
-  // also recorded as accepted in the round, so they are not flagged again.
-  std::vector<OpId> current;
-  for (const Answer& a : v->answers) {
-    if (a.item == it.value() && a.item->merge != Policy::kAppend) {
-      for (const Version& ver : a.versions) current.push_back(ver.op);
-    }
-  }
-  std::vector<std::string> accepted;
-  for (const Version& ver : flag->versions) accepted.push_back(op_entry(ver.op));
-  const Write w{key.value(), answer_field(it.value()->key), it.value()->merge, value.value(), ctx};
-  return im.engine->transaction([&]() -> Status {
-    if (w.policy != Policy::kAppend || !text.empty()) {
-      Result<OpId> id = current.empty() ? im.engine->write(w) : im.engine->resolve(w, current);
-      if (!id.ok()) return id.status();
-    }
-    if (!v->status.editable()) {
-      const std::string field = domain::accepted_field(round);
-      Result<Value> snapshot = with_items(*im.engine, key.value(), field, accepted);
-      if (!snapshot.ok()) return snapshot.status();
-      Result<OpId> id =
-          im.engine->write(Write{key.value(), field, Policy::kUnion, snapshot.value(), ctx});
-      if (!id.ok()) return id.status();
-    }
-    return Status();
+    std::vector<std::string> accepted;
+    for (const Version& ver : flag->versions) accepted.push_back(op_entry(ver.op));
+    const Write w{key.value(), answer_field(it.value()->key), it.value()->merge, value.value(),
+                  ctx};
+    return im.engine->transaction([&]() -> Status {
+      if (w.policy != Policy::kAppend || !text.empty()) {
+        Result<OpId> id = current.empty() ? im.engine->write(w) : im.engine->resolve(w, current);
+        if (!id.ok()) return id.status();
+      }
+      if (!v->status.editable()) {
+        const std::string field = domain::accepted_field(round);
+        Result<Value> snapshot = with_items(*im.engine, key.value(), field, accepted);
+        if (!snapshot.ok()) return snapshot.status();
+        Result<OpId> id =
+            im.engine->write(Write{key.value(), field, Policy::kUnion, snapshot.value(), ctx});
+        if (!id.ok()) return id.status();
+      }
+      return Status();
+    });
   });
 }
 
