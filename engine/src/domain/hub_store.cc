@@ -281,7 +281,8 @@ struct HubStore::Impl {
   Result<Scopes> compute_scope(const DeviceRecord& d);
   // What authorize() learned of the records of one batch: their scope check and template.
   struct BatchRecord {
-    Status scope;  // OK if the device may write the record
+    Status scope;        // OK if the device may write the record
+    std::string school;  // the school of the visit, when the scope is OK
     std::pair<std::string, int> tmpl{"", 0};
     std::shared_ptr<const Template> resolved;
     // The record as stored before this batch, read when an op needs it, and the highest status
@@ -344,7 +345,7 @@ Result<std::unique_ptr<HubStore>> HubStore::open(const std::string& data_dir, Cl
        "SELECT o.pos, r.key, d.id, o.seq, o.hlc, f.name, o.policy, o.context, o.value, o.base "
        "FROM ops o JOIN records r ON r.idx = o.record JOIN devices d ON d.idx = o.device "
        "JOIN field_names f ON f.idx = o.field "
-       "WHERE o.pos > ?1 AND o.pos <= ?2 ORDER BY o.pos",
+       "WHERE o.pos > ?1 AND o.pos <= ?2 AND o.device <> ?3 ORDER BY o.pos",
        "pull window"},
       {&impl->max_pos, "SELECT coalesce(max(pos), 0) FROM ops", "log end"},
       {&impl->data_version, "PRAGMA data_version", "data version"},
@@ -546,13 +547,13 @@ Status HubStore::Impl::authorize(const DeviceRecord& d, const Scopes& scope, con
       Result<std::pair<std::string, int>> t = stored_template(op.record);
       if (!t.ok()) return t.status();
       r.tmpl = t.value();
+      r.school = s.substr(2);
     }
     found = records.emplace(op.record, std::move(r)).first;
   }
   BatchRecord& rec = found->second;
   if (!rec.scope.ok()) return rec.scope;
-  const std::string school = scope_of_record(op.record).substr(2);
-  if (Status st = check_visit_field(op, d, school); !st.ok()) return st;
+  if (Status st = check_visit_field(op, d, rec.school); !st.ok()) return st;
 
   // A base names ops the writer saw: ops the hub has for this record, or the device's own
   // earlier ops (this batch's included). Anything else would only grow the record's bookkeeping.
@@ -901,7 +902,11 @@ Result<PullResult> HubStore::pull(std::string_view device_id, std::string_view c
   } else {
     // New ops since the cursor, in log order, scanning at most kScanBudget positions.
     const std::uint64_t window_end = std::min(log_end, c.pos + kScanBudget);
-    im.window.bind(1, c.pos).bind(2, window_end);
+    // The device's own ops are skipped by the query, before the joins: after a large push they
+    // are most of the window.
+    Result<std::optional<std::int64_t>> own = im.in->engine().impl().log.find_device(device_id);
+    if (!own.ok()) return own.status();
+    im.window.bind(1, c.pos).bind(2, window_end).bind(3, own.value().value_or(0));
     std::uint64_t reached = window_end;
     for (;;) {
       Result<bool> row = im.window.step();

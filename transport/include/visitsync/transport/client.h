@@ -40,7 +40,7 @@ struct SyncProgress {
 };
 
 struct SyncOptions {
-  std::size_t push_batch_ops = 5000;  // at most 10,000
+  std::size_t push_batch_ops = 10000;  // at most 10,000
   std::uint32_t pull_batch_ops = 5000;
   std::chrono::milliseconds connect_timeout{10'000};
   std::chrono::milliseconds handshake_timeout{10'000};
