@@ -2,6 +2,7 @@
 // hub and all three devices; and the hub process refusing strangers while it keeps serving.
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
 #include <netinet/in.h>
 #include <set>
 #include <sstream>
@@ -145,6 +146,30 @@ TEST_CASE("the hub process refuses strangers, keeps serving, and stops cleanly",
     CHECK(r.exit_code == 4);
     CHECK_THAT(r.err, Catch::Contains("revoked"));
     CHECK(tool("visitsync", {"status", "--data", dir.file("gone")}).exit_code == 0);
+  }
+  SECTION("ops of a school whose assignment ended are refused with the reason and kept") {
+    std::string visit = ok("visitsync", {"visit", "start", "--data", dir.file("good"), "--school",
+                                         "S00003", "--template", "school-conditions"});
+    visit.erase(visit.find_last_not_of('\n') + 1);
+    ok("visitsync",
+       {"visit", "set", "--data", dir.file("good"), visit, "enrolled_students", "412"});
+    // Offline, the device does not know that headquarters ended the assignment.
+    const std::string ended = dir.file("ended.csv");
+    std::ofstream(ended)
+        << "inspector_id,school_id,from,until\nI0011,S00003,2000-01-01,2000-01-02\n";
+    ok("visitsync-admin", {"import", "--data", hub, "assignments", ended});
+    test::RunResult r = tool("visitsync", {"sync", "--data", dir.file("good")});
+    CHECK(r.exit_code == 4);
+    CHECK_THAT(r.out, Catch::Contains("may not write visits of school S00003"));
+    CHECK_THAT(r.err, Catch::Contains("refused"));
+    const json status =
+        json::parse(ok("visitsync", {"status", "--data", dir.file("good"), "--json"}));
+    CHECK(status["refused_ops"].size() >= 2);
+    CHECK(status["unsynced_ops"] == 0);
+    CHECK_THAT(ok("visitsync", {"visit", "show", "--data", dir.file("good"), visit}),
+               Catch::Contains("412"));
+    // Reported once: the next sync pushes nothing again.
+    CHECK(tool("visitsync", {"sync", "--data", dir.file("good")}).exit_code == 0);
   }
   SECTION("a certificate from another deployment's CA: exit 4") {
     const std::string other = dir.file("other-hub");

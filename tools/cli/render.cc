@@ -180,6 +180,12 @@ std::string status_text(const LocalStatus& s) {
   out += "ops       " + std::to_string(s.engine.ops) + " stored, " +
          std::to_string(s.engine.own_ops) + " written here, " + std::to_string(s.unsynced_ops) +
          " not yet acknowledged by the hub\n";
+  if (!s.refused_ops.empty()) {
+    out += "refused   " + std::to_string(s.refused_ops.size()) +
+           " ops refused by the hub, kept on this device:\n";
+    for (const auto& [seq, reason] : s.refused_ops)
+      out += "  op " + std::to_string(seq) + ": " + reason + "\n";
+  }
   return out;
 }
 
@@ -187,6 +193,9 @@ std::string status_json(const LocalStatus& s) {
   json by_phase = json::object();
   for (int p = 0; p < 4; ++p)
     by_phase[std::string(phase_name(static_cast<Phase>(p)))] = s.visits_by_phase[p];
+  json refused = json::array();
+  for (const auto& [seq, reason] : s.refused_ops)
+    refused.push_back({{"seq", seq}, {"reason", reason}});
   return dump({{"device_id", s.device_id},
                {"mode", s.mode},
                {"actor_id", s.actor_id},
@@ -197,6 +206,7 @@ std::string status_json(const LocalStatus& s) {
                {"ops", s.engine.ops},
                {"own_ops", s.engine.own_ops},
                {"unsynced_ops", s.unsynced_ops},
+               {"refused_ops", refused},
                {"schema_version", s.engine.schema_version}});
 }
 

@@ -352,6 +352,11 @@ int cmd_sync(const Args& a) {
              (r->skew_ms > 0 ? "ahead of" : "behind") + " the hub's; set it right\n";
     }
     print(out);
+    // Refused ops are acknowledged, so they are reported by this sync only (and by status).
+    if (!r->rejected.empty()) {
+      return Status::rejected("the hub refused " + std::to_string(r->rejected.size()) +
+                              " ops (listed above); they stay on this device");
+    }
     return Status();
   });
 }
@@ -430,7 +435,9 @@ const std::vector<vs::cli::Command>& commands() {
        cmd_resolve},
       {"sync",
        "visitsync sync --data DIR\n"
-       "  Pushes this device's changes to the hub and pulls what is new.\n",
+       "  Pushes this device's changes to the hub and pulls what is new, then prints a\n"
+       "  summary. Exits 3 when the hub cannot be reached, 4 when it refuses this device or\n"
+       "  any of the ops pushed (they stay on this device; `status` lists them).\n",
        {"data"},
        {},
        cmd_sync},

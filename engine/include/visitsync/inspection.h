@@ -12,6 +12,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include <visitsync/checklist.h>
@@ -78,8 +79,8 @@ struct Flag {
 };
 
 struct Answer {
-  const Item* item = nullptr;  // points into VisitView::checklist
-  Value value;                 // the merged value (append: the newest note; counter: the total)
+  const Item* item = nullptr;     // points into VisitView::checklist
+  Value value;                    // the merged value (append: the newest note; counter: the total)
   std::vector<Version> versions;  // concurrent values, or every note of an append item
   bool answered() const;
 };
@@ -119,6 +120,9 @@ struct LocalStatus {
   std::size_t flags = 0;
   EngineStats engine;
   std::uint64_t unsynced_ops = 0;  // own ops the hub has not acknowledged
+  // Own ops the hub refused (seq, its reason): acknowledged, so never pushed again, and kept
+  // here with the rest of the device's data.
+  std::vector<std::pair<std::uint64_t, std::string>> refused_ops;
 };
 
 enum class ExportFormat : std::uint8_t { kCsv, kJsonl, kSummary };
@@ -127,13 +131,15 @@ Result<ExportFormat> parse_export_format(std::string_view name);
 class Inspection {
  public:
   // Opens the data folder made by create().
-  static Result<std::unique_ptr<Inspection>> open(const std::string& data_dir, Clock* clock = nullptr);
+  static Result<std::unique_ptr<Inspection>> open(const std::string& data_dir,
+                                                  Clock* clock = nullptr);
   // Makes a new data folder (refused if it holds a store already). `mode` is "standalone",
   // "enrolled" or "hub"; `actor_id` the inspector (or "admin" on the hub).
   static Result<std::unique_ptr<Inspection>> create(const std::string& data_dir,
                                                     const std::string& device_id,
-                                                    const std::string& mode, const std::string& actor_id,
-                                                    Role role, Clock* clock = nullptr);
+                                                    const std::string& mode,
+                                                    const std::string& actor_id, Role role,
+                                                    Clock* clock = nullptr);
   ~Inspection();
 
   Engine& engine();
