@@ -343,6 +343,15 @@ TEST_CASE_METHOD(HubFixture, "a device cannot forge its way past the rules",
     REQUIRE(r->rejected.size() == 1);
     CHECK_THAT(r->rejected[0].second, Catch::Contains("d-nobody#77"));
   }
+  SECTION("a visit started in another inspector's name, or naming a stranger as its inspector") {
+    CHECK_THAT(rejected_for(Write{key, "started_by", Policy::kLww, Value::text("I0021"), 1}),
+               Catch::Contains("started_by must name the device's own inspector, I0011"));
+    CHECK_THAT(
+        rejected_for(Write{key, "inspectors", Policy::kUnion, Value::set({"I0011", "I0021"}), 1}),
+        Catch::Contains("inspectors names I0021, who has not worked on this visit"));
+    CHECK_THAT(rejected_for(Write{key, "inspectors", Policy::kUnion, Value::text("I0011"), 1}),
+               Catch::Contains("inspectors must be a set"));
+  }
   SECTION("an inspector accepting changes made after a submission") {
     CHECK_THAT(rejected_for(Write{key, "accepted.1", Policy::kUnion, Value::set({"d-x#1"}), 1}),
                Catch::Contains("only a supervisor accepts"));

@@ -206,6 +206,12 @@ Status check_visit_field(const Op& op, const DeviceRecord& dev, std::string_view
   if (f == "school" && op.value != Value::text(std::string(school))) {
     return Status::rejected("the school field must name the visit's school");
   }
+  if (f == "started_by" && op.value != Value::text(dev.inspector_id)) {
+    return Status::rejected("started_by must name the device's own inspector, " + dev.inspector_id);
+  }
+  if (f == "inspectors" && op.value.kind() != Value::Kind::kSet) {
+    return Status::rejected("inspectors must be a set of inspector ids");
+  }
   if (f == "status") {
     if (op.value.kind() != Value::Kind::kInteger ||
         op.value.as_integer() < domain::status_value(1, domain::kOpen) ||
@@ -289,7 +295,8 @@ struct HubStore::Impl {
     // once the batch's ops so far count.
     bool loaded = false;
     merge::SeenSet seen;
-    std::optional<std::int64_t> status;  // the highest status value
+    std::optional<std::int64_t> status;             // the highest status value
+    std::set<std::string, std::less<>> inspectors;  // every name the visit's inspectors held
   };
   Status load_stored(const std::string& key, BatchRecord& rec);
   using BatchRecords = std::map<std::string, BatchRecord, std::less<>>;
@@ -521,6 +528,14 @@ Status HubStore::Impl::load_stored(const std::string& key, BatchRecord& rec) {
         rec.status = std::max(rec.status.value_or(0), e.value.as_integer());
     }
   }
+  Result<merge::FieldState*> names = rs.find("inspectors");
+  if (!names.ok()) return names.status();
+  if (names.value() != nullptr) {
+    for (const merge::Entry& e : names.value()->entries) {
+      if (e.value.kind() == Value::Kind::kSet)
+        rec.inspectors.insert(e.value.as_set().begin(), e.value.as_set().end());
+    }
+  }
   return Status();
 }
 
@@ -593,9 +608,21 @@ Status HubStore::Impl::authorize(const DeviceRecord& d, const Scopes& scope, con
                               " of a visit in round " + std::to_string(now.round));
     }
   }
+  // A device adds its own inspector to a visit's inspectors, and keeps the names it saw there:
+  // it cannot put another inspector's name on a visit.
+  if (op.field == "inspectors") {
+    if (Status st = load_stored(op.record, rec); !st.ok()) return st;
+    for (const std::string& name : op.value.as_set()) {
+      if (name != d.inspector_id && rec.inspectors.count(name) == 0) {
+        return Status::rejected("inspectors names " + name + ", who has not worked on this visit");
+      }
+    }
+  }
   // Called once the op passed every check: later ops of the batch may build on it.
   auto accept = [&]() {
     if (op.field == "status") rec.status = std::max(rec.status.value_or(0), op.value.as_integer());
+    if (op.field == "inspectors")
+      rec.inspectors.insert(op.value.as_set().begin(), op.value.as_set().end());
     return Status();
   };
 
