@@ -349,8 +349,19 @@ TEST_CASE_METHOD(HubFixture, "a device cannot forge its way past the rules",
     CHECK_THAT(
         rejected_for(Write{key, "inspectors", Policy::kUnion, Value::set({"I0011", "I0021"}), 1}),
         Catch::Contains("inspectors names I0021, who has not worked on this visit"));
-    CHECK_THAT(rejected_for(Write{key, "inspectors", Policy::kUnion, Value::text("I0011"), 1}),
-               Catch::Contains("inspectors must be a set"));
+    // The device's engine refuses a text for a union field; a forged op reaches the hub.
+    Op forged;
+    forged.id = OpId{a.record.device_id, e.stats()->last_own_seq + 1};
+    forged.hlc = make_hlc(test::kToday + 5000, 0);
+    forged.record = key;
+    forged.field = "inspectors";
+    forged.policy = Policy::kUnion;
+    forged.value = Value::text("I0011");
+    forged.context = 1;
+    Result<PushResult> r = hub->push(a.record.device_id, {forged});
+    REQUIRE(r.ok());
+    REQUIRE(r->rejected.size() == 1);
+    CHECK_THAT(r->rejected[0].second, Catch::Contains("inspectors must be a set"));
   }
   SECTION("an inspector accepting changes made after a submission") {
     CHECK_THAT(rejected_for(Write{key, "accepted.1", Policy::kUnion, Value::set({"d-x#1"}), 1}),
