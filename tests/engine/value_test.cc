@@ -95,3 +95,38 @@ TEST_CASE("value checks name what is wrong", "[engine][value][input]") {
   CHECK_THAT(Value::gps({91, 0, std::nullopt}).check().message(), Catch::Contains("outside"));
   CHECK(Value::gps({38.8, 111.1, 5.0}).check().ok());
 }
+
+TEST_CASE("op names are checked byte by byte, wherever the odd byte sits",
+          "[engine][value][input]") {
+  Op op;
+  op.id = OpId{"d-1", 1};
+  op.hlc = 1;
+  op.record = "visit/S00001/x";
+  op.field = "a.class_count";
+  op.value = Value::integer(1);
+  REQUIRE(op.check().ok());
+  // Names of 1 to 24 bytes, with the odd byte at every position: the word-at-a-time check and
+  // the byte loop must agree.
+  for (std::size_t len = 1; len <= 24; ++len) {
+    for (std::size_t at = 0; at < len; ++at) {
+      INFO("length " << len << ", odd byte at " << at);
+      std::string name(len, 'k');
+      for (const char bad : {'\x01', '\x1f', '\n'}) {
+        name[at] = bad;
+        op.field = name;
+        CHECK_THAT(op.check().message(), Catch::Contains("control character"));
+      }
+      name[at] = '\x7f';  // DEL is printable ASCII to this check
+      op.field = name;
+      CHECK(op.check().ok());
+      name[at] = '\xff';
+      op.field = name;
+      CHECK_THAT(op.check().message(), Catch::Contains("not UTF-8"));
+      if (at + 3 <= len) {
+        name.replace(at, 3, "\xe4\xbb\xa3");  // 代, three bytes of UTF-8
+        op.field = name;
+        CHECK(op.check().ok());
+      }
+    }
+  }
+}

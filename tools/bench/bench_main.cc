@@ -49,7 +49,7 @@ namespace {
 int usage() {
   std::fprintf(
       stderr,
-      "usage: visitsync-bench engine|sync|sessions [--work DIR] [--generator FILE]\n"
+      "usage: visitsync-bench engine|sync|sessions [--work DIR] [--tools DIR] [--generator FILE]\n"
       "                       [--visits N] [--items N] [--writes N] [--sessions N]\n"
       "  engine    local writes, apply_remote and raw SQLite inserts\n"
       "  sync      the workload pushed and pulled over TLS through visitsync-hub, then edits\n"
@@ -88,6 +88,8 @@ int main(int argc, char** argv) {
       args.work_dir = v;
     else if (a == "--generator")
       args.generator = v;
+    else if (a == "--tools")
+      args.tools_dir = v;
     else if (a == "--visits")
       ok = parse_int(v, args.visits);
     else if (a == "--items")

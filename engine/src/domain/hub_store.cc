@@ -299,7 +299,11 @@ struct HubStore::Impl {
     std::set<std::string, std::less<>> inspectors;  // every name the visit's inspectors held
   };
   Status load_stored(const std::string& key, BatchRecord& rec);
-  using BatchRecords = std::map<std::string, BatchRecord, std::less<>>;
+  struct BatchRecords {
+    std::map<std::string, BatchRecord, std::less<>> by_key;
+    // The record of the previous op: a visit's ops come one after another.
+    std::map<std::string, BatchRecord, std::less<>>::iterator last = by_key.end();
+  };
   Status authorize(const DeviceRecord& d, const Scopes& scope, const Op& op, BatchRecords& records);
   // The (template, version) a visit was started with, from the store.
   Result<std::pair<std::string, int>> stored_template(const std::string& key);
@@ -544,8 +548,10 @@ Status HubStore::Impl::authorize(const DeviceRecord& d, const Scopes& scope, con
   if (op.id.device != d.device_id) return Status::rejected("a device pushes only its own ops");
   // The record's scope and stored template are looked up once per batch: a visit's ops come
   // together.
-  auto found = records.find(op.record);
-  if (found == records.end()) {
+  auto found = records.last;
+  if (found == records.by_key.end() || found->first != op.record)
+    found = records.by_key.find(op.record);
+  if (found == records.by_key.end()) {
     BatchRecord r;
     const std::string_view rest =
         std::string_view(op.record).substr(std::min(op.record.size(), domain::kVisitPrefix.size()));
@@ -564,8 +570,9 @@ Status HubStore::Impl::authorize(const DeviceRecord& d, const Scopes& scope, con
       r.tmpl = t.value();
       r.school = s.substr(2);
     }
-    found = records.emplace(op.record, std::move(r)).first;
+    found = records.by_key.emplace(op.record, std::move(r)).first;
   }
+  records.last = found;
   BatchRecord& rec = found->second;
   if (!rec.scope.ok()) return rec.scope;
   if (Status st = check_visit_field(op, d, rec.school); !st.ok()) return st;
@@ -584,16 +591,18 @@ Status HubStore::Impl::authorize(const DeviceRecord& d, const Scopes& scope, con
       }
     }
   }
+  // Most ops are answers: the visit's own fields are compared by name only when they are not.
+  const bool answer = op.field.rfind(domain::kAnswerPrefix, 0) == 0;
+  const bool status = !answer && op.field == "status";
   // An inspector moves a visit forward only: start it, or submit the current round. The status
   // it writes is never below the one stored, so it cannot undo a supervisor's decision.
-  if (d.role == Role::kInspector && (op.field == "status" || domain::is_review(op.context) ||
-                                     op.field.rfind(domain::kAnswerPrefix, 0) == 0)) {
+  if (d.role == Role::kInspector && (answer || status || domain::is_review(op.context))) {
     if (Status st = load_stored(op.record, rec); !st.ok()) return st;
     if (domain::is_review(op.context))
       return Status::rejected("an inspector's op cannot carry a supervisor's mark");
     const VisitStatus now =
         domain::decode_status(rec.status.value_or(domain::status_value(1, domain::kOpen)));
-    if (op.field == "status") {
+    if (status) {
       const std::int64_t v = op.value.as_integer();
       const bool start = !rec.status && v == domain::status_value(1, domain::kOpen);
       const bool submit = rec.status && now.phase != Phase::kApproved &&
@@ -608,34 +617,33 @@ Status HubStore::Impl::authorize(const DeviceRecord& d, const Scopes& scope, con
                               " of a visit in round " + std::to_string(now.round));
     }
   }
-  // A device adds its own inspector to a visit's inspectors, and keeps the names it saw there:
-  // it cannot put another inspector's name on a visit.
-  if (op.field == "inspectors") {
-    if (Status st = load_stored(op.record, rec); !st.ok()) return st;
-    for (const std::string& name : op.value.as_set()) {
-      if (name != d.inspector_id && rec.inspectors.count(name) == 0) {
-        return Status::rejected("inspectors names " + name + ", who has not worked on this visit");
+  if (!answer) {
+    // A device adds its own inspector to a visit's inspectors, and keeps the names it saw
+    // there: it cannot put another inspector's name on a visit.
+    const bool inspectors = op.field == "inspectors";
+    if (inspectors) {
+      if (Status st = load_stored(op.record, rec); !st.ok()) return st;
+      for (const std::string& name : op.value.as_set()) {
+        if (name != d.inspector_id && rec.inspectors.count(name) == 0) {
+          return Status::rejected("inspectors names " + name +
+                                  ", who has not worked on this visit");
+        }
       }
     }
-  }
-  // Called once the op passed every check: later ops of the batch may build on it.
-  auto accept = [&]() {
-    if (op.field == "status") rec.status = std::max(rec.status.value_or(0), op.value.as_integer());
-    if (op.field == "inspectors")
-      rec.inspectors.insert(op.value.as_set().begin(), op.value.as_set().end());
+    // An earlier op of this batch may have started the visit.
+    if (op.field == "template" && op.value.kind() == Value::Kind::kText) {
+      rec.tmpl.first = op.value.as_text();
+      rec.resolved.reset();
+    }
+    if (op.field == "template_version" && op.value.kind() == Value::Kind::kInteger) {
+      rec.tmpl.second = static_cast<int>(op.value.as_integer());
+      rec.resolved.reset();
+    }
+    // The op passed every check: later ops of the batch build on it.
+    if (status) rec.status = std::max(rec.status.value_or(0), op.value.as_integer());
+    if (inspectors) rec.inspectors.insert(op.value.as_set().begin(), op.value.as_set().end());
     return Status();
-  };
-
-  // An earlier op of this batch may have started the visit.
-  if (op.field == "template" && op.value.kind() == Value::Kind::kText) {
-    rec.tmpl.first = op.value.as_text();
-    rec.resolved.reset();
   }
-  if (op.field == "template_version" && op.value.kind() == Value::Kind::kInteger) {
-    rec.tmpl.second = static_cast<int>(op.value.as_integer());
-    rec.resolved.reset();
-  }
-  if (op.field.rfind(domain::kAnswerPrefix, 0) != 0) return accept();
   if (!rec.resolved) {
     Result<std::shared_ptr<const Template>> tmpl =
         in->find_template(rec.tmpl.first, rec.tmpl.second);
@@ -662,7 +670,7 @@ Status HubStore::Impl::authorize(const DeviceRecord& d, const Scopes& scope, con
     if (Status st = check_item_value(*item, op.value); !st.ok())
       return Status::rejected(st.message());
   }
-  return accept();
+  return Status();
 }
 
 Result<DeviceRecord> HubStore::enroll_device(std::string_view inspector_id) {

@@ -120,9 +120,7 @@ std::string RecordState::encode() const {
   return out;
 }
 
-Result<FieldState*> RecordState::find(std::string_view field) {
-  auto it = fields_.find(field);
-  if (it == fields_.end()) return static_cast<FieldState*>(nullptr);
+Result<FieldState*> RecordState::decoded(Fields::iterator it) {
   Slot& s = it->second;
   if (!s.state) {
     Result<FieldState> st = decode_state(s.raw);
@@ -132,10 +130,18 @@ Result<FieldState*> RecordState::find(std::string_view field) {
   return &*s.state;
 }
 
+Result<FieldState*> RecordState::find(std::string_view field) {
+  auto it = fields_.find(field);
+  if (it == fields_.end()) return static_cast<FieldState*>(nullptr);
+  return decoded(it);
+}
+
 Result<FieldState*> RecordState::get_or_create(std::string_view field, Policy policy) {
-  Result<FieldState*> found = find(field);
-  if (!found.ok()) return found.status();
-  if (found.value() != nullptr) {
+  // One walk of the tree finds the field, or where a new one goes.
+  auto it = fields_.lower_bound(field);
+  if (it != fields_.end() && it->first == field) {
+    Result<FieldState*> found = decoded(it);
+    if (!found.ok()) return found.status();
     if (found.value()->policy != policy) {
       return Status::invalid_input("field '" + std::string(field) + "' is merged by " +
                                    std::string(policy_name(found.value()->policy)) + ", not " +
@@ -146,7 +152,7 @@ Result<FieldState*> RecordState::get_or_create(std::string_view field, Policy po
   Slot s;
   s.state = FieldState();
   s.state->policy = policy;
-  auto it = fields_.emplace(std::string(field), std::move(s)).first;
+  it = fields_.emplace_hint(it, std::string(field), std::move(s));
   return &*it->second.state;
 }
 

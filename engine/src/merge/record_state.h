@@ -68,7 +68,11 @@ class RecordState {
   // keeps them where they are.
   std::unique_ptr<std::string> bytes_;
   SeenSet seen_;
-  std::map<std::string, Slot, std::less<>> fields_;
+  using Fields = std::map<std::string, Slot, std::less<>>;
+  // The state of the field at `it`, decoded from its bytes on first use.
+  Result<FieldState*> decoded(Fields::iterator it);
+
+  Fields fields_;
 };
 
 }  // namespace vs::merge

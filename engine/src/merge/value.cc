@@ -3,6 +3,7 @@
 #include <charconv>
 #include <cmath>
 #include <cstdio>
+#include <cstring>
 
 #include <visitsync/types.h>
 
@@ -50,13 +51,33 @@ std::string format_double(double v) {
   return std::string(buf, res.ptr);
 }
 
+// True when every byte is printable ASCII (0x20 to 0x7F), tested eight bytes at a time: names
+// are checked for every op applied.
+bool printable_ascii(std::string_view s) {
+  constexpr std::uint64_t kHigh = 0x8080808080808080u;
+  constexpr std::uint64_t kSpaces = 0x2020202020202020u;
+  std::size_t i = 0;
+  for (; i + 8 <= s.size(); i += 8) {
+    std::uint64_t w;
+    std::memcpy(&w, s.data() + i, 8);
+    // Bytes of 0x80 and above, then (with none of those) bytes below 0x20.
+    if ((w & kHigh) != 0 || ((w - kSpaces) & ~w & kHigh) != 0) return false;
+  }
+  for (; i < s.size(); ++i) {
+    const auto b = static_cast<unsigned char>(s[i]);
+    if (b < 0x20 || b >= 0x80) return false;
+  }
+  return true;
+}
+
 Status check_name(std::string_view what, std::string_view s, std::size_t max) {
   if (s.empty()) return Status::invalid_input(std::string(what) + " is empty");
   if (s.size() > max) {
     return Status::invalid_input(std::string(what) + " is " + std::to_string(s.size()) +
                                  " bytes, at most " + std::to_string(max) + " allowed");
   }
-  // One pass for the common case, printable ASCII; anything else gets the full UTF-8 check.
+  if (printable_ascii(s)) return Status();
+  // Otherwise, one pass for control characters, then the full UTF-8 check.
   bool ascii = true;
   for (char c : s) {
     const auto b = static_cast<unsigned char>(c);
