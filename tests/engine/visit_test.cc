@@ -513,3 +513,18 @@ TEST_CASE_METHOD(Deployment, "a CSV export has a column for every item of the ve
   REQUIRE(all.ok());
   CHECK(all.value() == csv.value());
 }
+
+TEST_CASE_METHOD(Deployment, "free text that looks like a formula is inert in the CSV export",
+                 "[engine][visit][export][input]") {
+  Inspection& a = device("I0011");
+  const std::string id = start(a);
+  ok(a.add_note(id, "inspector_notes", "=HYPERLINK(\"http://example.invalid\",\"open\")"));
+  ok(a.set_answer(id, "class_count", "9"));
+  Result<std::string> csv = a.export_visits(ExportFormat::kCsv, "school-conditions");
+  REQUIRE(csv.ok());
+  CHECK_THAT(csv.value(), Catch::Contains("\"'=HYPERLINK("));
+  CHECK_THAT(csv.value(), Catch::Contains(",9,"));  // numbers are left alone
+  Result<std::string> jsonl = a.export_visits(ExportFormat::kJsonl, "school-conditions");
+  REQUIRE(jsonl.ok());
+  CHECK_THAT(jsonl.value(), Catch::Contains("\"=HYPERLINK("));
+}

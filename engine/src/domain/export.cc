@@ -76,15 +76,27 @@ json answer_json(const Answer& a) {
   return value_json(a.value);
 }
 
+// Free text a spreadsheet would take for a formula (=, +, -, @ or a tab first) gets a leading
+// apostrophe, which spreadsheets show as text: an inspector's note cannot run as a formula on
+// a supervisor's computer. JSON Lines keeps the text as entered.
+std::string inert_text(std::string text) {
+  if (!text.empty() && std::string_view("=+-@\t\r").find(text[0]) != std::string_view::npos)
+    text.insert(0, "'");
+  return text;
+}
+
 // The CSV cell of an answer: notes one per line, everything else as the command line writes it.
 std::string answer_cell(const Answer& a) {
-  if (a.item->merge != Policy::kAppend) return format_item_value(*a.item, a.value);
+  if (a.item->merge != Policy::kAppend) {
+    std::string cell = format_item_value(*a.item, a.value);
+    return a.item->type == ItemType::kText ? inert_text(std::move(cell)) : cell;
+  }
   std::string out;
   for (const Version& v : a.versions) {
     if (!out.empty()) out += "\n";
     out += v.value.to_string();
   }
-  return out;
+  return inert_text(std::move(out));
 }
 
 std::string join(const std::vector<std::string>& parts, const char* sep) {
