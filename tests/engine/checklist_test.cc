@@ -2,6 +2,7 @@
 // every item type checks its answers.
 #include <filesystem>
 #include <functional>
+#include <limits>
 
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
@@ -211,4 +212,18 @@ TEST_CASE("values of the wrong kind are refused for an item", "[engine][checklis
   const Item choice_max =
       item_of(R"({"key": "k", "type": "choice", "options": ["none", "c", "d"], "merge": "max"})");
   CHECK(compare(*parse_item_value(choice_max, "d"), *parse_item_value(choice_max, "c")) > 0);
+}
+
+TEST_CASE("whole numbers meet their bounds exactly, beyond what a double holds",
+          "[engine][checklist][input]") {
+  const Item big = item_of(
+      R"({"key": "k", "type": "integer", "min": -9007199254740992, "max": 9007199254740992})");
+  CHECK(check_item_value(big, Value::integer(9007199254740992)).ok());
+  CHECK_THAT(check_item_value(big, Value::integer(9007199254740993)).message(),
+             Catch::Contains("is outside"));
+  CHECK(check_item_value(big, Value::integer(-9007199254740992)).ok());
+  CHECK_FALSE(check_item_value(big, Value::integer(-9007199254740993)).ok());
+  const Item wide = item_of(R"({"key": "k", "type": "integer", "min": -1e300, "max": 1e300})");
+  CHECK(check_item_value(wide, Value::integer(std::numeric_limits<std::int64_t>::max())).ok());
+  CHECK(check_item_value(wide, Value::integer(std::numeric_limits<std::int64_t>::min())).ok());
 }

@@ -409,13 +409,28 @@ Status check_item_value(const Item& item, const Value& v) {
     }
     return Status();
   };
+  // A whole number against the bounds, exactly: as a double it would round above 2^53.
+  auto integer_out_of_bounds = [&](std::int64_t x) -> Status {
+    constexpr double kTwo63 = 9223372036854775808.0;
+    // x < min exactly when x < ceil(min); x > max exactly when x > floor(max).
+    const bool below =
+        item.min && std::ceil(*item.min) >= -kTwo63 &&
+        (std::ceil(*item.min) >= kTwo63 || x < static_cast<std::int64_t>(std::ceil(*item.min)));
+    const bool above =
+        item.max && std::floor(*item.max) < kTwo63 &&
+        (std::floor(*item.max) < -kTwo63 || x > static_cast<std::int64_t>(std::floor(*item.max)));
+    if (!below && !above) return Status();
+    return Status::invalid_input(item.key + ": " + std::to_string(x) + " is outside " +
+                                 (item.min ? format_number(*item.min) : "-inf") + ".." +
+                                 (item.max ? format_number(*item.max) : "inf"));
+  };
   switch (item.type) {
     case ItemType::kYesNo:
       return v.kind() == Value::Kind::kBool ? Status() : wrong("yes or no");
     case ItemType::kInteger:
     case ItemType::kScore:
       if (v.kind() != Value::Kind::kInteger) return wrong("a whole number");
-      return out_of_bounds(static_cast<double>(v.as_integer()));
+      return integer_out_of_bounds(v.as_integer());
     case ItemType::kDecimal:
       if (v.kind() != Value::Kind::kDecimal) return wrong("a number");
       return out_of_bounds(v.as_decimal());
