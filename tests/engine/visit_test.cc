@@ -528,3 +528,22 @@ TEST_CASE_METHOD(Deployment, "free text that looks like a formula is inert in th
   REQUIRE(jsonl.ok());
   CHECK_THAT(jsonl.value(), Catch::Contains("\"=HYPERLINK("));
 }
+
+TEST_CASE_METHOD(Deployment, "a stored template this build cannot read leaves the others usable",
+                 "[engine][visit][input]") {
+  Inspection& a = device("I0011");
+  const std::size_t good = a.templates()->size();
+  REQUIRE(a.engine()
+              .write(Write{"template/from-the-future/000001", "body", Policy::kLww,
+                           Value::text(R"({"format": 99})"), 0})
+              .ok());
+  Result<std::vector<std::shared_ptr<const Template>>> all = a.templates();
+  REQUIRE(all.ok());
+  CHECK(all->size() == good);
+  Result<std::shared_ptr<const Template>> broken = a.find_template("from-the-future", 0);
+  REQUIRE_FALSE(broken.ok());
+  CHECK_THAT(broken.status().message(), Catch::Contains("stored template from-the-future"));
+  const std::string id = start(a);  // the newest school-conditions is still found
+  ok(a.set_answer(id, "class_count", "9"));
+  CHECK(a.visits().ok());
+}

@@ -157,7 +157,8 @@ class Inspection {
   // Publishes a template. Refused: an invalid template (with the path of the problem), or a
   // version already published with other content. Publishing the same content again is a no-op.
   Result<Template> publish_template(std::string_view json);
-  // The newest published version of each template, sorted by id; or one version.
+  // The newest published version of each template, sorted by id; one that this build cannot
+  // read (a newer format) is left out, and find_template() names its problem. Or one version.
   Result<std::vector<std::shared_ptr<const Template>>> templates();
   Result<std::shared_ptr<const Template>> find_template(std::string_view id, int version = 0);
   Result<School> school(std::string_view id);

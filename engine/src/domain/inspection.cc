@@ -285,33 +285,46 @@ Result<Template> Inspection::publish_template(std::string_view json) {
   return t;
 }
 
-Result<std::vector<std::shared_ptr<const Template>>> Inspection::templates() {
-  Result<std::vector<std::string>> keys = impl_->engine->records_with_prefix(kTemplatePrefix);
+Result<std::map<std::string, int>> Inspection::Impl::newest_template_versions() {
+  Result<std::vector<std::string>> keys = engine->records_with_prefix(kTemplatePrefix);
   if (!keys.ok()) return keys.status();
-  std::map<std::string, std::shared_ptr<const Template>> newest;
+  std::map<std::string, int> newest;
   for (const std::string& key : keys.value()) {
-    // template/<id>/<version>: keys sort by version within an id, so the last one wins.
+    // template/<id>/<version, six digits>: keys sort by version within an id.
     const std::size_t slash = key.rfind('/');
-    const std::string id = key.substr(kTemplatePrefix.size(), slash - kTemplatePrefix.size());
-    Result<std::shared_ptr<const Template>> t =
-        impl_->load_template(id, std::atoi(key.c_str() + slash + 1));
-    if (!t.ok()) return t.status();
-    newest[id] = t.value();
+    newest[key.substr(kTemplatePrefix.size(), slash - kTemplatePrefix.size())] =
+        std::atoi(key.c_str() + slash + 1);
   }
+  return newest;
+}
+
+Result<std::vector<std::shared_ptr<const Template>>> Inspection::templates() {
+  Result<std::map<std::string, int>> newest = impl_->newest_template_versions();
+  if (!newest.ok()) return newest.status();
   std::vector<std::shared_ptr<const Template>> out;
-  for (auto& [id, t] : newest) out.push_back(t);
+  for (const auto& [id, version] : newest.value()) {
+    // One stored template this build cannot read (a newer format, say) leaves the others
+    // usable; asking for it by name gives its error.
+    Result<std::shared_ptr<const Template>> t = impl_->load_template(id, version);
+    if (t.ok()) {
+      out.push_back(t.value());
+    } else if (t.status().code() != Code::kInvalidInput && t.status().code() != Code::kCorrupt &&
+               t.status().code() != Code::kNotFound) {
+      return t.status();
+    }
+  }
   return out;
 }
 
 Result<std::shared_ptr<const Template>> Inspection::find_template(std::string_view id,
                                                                   int version) {
   if (version > 0) return impl_->load_template(id, version);
-  Result<std::vector<std::shared_ptr<const Template>>> all = templates();
-  if (!all.ok()) return all.status();
-  for (const auto& t : all.value()) {
-    if (t->id == id) return t;
-  }
-  return Status::not_found("no template '" + std::string(id) + "' is published here");
+  Result<std::map<std::string, int>> newest = impl_->newest_template_versions();
+  if (!newest.ok()) return newest.status();
+  auto it = newest->find(std::string(id));
+  if (it == newest->end())
+    return Status::not_found("no template '" + std::string(id) + "' is published here");
+  return impl_->load_template(id, it->second);
 }
 
 Result<School> Inspection::school(std::string_view id) {

@@ -27,6 +27,8 @@ struct Inspection::Impl {
   std::string now_iso() const;
 
   Result<std::shared_ptr<const Template>> load_template(std::string_view id, int version);
+  // The newest stored version of each template id.
+  Result<std::map<std::string, int>> newest_template_versions();
   // The record key of a visit from its id or a unique prefix of it.
   Result<std::string> visit_key(std::string_view id_or_prefix);
   // The full view of a visit record.
