@@ -4,6 +4,7 @@
 
 #include <visitsync/engine.h>
 
+#include "merge/field_state.h"
 #include "support/test_support.h"
 
 using namespace vs;
@@ -290,4 +291,42 @@ TEST_CASE_METHOD(Pair, "a field keeps the policy of its first op", "[engine][mer
     CHECK(field(*a, "dropouts_this_year").value == Value::integer(1));
     CHECK(field(*a, "boarders").value == Value::integer(10));
   }
+}
+
+TEST_CASE("a counter's state keeps its increments, and reads the sum-only form of older stores",
+          "[engine][merge][counter]") {
+  merge::FieldState st;
+  st.policy = Policy::kCounter;
+  auto inc = [](const char* device, std::uint64_t seq, std::int64_t by) {
+    Op op;
+    op.id = OpId{device, seq};
+    op.hlc = make_hlc(1000 + seq, 0);
+    op.record = "visit/S1/v";
+    op.field = "a.lessons_observed";
+    op.policy = Policy::kCounter;
+    op.value = Value::integer(by);
+    return op;
+  };
+  merge::merge_op(st, inc("d-b", 1, 2), [](const OpId&) { return false; });
+  merge::merge_op(st, inc("d-a", 1, 3), [](const OpId&) { return false; });
+  merge::merge_op(st, inc("d-a", 2, -1), [](const OpId&) { return false; });
+  Result<merge::FieldState> back = merge::decode_state(merge::encode_state(st));
+  REQUIRE(back.ok());
+  CHECK(merge::merged_value(back.value()) == Value::integer(4));
+  const FieldView view = merge::view_of(back.value(), "a.lessons_observed");
+  REQUIRE(view.versions.size() == 3);  // by stamp
+  // By stamp: (hlc, device, seq).
+  CHECK(view.versions[0].op == OpId{"d-a", 1});
+  CHECK(view.versions[1].op == OpId{"d-b", 1});
+  CHECK(view.versions[2].value == Value::integer(-1));
+  CHECK_FALSE(view.conflict);
+
+  // Format 1, counter, sum 7: what stores written before kept.
+  const std::string old_form = std::string("\x01\x05\x07", 3);
+  Result<merge::FieldState> old = merge::decode_state(old_form);
+  REQUIRE(old.ok());
+  CHECK(merge::merged_value(old.value()) == Value::integer(7));
+  CHECK(old->entries.empty());
+  // Format 2 is a counter's alone.
+  CHECK_FALSE(merge::decode_state(std::string("\x02\x00\x00", 3)).ok());
 }

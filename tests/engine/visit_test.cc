@@ -378,6 +378,47 @@ TEST_CASE_METHOD(Deployment, "an edit made concurrently with a submit is kept an
   CHECK(Inspection::to_json(v) == Inspection::to_json(view(a, id)));
 }
 
+TEST_CASE_METHOD(Deployment,
+                 "a counter incremented concurrently with a submit is flagged until a supervisor "
+                 "decides its total",
+                 "[engine][visit][concurrency][counter]") {
+  Inspection& a = device("I0011");
+  Inspection& b = device("I0021");
+  const std::string id = start(a, "teaching-practice");
+  for (const auto& [item, value] :
+       std::vector<std::pair<const char*, const char*>>{{"national_curriculum_complete", "yes"},
+                                                        {"teachers_on_payroll", "40"},
+                                                        {"overall_rating", "4"},
+                                                        {"lessons_observed", "3"}}) {
+    ok(a.set_answer(id, item, value));
+  }
+  sync_all();
+  ok(a.submit(id));                                // a submits 3 lessons, offline
+  ok(b.set_answer(id, "lessons_observed", "+2"));  // b has not seen the submit
+  sync_all();
+  sync_all();
+
+  VisitView v = view(a, id);
+  CHECK(answer(v, "lessons_observed").value == Value::integer(5));  // every increment counts
+  REQUIRE(flagged_items(v) == std::vector<std::string>{"lessons_observed"});
+  CHECK_THAT(v.flags[0].reason, Catch::Contains("incremented concurrently with the submission"));
+  REQUIRE(v.flags[0].versions.size() == 1);  // b's increment alone, not a's
+  CHECK(v.flags[0].versions[0].value == Value::integer(2));
+  CHECK(Inspection::to_json(v) == Inspection::to_json(view(b, id)));
+
+  // The supervisor decides the total: one more increment, and the late one is accepted.
+  Inspection& sup = device("I0001", Role::kSupervisor);
+  sync_all();
+  ok(sup.resolve(id, "lessons_observed", "4"));
+  sync_all();
+  sync_all();
+  v = view(b, id);
+  CHECK(v.flags.empty());
+  CHECK(answer(v, "lessons_observed").value == Value::integer(4));
+  CHECK(Inspection::to_json(v) == Inspection::to_json(view(a, id)));
+  CHECK(a.engine().digest().value() == sup.engine().digest().value());
+}
+
 TEST_CASE_METHOD(Deployment, "an approval and a return made concurrently are flagged until decided",
                  "[engine][visit][concurrency]") {
   Inspection& a = device("I0011");

@@ -429,7 +429,9 @@ const std::vector<vs::cli::Command>& commands() {
        cmd_conflicts},
       {"resolve",
        "visitsync resolve --data DIR VISIT ITEM VALUE\n"
-       "  Settles a flagged item with VALUE (for the status: approve or return).\n",
+       "  Settles a flagged item with VALUE (for the status: approve or return; for a\n"
+       "  counter: the total decided, or +N/-N; \"\" accepts late notes or increments as they\n"
+       "  are).\n",
        {"data"},
        {},
        cmd_resolve},

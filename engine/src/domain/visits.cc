@@ -91,13 +91,15 @@ void add_flags(VisitView& view, const RecordView& r) {
     std::vector<std::string> reasons;
     if (f->conflict) reasons.emplace_back("concurrent values differ");
     std::vector<Version> late;
-    if (after_submit && f->policy != Policy::kCounter) {
+    if (after_submit) {
+      // A counter's versions are its increments: the late ones are listed as such.
       late = unseen_by_submit(f->versions, view.status.round, snapshot, accepted);
       if (!late.empty()) {
-        reasons.emplace_back(std::string("changed concurrently with the ") +
-                             (view.status.phase == Phase::kApproved
-                                  ? "submission it was approved on"
-                                  : "submission"));
+        reasons.emplace_back(
+            std::string(f->policy == Policy::kCounter ? "incremented" : "changed") +
+            " concurrently with the " +
+            (view.status.phase == Phase::kApproved ? "submission it was approved on"
+                                                   : "submission"));
       }
     }
     if (reasons.empty()) continue;
@@ -545,13 +547,30 @@ Status Inspection::resolve(std::string_view visit, std::string_view item, std::s
       return Status::not_found("the template of visit " + short_id(v->id) + " is not here yet");
     Result<const Item*> it = find_item(v.value(), item);
     if (!it.ok()) return it.status();
-    Result<Value> value = parse_item_value(*it.value(), text);
+    // A counter's flag lists late increments: the value is the total decided (or a change, as
+    // `visit set` takes it), written as one more increment; empty accepts the total as it is.
+    const bool counter = it.value()->merge == Policy::kCounter;
+    Result<Value> value = Value();
+    if (counter) {
+      const Answer* now = nullptr;
+      for (const Answer& a : v->answers) {
+        if (a.item == it.value()) now = &a;
+      }
+      if (now == nullptr)
+        return Status::internal("visit " + short_id(v->id) + " lacks " + flag->item);
+      Result<std::int64_t> inc =
+          text.empty() ? Result<std::int64_t>(0) : counter_increment(*it.value(), *now, text);
+      if (!inc.ok()) return inc.status();
+      value = Value::integer(inc.value());
+    } else {
+      value = parse_item_value(*it.value(), text);
+    }
     if (!value.ok()) return value.status();
     // The value settles every current version of the item; after a submit, the flagged ops are
     // also recorded as accepted in the round, so they are not flagged again.
     std::vector<OpId> current;
     for (const Answer& a : v->answers) {
-      if (a.item == it.value() && a.item->merge != Policy::kAppend) {
+      if (a.item == it.value() && a.item->merge != Policy::kAppend && !counter) {
         for (const Version& ver : a.versions) current.push_back(ver.op);
       }
     }
@@ -560,7 +579,9 @@ Status Inspection::resolve(std::string_view visit, std::string_view item, std::s
     const Write w{key.value(), answer_field(it.value()->key), it.value()->merge, value.value(),
                   ctx};
     return im.engine->transaction([&]() -> Status {
-      if (w.policy != Policy::kAppend || !text.empty()) {
+      const bool adds =
+          counter ? w.value != Value::integer(0) : w.policy != Policy::kAppend || !text.empty();
+      if (adds) {
         Result<OpId> id = current.empty() ? im.engine->write(w) : im.engine->resolve(w, current);
         if (!id.ok()) return id.status();
       }

@@ -9,6 +9,9 @@ namespace vs::merge {
 namespace {
 
 constexpr std::uint8_t kStateFormat = 1;
+// A counter's state in format 2 keeps its increments after the sum; format 1 (stores written
+// before) has the sum only, and its increments count without being listed.
+constexpr std::uint8_t kCounterFormat = 2;
 // A frontier holds one entry per concurrent writer, an append field one per note; both are
 // bounded by what the ops table can hold, this only guards the decoder against absurd counts.
 constexpr std::size_t kMaxEntries = 1u << 24;
@@ -77,8 +80,10 @@ void merge_op(FieldState& state, const Op& op, const ReceivedFn& received) {
   switch (state.policy) {
     case Policy::kCounter:
       // Unsigned addition wraps, so the sum is the same in any order (validation keeps the
-      // inputs small enough that it never does in practice).
+      // inputs small enough that it never does in practice). Each increment is kept too, so
+      // that one made concurrently with a submission can be shown.
       state.sum += static_cast<std::uint64_t>(op.value.as_integer());
+      insert_sorted(state.entries, entry_of(op));
       return;
     case Policy::kAppend:
       insert_sorted(state.entries, entry_of(op));
@@ -146,12 +151,9 @@ std::string encode_state(const FieldState& state) {
 
 void append_state(const FieldState& state, std::string& out) {
   util::ByteWriter w(out);
-  w.u8(kStateFormat);
+  w.u8(state.policy == Policy::kCounter ? kCounterFormat : kStateFormat);
   w.u8(static_cast<std::uint8_t>(state.policy));
-  if (state.policy == Policy::kCounter) {
-    w.varint(state.sum);
-    return;
-  }
+  if (state.policy == Policy::kCounter) w.varint(state.sum);
   write_entries(w, state.entries);
   if (uses_frontier(state.policy)) write_op_ids(w, state.pending);
 }
@@ -161,13 +163,14 @@ Result<FieldState> decode_state(std::string_view bytes) {
   FieldState st;
   const std::uint8_t format = r.u8();
   const std::uint8_t policy = r.u8();
-  if (!r.ok() || format != kStateFormat || policy >= kPolicyCount) {
+  const bool counter = policy == static_cast<std::uint8_t>(Policy::kCounter);
+  if (!r.ok() || policy >= kPolicyCount ||
+      (format != kStateFormat && !(counter && format == kCounterFormat))) {
     return Status::corrupt("field state: unknown format or policy");
   }
   st.policy = static_cast<Policy>(policy);
-  if (st.policy == Policy::kCounter) {
-    st.sum = r.varint();
-  } else {
+  if (counter) st.sum = r.varint();
+  if (!counter || format == kCounterFormat) {
     const std::size_t n = r.count(kMaxEntries);
     st.entries.reserve(n);
     for (std::size_t i = 0; i < n && r.ok(); ++i) {

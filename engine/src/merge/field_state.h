@@ -5,7 +5,8 @@
 // received op names in its base. `pending` remembers ids named in a base before the op itself
 // arrived, so that a late op is known to be superseded: with it, the frontier after any
 // sequence of merges is exactly {received ops of the field} minus {ops named by a received
-// base}, a function of the set of ops received. Append keeps every entry, counter the sum.
+// base}, a function of the set of ops received. Append keeps every entry, counter the sum and every
+// increment.
 #pragma once
 
 #include <cstdint>
@@ -30,7 +31,7 @@ bool stamp_less(const Entry& a, const Entry& b);
 
 struct FieldState {
   Policy policy = Policy::kLww;
-  std::vector<Entry> entries;  // sorted by stamp: the frontier, or every append entry
+  std::vector<Entry> entries;  // sorted by stamp: the frontier, or every append or counter entry
   std::vector<OpId> pending;   // sorted; ids named by a received base, not yet received
   std::uint64_t sum = 0;       // counter: two's-complement sum, so order never matters
 };
