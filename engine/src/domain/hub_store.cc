@@ -2,6 +2,7 @@
 #include <algorithm>
 #include <charconv>
 #include <map>
+#include <optional>
 #include <random>
 #include <set>
 
@@ -49,7 +50,15 @@ struct CursorText {
   std::uint64_t fill_end = 0;
   std::uint64_t record = 0;
   std::uint64_t record_pos = 0;
+  // fingerprint() of the op at the newest position the cursor names (pos, or fill_end while
+  // filling): a hub restored from an older copy holds another op there, or none.
+  std::optional<std::uint64_t> print;
 };
+
+// The newest log position a cursor names.
+std::uint64_t mark_of(std::uint64_t pos, bool filling, std::uint64_t fill_end) {
+  return std::max(pos, filling ? fill_end : 0);
+}
 
 std::string join(const Scopes& s) {
   std::string out;
@@ -90,6 +99,7 @@ std::string encode_cursor(const CursorText& c) {
     out += ";f=" + std::to_string(c.fill_end) + ";n=" + c.fill + ";r=" + std::to_string(c.record) +
            ";q=" + std::to_string(c.record_pos);
   }
+  if (c.print) out += ";k=" + std::to_string(*c.print);
   return out;
 }
 
@@ -136,6 +146,12 @@ Result<CursorText> parse_cursor(std::string_view text) {
         ok = number(c.record_pos);
         ++fill_parts;
         break;
+      case 'k': {
+        std::uint64_t print = 0;
+        ok = number(print);
+        c.print = print;
+        break;
+      }
       default:
         ok = false;
     }
@@ -259,7 +275,7 @@ struct HubStore::Impl {
   store::Db* db = nullptr;
   Clock* clock = nullptr;
   store::Stmt find_device, insert_device, revoke, set_acked, list_devices, add_rejection,
-      rejections, window, max_pos, data_version;
+      rejections, window, max_pos, data_version, op_at;
 
   // A device's scope, recomputed only when the reference data may have changed: another
   // connection committed (PRAGMA data_version moved: visitsync-admin), this connection wrote
@@ -281,6 +297,8 @@ struct HubStore::Impl {
 
   // Records of the scopes, with idx >= from, sorted by idx.
   Result<std::vector<std::int64_t>> records_in(const Scopes& scopes, std::int64_t from);
+  // fingerprint() of the op at a log position; none past the log's end.
+  Result<std::optional<std::uint64_t>> print_at(std::uint64_t pos);
 
   Result<DeviceRecord> load_device(std::string_view id);
   Result<Scopes> scope_of(const DeviceRecord& d);
@@ -359,6 +377,11 @@ Result<std::unique_ptr<HubStore>> HubStore::open(const std::string& data_dir, Cl
        "WHERE o.pos > ?1 AND o.pos <= ?2 AND o.device <> ?3 ORDER BY o.pos",
        "pull window"},
       {&impl->max_pos, "SELECT coalesce(max(pos), 0) FROM ops", "log end"},
+      {&impl->op_at,
+       "SELECT o.pos, r.key, d.id, o.seq, o.hlc, f.name, o.policy, o.context, o.value, o.base "
+       "FROM ops o JOIN records r ON r.idx = o.record JOIN devices d ON d.idx = o.device "
+       "JOIN field_names f ON f.idx = o.field WHERE o.pos = ?1",
+       "op at a position"},
       {&impl->data_version, "PRAGMA data_version", "data version"},
       {&impl->records_by_prefix,
        "SELECT idx FROM records WHERE key >= ?1 AND key < ?2 AND idx >= ?3", "records of a scope"},
@@ -420,6 +443,23 @@ Result<std::vector<std::int64_t>> HubStore::Impl::records_in(const Scopes& scope
   std::sort(out.begin(), out.end());
   out.erase(std::unique(out.begin(), out.end()), out.end());
   return out;
+}
+
+Result<std::optional<std::uint64_t>> HubStore::Impl::print_at(std::uint64_t pos) {
+  op_at.bind(1, pos);
+  Result<bool> row = op_at.step();
+  std::optional<std::uint64_t> print;
+  if (row.ok() && row.value()) {
+    Result<Op> op = op_from_row(op_at);
+    if (!op.ok()) {
+      op_at.reset();
+      return op.status();
+    }
+    print = fingerprint(op.value());
+  }
+  op_at.reset();
+  if (!row.ok()) return row.status();
+  return print;
 }
 
 Result<std::optional<Scopes>> HubStore::Impl::scopes_of_digest(std::string_view device,
@@ -861,9 +901,17 @@ Result<PullResult> HubStore::pull(std::string_view device_id, std::string_view c
   if (!end_row.ok()) return end_row.status();
   const auto log_end = static_cast<std::uint64_t>(im.max_pos.int64(0));
   im.max_pos.reset();
-  if (c.pos > log_end || (c.filling && c.fill_end > log_end)) {
-    return Status::invalid_input("pull cursor beyond the hub's log (another hub's cursor?)");
+  // A cursor this log cannot have made (a hub restored from an older copy: its positions end
+  // sooner, or hold other ops now) starts over: everything in scope is filled again, which
+  // costs bytes but skips nothing.
+  const std::uint64_t mark = mark_of(parsed->pos, parsed->filling, parsed->fill_end);
+  bool known = mark <= log_end;
+  if (known && mark > 0 && parsed->print) {
+    Result<std::optional<std::uint64_t>> print = im.print_at(mark);
+    if (!print.ok()) return print.status();
+    known = print.value() == parsed->print;
   }
+  if (!known) c = Cursor();
   // Only what the device may see now: a scope removed since (an assignment ended) is neither
   // served nor filled, even from a cursor made before.
   auto within_current = [&](const Scopes& in_cursor) {
@@ -975,6 +1023,11 @@ Result<PullResult> HubStore::pull(std::string_view device_id, std::string_view c
     t.fill_end = c.fill_end;
     t.record = static_cast<std::uint64_t>(c.record);
     t.record_pos = c.record_pos;
+  }
+  if (const std::uint64_t at = mark_of(t.pos, t.filling, t.fill_end); at > 0) {
+    Result<std::optional<std::uint64_t>> print = im.print_at(at);
+    if (!print.ok()) return print.status();
+    t.print = print.value();
   }
   out.next_cursor = encode_cursor(t);
   return out;
