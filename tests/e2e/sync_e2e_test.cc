@@ -7,6 +7,7 @@
 #include <set>
 #include <sstream>
 #include <sys/socket.h>
+#include <thread>
 #include <unistd.h>
 
 #include <boost/asio/io_context.hpp>
@@ -15,6 +16,9 @@
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
 
+#include <visitsync/hub_store.h>
+#include <visitsync/inspection.h>
+#include <visitsync/transport/client.h>
 #include <visitsync/transport/deployment.h>
 
 #include "support/process.h"
@@ -223,4 +227,75 @@ TEST_CASE("the hub process refuses strangers, keeps serving, and stops cleanly",
   CHECK(down.exit_code == 3);
   CHECK_THAT(down.err, Catch::Contains("nothing is lost"));
   (void)good;
+}
+
+TEST_CASE("a hub stopped by SIGTERM during a push keeps everything it acknowledged",
+          "[e2e][sync]") {
+  test::TempDir dir;
+  const std::string hub = dir.file("hub");
+  const std::uint16_t port = free_port();
+  const std::string address = "127.0.0.1:" + std::to_string(port);
+  const std::string ref = test::reference_dir_for_today(dir);
+  ok("visitsync-admin", {"init", "--data", hub, "--hub-address", address});
+  for (const char* k : {"schools", "inspectors", "assignments"}) {
+    ok("visitsync-admin", {"import", "--data", hub, k, ref + "/" + k + ".csv"});
+  }
+  ok("visitsync-admin",
+     {"template", "publish", "--data", hub, test::templates_dir() + "/school-conditions.json"});
+  const std::string device = dir.file("device");
+  ok("visitsync-admin",
+     {"enroll-device", "--data", hub, "--inspector", "I0011", "--out", dir.file("device.json")});
+  ok("visitsync", {"init", "--data", device, "--enroll", dir.file("device.json")});
+  Result<Enrollment> e = read_enrollment_file(dir.file("device.json"));
+  REQUIRE(e.ok());
+
+  // Up to three stops, each at another moment of the push; whatever the moment, what the
+  // device holds as acknowledged is in the hub's store, and the next sync completes the rest.
+  for (int attempt = 0; attempt < 3; ++attempt) {
+    INFO("attempt " << attempt);
+    test::BackgroundProcess server(bin("visitsync-hub"), {"--data", hub, "--listen", address},
+                                   dir.file("hub-" + std::to_string(attempt) + ".log"));
+    REQUIRE(server.wait_for_log("listening on", std::chrono::seconds(10)));
+    Result<std::unique_ptr<Inspection>> in = Inspection::open(device);
+    REQUIRE(in.ok());
+    if (attempt == 0) REQUIRE(sync_with_hub(in.value()->engine(), e.value(), {}).ok());
+    for (int i = 0; i < 40; ++i) {
+      Result<std::string> id = in.value()->start_visit("S00033", "school-conditions");
+      REQUIRE(id.ok());
+      test::answer_required(*in.value(), id.value());
+    }
+    SyncOptions small;
+    small.push_batch_ops = 3;  // many pushes, each committed on its own
+    Result<SyncReport> cut = Status::internal("not run");
+    std::thread syncing([&] { cut = sync_with_hub(in.value()->engine(), e.value(), small); });
+    std::this_thread::sleep_for(std::chrono::milliseconds(20 + 30 * attempt));
+    CHECK(server.terminate() == 0);
+    syncing.join();
+    const std::uint64_t device_acked = in.value()->engine().counter("push.acked").value();
+    const std::uint64_t last = in.value()->engine().stats()->last_own_seq;
+    in.value().reset();
+
+    Result<std::unique_ptr<HubStore>> store = HubStore::open(hub);
+    REQUIRE(store.ok());
+    Result<HelloResult> hello = store.value()->hello(e->device_id, 0, last);
+    REQUIRE(hello.ok());
+    CHECK(hello->device.acked_seq >= device_acked);
+    Result<LogSlice> log = store.value()->engine().log_after(0, 10'000'000);
+    REQUIRE(log.ok());
+    std::set<std::uint64_t> seqs;
+    for (const Op& op : log->ops) {
+      if (op.id.device == e->device_id) seqs.insert(op.id.seq);
+    }
+    // Every acknowledged op of the device, each once, and nothing beyond what it committed.
+    CHECK(seqs.size() == hello->device.acked_seq);
+    CHECK((seqs.empty() || *seqs.rbegin() == hello->device.acked_seq));
+    if (!cut.ok()) CHECK(cut.status().code() == Code::kUnavailable);
+  }
+  test::BackgroundProcess server(bin("visitsync-hub"), {"--data", hub, "--listen", address},
+                                 dir.file("hub-last.log"));
+  REQUIRE(server.wait_for_log("listening on", std::chrono::seconds(10)));
+  CHECK_THAT(ok("visitsync", {"sync", "--data", device}), Catch::Contains("pulled"));
+  const json status = json::parse(ok("visitsync", {"status", "--data", device, "--json"}));
+  CHECK(status["unsynced_ops"] == 0);
+  CHECK(status["refused_ops"].empty());
 }
