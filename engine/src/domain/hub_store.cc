@@ -840,11 +840,15 @@ Result<PushResult> HubStore::push(std::string_view device_id, std::vector<Op> op
       if (Status st = im.add_rejection.run(); !st.ok()) return st;
     }
     result.applied = applied->applied;
-    result.acked_seq = expected - 1;
-    if (result.acked_seq != d->acked_seq) {
-      im.set_acked.bind(1, device_id).bind(2, result.acked_seq).bind(3, last_print);
+    const std::uint64_t handled = expected - 1;
+    if (handled != d->acked_seq) {
+      im.set_acked.bind(1, device_id).bind(2, handled).bind(3, last_print);
       if (Status st = im.set_acked.run(); !st.ok()) return st;
     }
+    // The acknowledgement names the end of this push: a resend of ops handled already (a
+    // session that replaced one whose acks were lost) is acknowledged as sent, not with the
+    // device's whole count, which the device learns at its next hello.
+    result.acked_seq = ops.empty() ? handled : std::min(handled, ops.back().id.seq);
     // Reasons already given for seqs in this batch are given again: the device may have lost
     // the acknowledgement that carried them.
     if (!ops.empty() && (first_new == 0 || ops.front().id.seq < first_new)) {
