@@ -63,6 +63,30 @@ std::string ok(const char* name, const std::vector<std::string>& args) {
   return r.out;
 }
 
+// A hub's data folder made with visitsync-admin as an administrator would: the shared
+// reference data and the school-conditions template, for a hub on 127.0.0.1.
+struct HubFolder {
+  std::string path;
+  std::uint16_t port = 0;
+  std::string address;
+  std::string reference;
+};
+
+HubFolder make_hub_folder(const test::TempDir& dir) {
+  HubFolder h;
+  h.path = dir.file("hub");
+  h.port = free_port();
+  h.address = "127.0.0.1:" + std::to_string(h.port);
+  h.reference = test::reference_dir_for_today(dir);
+  ok("visitsync-admin", {"init", "--data", h.path, "--hub-address", h.address});
+  for (const char* k : {"schools", "inspectors", "assignments"}) {
+    ok("visitsync-admin", {"import", "--data", h.path, k, h.reference + "/" + k + ".csv"});
+  }
+  ok("visitsync-admin",
+     {"template", "publish", "--data", h.path, test::templates_dir() + "/school-conditions.json"});
+  return h;
+}
+
 }  // namespace
 
 TEST_CASE("the demo's scenario ends with the same visits on the hub and all three devices",
@@ -117,16 +141,11 @@ TEST_CASE("the demo's scenario ends with the same visits on the hub and all thre
 TEST_CASE("the hub process refuses strangers, keeps serving, and stops cleanly",
           "[e2e][sync][input]") {
   test::TempDir dir;
-  const std::string hub = dir.file("hub");
-  const std::uint16_t port = free_port();
-  const std::string address = "127.0.0.1:" + std::to_string(port);
-  const std::string ref = test::reference_dir_for_today(dir);
-  ok("visitsync-admin", {"init", "--data", hub, "--hub-address", address});
-  for (const char* k : {"schools", "inspectors", "assignments"}) {
-    ok("visitsync-admin", {"import", "--data", hub, k, ref + "/" + k + ".csv"});
-  }
-  ok("visitsync-admin",
-     {"template", "publish", "--data", hub, test::templates_dir() + "/school-conditions.json"});
+  const HubFolder made = make_hub_folder(dir);
+  const std::string& hub = made.path;
+  const std::uint16_t port = made.port;
+  const std::string& address = made.address;
+  const std::string& ref = made.reference;
   test::BackgroundProcess server(bin("visitsync-hub"), {"--data", hub, "--listen", address},
                                  dir.file("hub.log"));
   REQUIRE(server.wait_for_log("listening on", std::chrono::seconds(10)));
@@ -232,16 +251,9 @@ TEST_CASE("the hub process refuses strangers, keeps serving, and stops cleanly",
 TEST_CASE("a hub stopped by SIGTERM during a push keeps everything it acknowledged",
           "[e2e][sync]") {
   test::TempDir dir;
-  const std::string hub = dir.file("hub");
-  const std::uint16_t port = free_port();
-  const std::string address = "127.0.0.1:" + std::to_string(port);
-  const std::string ref = test::reference_dir_for_today(dir);
-  ok("visitsync-admin", {"init", "--data", hub, "--hub-address", address});
-  for (const char* k : {"schools", "inspectors", "assignments"}) {
-    ok("visitsync-admin", {"import", "--data", hub, k, ref + "/" + k + ".csv"});
-  }
-  ok("visitsync-admin",
-     {"template", "publish", "--data", hub, test::templates_dir() + "/school-conditions.json"});
+  const HubFolder made = make_hub_folder(dir);
+  const std::string& hub = made.path;
+  const std::string& address = made.address;
   const std::string device = dir.file("device");
   ok("visitsync-admin",
      {"enroll-device", "--data", hub, "--inspector", "I0011", "--out", dir.file("device.json")});
