@@ -1,0 +1,42 @@
+# The layering rules of STYLE.md § 1, checked on the sources' #include lines:
+#   cmake -DROOT=<source dir> -P tests/layering.cmake
+# Fails (and lists every offending include) when a layer reaches past its place.
+
+set(problems "")
+
+# Every #include of the files under `dirs` matching `regex`, unless it also matches `allowed`.
+function(forbid rule regex allowed)
+  set(files "")
+  foreach(dir IN LISTS ARGN)
+    file(GLOB_RECURSE found "${ROOT}/${dir}/*.h" "${ROOT}/${dir}/*.cc")
+    list(APPEND files ${found})
+  endforeach()
+  foreach(f IN LISTS files)
+    file(STRINGS "${f}" includes REGEX "^[ \t]*#[ \t]*include")
+    foreach(line IN LISTS includes)
+      if(line MATCHES "${regex}" AND (allowed STREQUAL "" OR NOT line MATCHES "${allowed}"))
+        file(RELATIVE_PATH rel "${ROOT}" "${f}")
+        set(problems "${problems}\n  ${rel}: ${line}  (${rule})")
+      endif()
+    endforeach()
+  endforeach()
+  set(problems "${problems}" PARENT_SCOPE)
+endfunction()
+
+# The engine knows nothing of sockets, TLS or the transport (libcrypto for SHA-256 is fine).
+forbid("the engine has no network or transport code"
+       "<boost/|<openssl/ssl\\.h>|<sys/socket\\.h>|<netinet/|<arpa/|<visitsync/transport/|\"(net|session|wire|tls)/"
+       "" engine)
+# Public headers name no SQLite, OpenSSL or cereal type; Asio only as an io_context.
+forbid("public headers are free of SQLite, OpenSSL, cereal and Asio types"
+       "<sqlite3\\.h>|<openssl/|<cereal/|<boost/" "<boost/asio/io_context\\.hpp>"
+       engine/include transport/include)
+# Sessions and the wire format are protocol logic: no I/O.
+forbid("session/ and wire/ do no I/O"
+       "<boost/asio|<openssl/|<sys/socket\\.h>|<netinet/|\"(net|tls)/" ""
+       transport/src/session transport/src/wire)
+
+if(problems)
+  message(FATAL_ERROR "layering: includes that break STYLE.md § 1:${problems}")
+endif()
+message(STATUS "layering: every include is where it belongs")
