@@ -83,6 +83,8 @@ class Engine {
   ~Engine();
   Engine(const Engine&) = delete;
   Engine& operator=(const Engine&) = delete;
+  Engine(Engine&&) = delete;
+  Engine& operator=(Engine&&) = delete;
 
   const std::string& device_id() const;
 
@@ -116,8 +118,9 @@ class Engine {
   // has are skipped; malformed ops are listed in the report with the reason and the rest is
   // applied. If `set_setting` is given, that setting is stored in the same transaction (a pull
   // cursor). Errors are I/O or corruption only; then nothing was applied.
-  Result<ApplyReport> apply_remote(const std::vector<Op>& batch,
-                                   std::optional<std::pair<std::string, std::string>> set_setting = {});
+  Result<ApplyReport> apply_remote(
+      const std::vector<Op>& batch,
+      std::optional<std::pair<std::string, std::string>> set_setting = {});
 
   // For each device, the highest origin seq of the ops of `record` this replica received
   // (sorted by device). Empty for an unknown record.
@@ -127,7 +130,8 @@ class Engine {
   Result<std::string> setting(std::string_view name);
   Status set_setting(std::string_view name, std::string_view value);
   // Settings whose name starts with `prefix`, sorted by name.
-  Result<std::vector<std::pair<std::string, std::string>>> settings_with_prefix(std::string_view prefix);
+  Result<std::vector<std::pair<std::string, std::string>>> settings_with_prefix(
+      std::string_view prefix);
 
   // Named counters kept in the store (sync cursors, acknowledged seqs). Missing = 0.
   Result<std::uint64_t> counter(std::string_view name);
@@ -146,7 +150,7 @@ class Engine {
   // replica's wall clock (a clock wrong by years must not drag every replica's stamps along).
   Hlc now_hlc();
   Status observe(Hlc remote);
-  static constexpr std::int64_t kMaxClockLeadMs = 10 * 60 * 1000;
+  static constexpr std::int64_t kMaxClockLeadMs = std::int64_t{10} * 60 * 1000;
 
   // For the layers built on the engine (inspection, hub): runs `body` inside one write
   // transaction together with the writes it makes through this engine; commits if it returns OK.

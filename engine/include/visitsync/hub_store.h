@@ -58,6 +58,10 @@ class HubStore {
   static Result<std::unique_ptr<HubStore>> open(const std::string& data_dir,
                                                 Clock* clock = nullptr);
   ~HubStore();
+  HubStore(const HubStore&) = delete;
+  HubStore& operator=(const HubStore&) = delete;
+  HubStore(HubStore&&) = delete;
+  HubStore& operator=(HubStore&&) = delete;
 
   Inspection& inspection();
   Engine& engine();

@@ -141,6 +141,10 @@ class Inspection {
                                                     const std::string& actor_id, Role role,
                                                     Clock* clock = nullptr);
   ~Inspection();
+  Inspection(const Inspection&) = delete;
+  Inspection& operator=(const Inspection&) = delete;
+  Inspection(Inspection&&) = delete;
+  Inspection& operator=(Inspection&&) = delete;
 
   Engine& engine();
   const std::string& data_dir() const;

@@ -21,7 +21,7 @@ namespace vs {
 inline constexpr std::size_t kMaxDeviceIdBytes = 64;
 inline constexpr std::size_t kMaxRecordBytes = 128;
 inline constexpr std::size_t kMaxFieldBytes = 64;
-inline constexpr std::size_t kMaxTextBytes = 64 * 1024;
+inline constexpr std::size_t kMaxTextBytes = std::size_t{64} * 1024;
 inline constexpr std::size_t kMaxSetItems = 1000;
 inline constexpr std::size_t kMaxSetItemBytes = 256;
 inline constexpr std::size_t kMaxBaseEntries = 64;
@@ -105,7 +105,7 @@ class Value {
   static Value text(std::string s) { return Value(std::move(s)); }
   static Value date(Date d) { return Value(d); }
   static Value set(std::vector<std::string> items);  // sorts and removes duplicates
-  static Value gps(GeoPoint p) { return Value(std::move(p)); }
+  static Value gps(GeoPoint p) { return Value(p); }
   static Value attachment(Attachment a) { return Value(std::move(a)); }
   static Value choice(Choice c) { return Value(std::move(c)); }
 

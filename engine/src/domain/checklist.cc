@@ -71,7 +71,9 @@ class Checker {
     if (!obj.is_object()) return fail(path, "expected an object");
     for (const auto& [k, v] : obj.items()) {
       if (std::none_of(allowed.begin(), allowed.end(), [&](const char* a) { return k == a; })) {
-        return fail(path + "." + k, "unknown key");
+        std::string at = path;
+        at.append(".").append(k);
+        return fail(at, "unknown key");
       }
     }
     return true;

@@ -106,6 +106,7 @@ class Txn {
   Txn(Txn&& other) noexcept : db_(other.db_) { other.db_ = nullptr; }
   Txn& operator=(Txn&&) = delete;
   Txn(const Txn&) = delete;
+  Txn& operator=(const Txn&) = delete;
   ~Txn() {
     if (db_ != nullptr) db_->rollback_quietly();
   }
