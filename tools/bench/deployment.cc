@@ -173,6 +173,7 @@ Status BenchDeployment::start_hub(const std::string& tools_dir) {
   posix_spawn_file_actions_adddup2(&actions, 1, 2);
   std::vector<std::string> args = {binary, "--data", hub, "--listen", listen};
   std::vector<char*> argv;
+  argv.reserve(args.size() + 1);
   for (std::string& a : args) argv.push_back(a.data());
   argv.push_back(nullptr);
   pid_t pid = -1;

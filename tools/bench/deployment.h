@@ -35,6 +35,10 @@ class BenchDeployment {
   static Result<std::unique_ptr<BenchDeployment>> create(const std::string& dir, const Workload& w,
                                                          const Assignments& assignments);
   ~BenchDeployment();
+  BenchDeployment(const BenchDeployment&) = delete;
+  BenchDeployment& operator=(const BenchDeployment&) = delete;
+  BenchDeployment(BenchDeployment&&) = delete;
+  BenchDeployment& operator=(BenchDeployment&&) = delete;
 
   // Enrolls a device of an inspector and makes its data folder; not thread-safe.
   Result<std::pair<Enrollment, std::unique_ptr<Inspection>>> add_device(
@@ -47,6 +51,8 @@ class BenchDeployment {
   HubStore& store() { return *store_; }
 
  private:
+  BenchDeployment() = default;
+
   std::string dir_;
   std::uint16_t port_ = 0;
   std::unique_ptr<HubStore> store_;

@@ -36,6 +36,11 @@ Result<std::unique_ptr<Engine>> fresh_engine(const std::string& path, const std:
 // prepared statement, one transaction a batch, with the engine's pragmas.
 class RawStore {
  public:
+  RawStore() = default;
+  RawStore(const RawStore&) = delete;
+  RawStore& operator=(const RawStore&) = delete;
+  RawStore(RawStore&&) = delete;
+  RawStore& operator=(RawStore&&) = delete;
   ~RawStore() {
     sqlite3_finalize(stmt_);
     sqlite3_close(db_);
@@ -154,6 +159,7 @@ Result<std::vector<double>> timed_apply(Engine& e, const std::vector<std::vector
 
 std::vector<double> rates(const std::vector<double>& secs, double per) {
   std::vector<double> out;
+  out.reserve(secs.size());
   for (double s : secs) out.push_back(per / s);
   return out;
 }

@@ -64,6 +64,7 @@ int run_sessions_bench(const BenchArgs& args) {
   std::vector<int> ok(static_cast<std::size_t>(n), 0);
   std::vector<std::string> errors;
   std::vector<std::thread> threads;
+  threads.reserve(static_cast<std::size_t>(n));
   for (int i = 0; i < n; ++i) {
     threads.emplace_back([&, i] {
       {

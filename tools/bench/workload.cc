@@ -47,8 +47,9 @@ std::int64_t parse_started(const std::string& s) {
   if (s.size() >= 25)
     offset_min = (s[19] == '-' ? -1 : 1) *
                  (std::atoi(s.substr(20, 2).c_str()) * 60 + std::atoi(s.substr(23, 2).c_str()));
-  return ((static_cast<std::int64_t>(d->days) * 86400 + h * 3600 + m * 60 + sec) -
-          offset_min * 60) *
+  return ((static_cast<std::int64_t>(d->days) * 86400 + std::int64_t{h} * 3600 +
+           std::int64_t{m} * 60 + sec) -
+          std::int64_t{offset_min} * 60) *
          1000;
 }
 

@@ -38,9 +38,7 @@ int usage(FILE* to) {
   return to == stdout ? 0 : 2;
 }
 
-}  // namespace
-
-int main(int argc, char** argv) {
+int run(int argc, char** argv) {
   const std::vector<std::string> args(argv + 1, argv + argc);
   vs::Result<vs::cli::Args> parsed = vs::cli::Args::parse(args, {"data", "listen"}, {});
   if (!parsed.ok()) return vs::cli::fail(kTool, parsed.status());
@@ -101,4 +99,17 @@ int main(int argc, char** argv) {
   server.value().reset();  // waits for the store thread's last step
   log_line("stopped");
   return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  // The library reports through Status; what still throws (out of memory, say) ends the
+  // process with a message and exit 1, not an abort. Acknowledged data is on disk either way.
+  try {
+    return run(argc, argv);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "%s: internal error: %s\n", kTool, e.what());
+    return 1;
+  }
 }

@@ -255,10 +255,10 @@ int cmd_visit_show(const Args& a) {
 int cmd_visit_list(const Args& a) {
   return with_data(a, [&](vs::Inspection& in) -> Status {
     if (Status s = a.expect(0, "no arguments"); !s.ok()) return s;
-    Result<std::vector<vs::VisitView>> vs_ = in.visits();
-    if (!vs_.ok()) return vs_.status();
-    print(a.has("json") ? vs::cli::visit_list_json(vs_.value())
-                        : vs::cli::visit_list_text(vs_.value()));
+    Result<std::vector<vs::VisitView>> visits = in.visits();
+    if (!visits.ok()) return visits.status();
+    print(a.has("json") ? vs::cli::visit_list_json(visits.value())
+                        : vs::cli::visit_list_text(visits.value()));
     return Status();
   });
 }
@@ -346,7 +346,8 @@ int cmd_sync(const Args& a) {
       for (const auto& [seq, reason] : r->rejected)
         out += "  op " + std::to_string(seq) + ": " + reason + "\n";
     }
-    if (r->skew_ms > 5 * 60'000 || r->skew_ms < -5 * 60'000) {
+    constexpr std::int64_t kSkewWarnMs = std::int64_t{5} * 60'000;
+    if (r->skew_ms > kSkewWarnMs || r->skew_ms < -kSkewWarnMs) {
       out += "warning: this device's clock is " +
              std::to_string((r->skew_ms < 0 ? -r->skew_ms : r->skew_ms) / 60'000) + " minutes " +
              (r->skew_ms > 0 ? "ahead of" : "behind") + " the hub's; set it right\n";

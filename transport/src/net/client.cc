@@ -172,7 +172,7 @@ Result<SyncReport> sync_with_hub(Engine& engine, const Enrollment& enrollment,
   if (!ctx.ok()) return ctx.status().annotate("enrollment");
   asio::io_context io;
   ClientRun run{&engine, &enrollment, options, ctx.value().get()};
-  asio::co_spawn(io, run_session(&run), [&run](std::exception_ptr e) {
+  asio::co_spawn(io, run_session(&run), [&run](const std::exception_ptr& e) {
     if (!e) return;
     try {
       std::rethrow_exception(e);

@@ -20,7 +20,7 @@ Status net_error(const boost::system::error_code& ec, const std::string& what) {
 namespace {
 
 // How much of a frame moves under one deadline: on a 2G-class link (~5 KB/s) a few seconds.
-constexpr std::size_t kChunkBytes = 16 * 1024;
+constexpr std::size_t kChunkBytes = std::size_t{16} * 1024;
 
 asio::awaitable<Status> read_exact(TlsStream* stream, char* data, std::size_t n) {
   auto [ec, got] = co_await asio::async_read(*stream, asio::buffer(data, n), use_tuple);

@@ -24,7 +24,9 @@ namespace vs::net {
 
 namespace asio = boost::asio;
 using TlsStream = asio::ssl::stream<asio::ip::tcp::socket>;
-inline constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
+// Named like Asio's own completion tokens (use_awaitable), which it stands beside.
+inline constexpr auto use_tuple =  // NOLINT(readability-identifier-naming)
+    asio::as_tuple(asio::use_awaitable);
 
 // Runs `op`; if `limit` passes first, `op` is cancelled and the result is kUnavailable.
 template <class R>

@@ -22,6 +22,10 @@ struct HubServer::Impl {
   Impl(asio::io_context& io_in, HubStore& store_in, HubOptions options_in)
       : io(io_in), store(store_in), options(std::move(options_in)), acceptor(io_in) {}
   ~Impl() { store_pool.join(); }
+  Impl(const Impl&) = delete;
+  Impl& operator=(const Impl&) = delete;
+  Impl(Impl&&) = delete;
+  Impl& operator=(Impl&&) = delete;
 
   void log(const std::string& line) const {
     if (options.log) options.log(line);
@@ -170,7 +174,7 @@ asio::awaitable<void> accept_loop(HubServer::Impl* im) {
     auto stream = std::make_shared<net::TlsStream>(std::move(socket), *im->ctx);
     const std::uint64_t serial = im->next_serial++;
     im->sessions[serial] = stream;
-    asio::co_spawn(im->io, serve(im, stream, serial, peer), [im](std::exception_ptr e) {
+    asio::co_spawn(im->io, serve(im, stream, serial, peer), [im](const std::exception_ptr& e) {
       if (e) im->log("a session ended by an exception");
     });
   }
@@ -220,7 +224,7 @@ std::uint16_t HubServer::port() const {
 
 void HubServer::start() {
   Impl* im = impl_.get();
-  asio::co_spawn(im->io, accept_loop(im), [im](std::exception_ptr e) {
+  asio::co_spawn(im->io, accept_loop(im), [im](const std::exception_ptr& e) {
     if (e) im->log("the accept loop ended by an exception");
   });
 }

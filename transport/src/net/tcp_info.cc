@@ -1,10 +1,9 @@
 // TCP_INFO byte counters. Kept apart: <linux/tcp.h> has the counters but clashes with the
 // <netinet/tcp.h> that Asio includes.
+#include <cstdint>
 #include <linux/tcp.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
-
-#include <cstdint>
 
 namespace vs::net {
 

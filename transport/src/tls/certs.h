@@ -19,7 +19,7 @@
 
 namespace vs::tls {
 
-inline constexpr std::size_t kMaxPemBytes = 64 * 1024;
+inline constexpr std::size_t kMaxPemBytes = std::size_t{64} * 1024;
 inline constexpr int kCaValidityYears = 20;
 inline constexpr int kLeafValidityYears = 5;
 

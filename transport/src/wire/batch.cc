@@ -39,11 +39,11 @@ constexpr double kPow10[] = {1, 10, 100, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9};
 
 // A double as (scale, mantissa) when mantissa / 10^scale gives back exactly the same double.
 bool scaled(double d, std::uint8_t& scale, std::int64_t& mantissa) {
-  for (std::uint8_t e = 0; e < std::size(kPow10); ++e) {
+  for (std::size_t e = 0; e < std::size(kPow10); ++e) {
     const double m = std::round(d * kPow10[e]);
     if (std::fabs(m) > 9007199254740992.0) return false;  // 2^53: beyond exact integers
     if (m / kPow10[e] == d) {
-      scale = e;
+      scale = static_cast<std::uint8_t>(e);
       mantissa = static_cast<std::int64_t>(m);
       return true;
     }

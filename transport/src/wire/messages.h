@@ -19,7 +19,7 @@ namespace vs::wire {
 inline constexpr std::uint32_t kProtocolVersion = 1;
 inline constexpr std::size_t kMaxIdBytes = 64;
 inline constexpr std::size_t kMaxReasonBytes = 1024;
-inline constexpr std::size_t kMaxCursorBytes = 64 * 1024;
+inline constexpr std::size_t kMaxCursorBytes = std::size_t{64} * 1024;
 inline constexpr std::size_t kMaxRejections = 100'000;
 // Ops in one push: with reasons cut to a few hundred bytes, its acknowledgement fits a frame.
 inline constexpr std::size_t kMaxPushOps = 10'000;

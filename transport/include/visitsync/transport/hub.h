@@ -32,11 +32,14 @@ class HubServer {
   // `store` must outlive the server and must not be used elsewhere while it runs.
   // kInvalidInput: unusable TLS material.
   static Result<std::unique_ptr<HubServer>> create(boost::asio::io_context& io, HubStore& store,
-                                                   const std::string& ca_pem, const std::string& cert_pem,
+                                                   const std::string& ca_pem,
+                                                   const std::string& cert_pem,
                                                    const std::string& key_pem, HubOptions options);
   ~HubServer();
   HubServer(const HubServer&) = delete;
   HubServer& operator=(const HubServer&) = delete;
+  HubServer(HubServer&&) = delete;
+  HubServer& operator=(HubServer&&) = delete;
 
   // Binds and listens (port 0: any free port). kUnavailable if the address cannot be bound.
   Status listen(const std::string& host, std::uint16_t port);
