@@ -356,3 +356,21 @@ TEST_CASE_METHOD(LiveHub,
   }
   CHECK(cuts >= 30);  // the cuts really fell inside sessions, push and pull alike
 }
+
+TEST_CASE("addresses are HOST:PORT or [IPv6]:PORT, and anything else is named",
+          "[transport][net][input]") {
+  Result<std::pair<std::string, std::uint16_t>> v4 = parse_host_port("127.0.0.1:7000");
+  REQUIRE(v4.ok());
+  CHECK(v4.value() == std::make_pair(std::string("127.0.0.1"), std::uint16_t{7000}));
+  Result<std::pair<std::string, std::uint16_t>> v6 = parse_host_port("[::1]:0");
+  REQUIRE(v6.ok());
+  CHECK(v6.value() == std::make_pair(std::string("::1"), std::uint16_t{0}));
+  for (const char* bad :
+       {"", "7000", ":7000", "[::1]7000", "[::1", "host:", "host:70000", "host:7x", "host:-1"}) {
+    INFO(bad);
+    Result<std::pair<std::string, std::uint16_t>> r = parse_host_port(bad);
+    REQUIRE_FALSE(r.ok());
+    CHECK(r.status().code() == Code::kInvalidInput);
+    CHECK_THAT(r.status().message(), Catch::StartsWith("'" + std::string(bad) + "'"));
+  }
+}
