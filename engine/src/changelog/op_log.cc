@@ -73,12 +73,10 @@ Result<OpLog> OpLog::create(store::Db& db) {
 
 namespace {
 
-// Looks `key` up with `find`, inserting it with `add` when missing.
-Result<std::int64_t> intern(store::Db& db, store::Stmt& find, store::Stmt& add,
-                            std::unordered_map<std::string, std::int64_t>& cache,
-                            std::string_view key, bool* created) {
-  if (created != nullptr) *created = false;
-  if (auto it = cache.find(std::string(key)); it != cache.end()) return it->second;
+// Looks `key` up in `cache`, then with `find`, inserting it with `add` when missing.
+Result<std::int64_t> intern(store::Db& db, store::Stmt& find, store::Stmt& add, NameCache& cache,
+                            std::string_view key) {
+  if (auto it = cache.find(key); it != cache.end()) return it->second;
   find.bind(1, key);
   Result<bool> row = find.step();
   if (!row.ok()) return row.status();
@@ -91,7 +89,6 @@ Result<std::int64_t> intern(store::Db& db, store::Stmt& find, store::Stmt& add,
     add.bind(1, key);
     if (Status s = add.run(); !s.ok()) return s;
     idx = db.last_insert_rowid();
-    if (created != nullptr) *created = true;
   }
   if (cache.size() >= kMaxCached) cache.clear();
   cache.emplace(std::string(key), idx);
@@ -113,7 +110,7 @@ Result<std::optional<std::int64_t>> lookup(store::Stmt& find, std::string_view k
 Result<std::int64_t> OpLog::device_idx(std::string_view device) {
   // A batch's ops mostly come from one device: answer that one without hashing.
   if (last_idx_ != 0 && device == last_device_) return last_idx_;
-  Result<std::int64_t> idx = intern(*db_, find_device_, add_device_, devices_, device, nullptr);
+  Result<std::int64_t> idx = intern(*db_, find_device_, add_device_, devices_, device);
   if (idx.ok()) {
     last_device_ = std::string(device);
     last_idx_ = idx.value();
@@ -122,7 +119,7 @@ Result<std::int64_t> OpLog::device_idx(std::string_view device) {
 }
 
 Result<std::optional<std::int64_t>> OpLog::find_device(std::string_view device) {
-  if (auto it = devices_.find(std::string(device)); it != devices_.end()) return {it->second};
+  if (auto it = devices_.find(device); it != devices_.end()) return {it->second};
   return lookup(find_device_, device);
 }
 
@@ -142,22 +139,7 @@ Result<std::string> OpLog::device_name(std::int64_t idx) {
 }
 
 Result<std::int64_t> OpLog::field_idx(std::string_view name) {
-  if (auto it = fields_.find(name); it != fields_.end()) return it->second;
-  find_field_.bind(1, name);
-  Result<bool> row = find_field_.step();
-  if (!row.ok()) return row.status();
-  std::int64_t idx;
-  if (row.value()) {
-    idx = find_field_.int64(0);
-    find_field_.reset();
-  } else {
-    find_field_.reset();
-    add_field_.bind(1, name);
-    if (Status s = add_field_.run(); !s.ok()) return s;
-    idx = db_->last_insert_rowid();
-  }
-  fields_.emplace(std::string(name), idx);
-  return idx;
+  return intern(*db_, find_field_, add_field_, fields_, name);
 }
 
 Status OpLog::append(const Op& op, std::int64_t device_idx, std::int64_t record_idx) {

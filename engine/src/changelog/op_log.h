@@ -23,6 +23,9 @@ namespace vs::changelog {
 
 inline constexpr std::int64_t kOwnDeviceIdx = 1;
 
+// Interned names (device ids, field names) by name, looked up without a copy of the key.
+using NameCache = std::map<std::string, std::int64_t, std::less<>>;
+
 class OpLog {
  public:
   static Result<OpLog> create(store::Db& db);
@@ -76,8 +79,8 @@ class OpLog {
       count_;
   Result<std::int64_t> field_idx(std::string_view name);
   store::Stmt find_field_, add_field_;
-  std::map<std::string, std::int64_t, std::less<>> fields_;
-  std::unordered_map<std::string, std::int64_t> devices_;
+  NameCache fields_;
+  NameCache devices_;
   std::string last_device_;  // the last device_idx() answer
   std::int64_t last_idx_ = 0;
   std::unordered_map<std::int64_t, std::string> names_;
