@@ -33,6 +33,8 @@ struct Inspection::Impl {
   Result<std::string> visit_key(std::string_view id_or_prefix);
   // The full view of a visit record.
   Result<VisitView> build_view(const std::string& key);
+  // visit_key() then build_view(); the record key goes to `key` when given.
+  Result<VisitView> find_visit(std::string_view id_or_prefix, std::string* key = nullptr);
   // Loads a visit, refusing one this actor may not write answers to.
   Result<VisitView> visit_for_answers(std::string_view visit);
   Status check_assigned(std::string_view school_id);

@@ -262,14 +262,19 @@ Status Inspection::Impl::check_reviewer(const VisitView& v) {
   return Status();
 }
 
+Result<VisitView> Inspection::Impl::find_visit(std::string_view id_or_prefix, std::string* key) {
+  Result<std::string> k = visit_key(id_or_prefix);
+  if (!k.ok()) return k.status();
+  if (key != nullptr) *key = k.value();
+  return build_view(k.value());
+}
+
 Result<VisitView> Inspection::Impl::visit_for_answers(std::string_view visit) {
   if (role != Role::kInspector) {
     return Status::invalid_input(
         "only inspectors answer checklist items (a supervisor settles flags with resolve)");
   }
-  Result<std::string> key = visit_key(visit);
-  if (!key.ok()) return key.status();
-  Result<VisitView> v = build_view(key.value());
+  Result<VisitView> v = find_visit(visit);
   if (!v.ok()) return v.status();
   if (!v->checklist)
     return Status::not_found("the template of visit " + short_id(v->id) + " is not here yet");
@@ -461,9 +466,8 @@ Status Inspection::review(std::string_view visit, std::string_view decision,
                           std::string_view comment) {
   return impl_->engine->transaction([&]() -> Status {
     Impl& im = *impl_;
-    Result<std::string> key = im.visit_key(visit);
-    if (!key.ok()) return key.status();
-    Result<VisitView> v = im.build_view(key.value());
+    std::string key;
+    Result<VisitView> v = im.find_visit(visit, &key);
     if (!v.ok()) return v.status();
     if (Status s = im.check_reviewer(v.value()); !s.ok()) return s;
     if (decision != "approve" && decision != "return") {
@@ -488,8 +492,8 @@ Status Inspection::review(std::string_view visit, std::string_view decision,
                         {"round", round}};
     const std::uint32_t ctx = context_of(round, true);
     Result<std::vector<OpId>> ids = im.engine->write_batch({
-        Write{key.value(), "status", Policy::kMax, Value::integer(status), ctx},
-        Write{key.value(), "reviews", Policy::kAppend, Value::text(entry.dump()), ctx},
+        Write{key, "status", Policy::kMax, Value::integer(status), ctx},
+        Write{key, "reviews", Policy::kAppend, Value::text(entry.dump()), ctx},
     });
     return ids.ok() ? Status() : ids.status();
   });
@@ -498,9 +502,8 @@ Status Inspection::review(std::string_view visit, std::string_view decision,
 Status Inspection::resolve(std::string_view visit, std::string_view item, std::string_view text) {
   return impl_->engine->transaction([&]() -> Status {
     Impl& im = *impl_;
-    Result<std::string> key = im.visit_key(visit);
-    if (!key.ok()) return key.status();
-    Result<VisitView> v = im.build_view(key.value());
+    std::string key;
+    Result<VisitView> v = im.find_visit(visit, &key);
     if (!v.ok()) return v.status();
     // An inspector settles a co-inspector's conflict while the visit is open, as an inspector's
     // edit; a supervisor's resolution carries the review mark.
@@ -540,7 +543,7 @@ Status Inspection::resolve(std::string_view visit, std::string_view item, std::s
                                       ? domain::status_value(approved_round, domain::kApproved)
                                       : domain::status_value(approved_round + 1, domain::kOpen);
       Result<OpId> id = im.engine->resolve(
-          Write{key.value(), "status", Policy::kMax, Value::integer(status), ctx}, settles);
+          Write{key, "status", Policy::kMax, Value::integer(status), ctx}, settles);
       return id.ok() ? Status() : id.status();
     }
     if (!v->checklist)
@@ -576,8 +579,7 @@ Status Inspection::resolve(std::string_view visit, std::string_view item, std::s
     }
     std::vector<std::string> accepted;
     for (const Version& ver : flag->versions) accepted.push_back(op_entry(ver.op));
-    const Write w{key.value(), answer_field(it.value()->key), it.value()->merge, value.value(),
-                  ctx};
+    const Write w{key, answer_field(it.value()->key), it.value()->merge, value.value(), ctx};
     return im.engine->transaction([&]() -> Status {
       const bool adds =
           counter ? w.value != Value::integer(0) : w.policy != Policy::kAppend || !text.empty();
@@ -587,10 +589,10 @@ Status Inspection::resolve(std::string_view visit, std::string_view item, std::s
       }
       if (!v->status.editable()) {
         const std::string field = domain::accepted_field(round);
-        Result<Value> snapshot = with_items(*im.engine, key.value(), field, accepted);
+        Result<Value> snapshot = with_items(*im.engine, key, field, accepted);
         if (!snapshot.ok()) return snapshot.status();
         Result<OpId> id =
-            im.engine->write(Write{key.value(), field, Policy::kUnion, snapshot.value(), ctx});
+            im.engine->write(Write{key, field, Policy::kUnion, snapshot.value(), ctx});
         if (!id.ok()) return id.status();
       }
       return Status();
@@ -599,9 +601,7 @@ Status Inspection::resolve(std::string_view visit, std::string_view item, std::s
 }
 
 Result<VisitView> Inspection::visit(std::string_view id_or_prefix) {
-  Result<std::string> key = impl_->visit_key(id_or_prefix);
-  if (!key.ok()) return key.status();
-  return impl_->build_view(key.value());
+  return impl_->find_visit(id_or_prefix);
 }
 
 Result<std::vector<VisitView>> Inspection::visits() {
