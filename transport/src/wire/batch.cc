@@ -343,22 +343,19 @@ Result<std::vector<Op>> decode_batch(std::string_view bytes) {
     ops[i].hlc = prev + static_cast<std::uint64_t>(r.zigzag());
     prev = ops[i].hlc;
   }
-  std::int64_t record = 0;
-  for (std::size_t i = 0; i < count && r.ok(); ++i) {
-    record += r.zigzag();
-    if (record < 0 || static_cast<std::size_t>(record) >= records.size())
-      r.fail();
-    else
-      ops[i].record = records[static_cast<std::size_t>(record)];
-  }
-  std::int64_t field = 0;
-  for (std::size_t i = 0; i < count && r.ok(); ++i) {
-    field += r.zigzag();
-    if (field < 0 || static_cast<std::size_t>(field) >= fields.size())
-      r.fail();
-    else
-      ops[i].field = fields[static_cast<std::size_t>(field)];
-  }
+  // Records and fields: positions in their name lists, each a change from the op before.
+  auto read_names_of = [&](const std::vector<std::string>& names, std::string Op::*member) {
+    std::int64_t at = 0;
+    for (std::size_t i = 0; i < count && r.ok(); ++i) {
+      at += r.zigzag();
+      if (at < 0 || static_cast<std::size_t>(at) >= names.size())
+        r.fail();
+      else
+        ops[i].*member = names[static_cast<std::size_t>(at)];
+    }
+  };
+  read_names_of(records, &Op::record);
+  read_names_of(fields, &Op::field);
   for (std::size_t i = 0; i < count && r.ok(); ++i) {
     const std::uint8_t p = r.u8();
     if (p >= kPolicyCount) r.fail();
