@@ -168,15 +168,14 @@ std::vector<double> rates(const std::vector<double>& secs, double per) {
 
 int run_engine_bench(const BenchArgs& args) {
   const std::string dir = args.work_dir;
-  const std::string preload_file =
-      dir + "/v" + std::to_string(args.visits) + "x" + std::to_string(args.items) + "s42.jsonl";
-  const std::string extra_file = dir + "/v800x" + std::to_string(args.items) + "s43.jsonl";
-  Status gen = generate(args.generator, preload_file, args.visits, args.items, 42, false);
-  if (gen.ok()) gen = generate(args.generator, extra_file, 800, args.items, 43, false);
-  if (!gen.ok()) return fail(gen);
-  Result<Workload> preload_w = load_visits(preload_file);
+  Result<std::string> preload_file =
+      workload_file(args.generator, dir, args.visits, args.items, 42, false);
+  if (!preload_file.ok()) return fail(preload_file.status());
+  Result<std::string> extra_file = workload_file(args.generator, dir, 800, args.items, 43, false);
+  if (!extra_file.ok()) return fail(extra_file.status());
+  Result<Workload> preload_w = load_visits(preload_file.value());
   if (!preload_w.ok()) return fail(preload_w.status());
-  Result<Workload> extra_w = load_visits(extra_file);
+  Result<Workload> extra_w = load_visits(extra_file.value());
   if (!extra_w.ok()) return fail(extra_w.status());
   // The extra visits come from other devices than the preload's, so their seqs are new.
   for (WorkloadVisit& v : extra_w->visits) v.device_id = "B-" + v.device_id;

@@ -14,12 +14,10 @@
 namespace vs::bench {
 
 int run_sessions_bench(const BenchArgs& args) {
-  const std::string base =
-      args.work_dir + "/v" + std::to_string(args.visits) + "x" + std::to_string(args.items) + "s42";
-  if (Status s = generate(args.generator, base + ".jsonl", args.visits, args.items, 42, false);
-      !s.ok())
-    return fail(s);
-  Result<Workload> w = load_visits(base + ".jsonl");
+  Result<std::string> file =
+      workload_file(args.generator, args.work_dir, args.visits, args.items, 42, false);
+  if (!file.ok()) return fail(file.status());
+  Result<Workload> w = load_visits(file.value());
   if (!w.ok()) return fail(w.status());
   // Device i belongs to inspector i, assigned to the schools of its own visits: each device
   // pulls its scope (its schools and the co-inspectors' visits there), not the whole hub.
@@ -47,9 +45,10 @@ int run_sessions_bench(const BenchArgs& args) {
   for (int i = 0; i < n; ++i) {
     auto d = dep.value()->add_device("device-" + std::to_string(i), inspector_of(i));
     if (!d.ok()) return fail(d.status());
+    const std::string suffix = std::string("-").append(std::to_string(i));
     for (int k = 0; k < kVisitsEach; ++k) {
       Result<std::vector<OpId>> ids = d->second->engine().write_batch(
-          visit_writes(w.value(), visit_of(i, k), "-" + std::to_string(i), inspector_of(i)));
+          visit_writes(w.value(), visit_of(i, k), suffix, inspector_of(i)));
       if (!ids.ok()) return fail(ids.status());
     }
     devices.push_back(std::move(d.value()));

@@ -94,15 +94,13 @@ Status write_in_batches(Engine& e, const std::vector<Write>& writes, std::size_t
 }  // namespace
 
 int run_sync_bench(const BenchArgs& args) {
-  const std::string base =
-      args.work_dir + "/v" + std::to_string(args.visits) + "x" + std::to_string(args.items) + "s42";
-  if (Status s = generate(args.generator, base + ".jsonl", args.visits, args.items, 42, false);
-      !s.ok())
-    return fail(s);
-  if (Status s = generate(args.generator, base + "-edits.jsonl", args.visits, args.items, 42, true);
-      !s.ok())
-    return fail(s);
-  Result<Workload> w = load_visits(base + ".jsonl");
+  Result<std::string> visits_file =
+      workload_file(args.generator, args.work_dir, args.visits, args.items, 42, false);
+  if (!visits_file.ok()) return fail(visits_file.status());
+  Result<std::string> edits_file =
+      workload_file(args.generator, args.work_dir, args.visits, args.items, 42, true);
+  if (!edits_file.ok()) return fail(edits_file.status());
+  Result<Workload> w = load_visits(visits_file.value());
   if (!w.ok()) return fail(w.status());
 
   // The push is timed on three fresh deployments (the machine is shared and noisy: the median
@@ -148,8 +146,8 @@ int run_sync_bench(const BenchArgs& args) {
   if (!pull.ok()) return fail(pull.status());
 
   note("edits: device a (the visits' own) and device b (a co-inspector), then sync to convergence");
-  Result<std::vector<Write>> primary = edit_writes(base + "-edits.jsonl", "primary", w.value());
-  Result<std::vector<Write>> second = edit_writes(base + "-edits.jsonl", "second", w.value());
+  Result<std::vector<Write>> primary = edit_writes(edits_file.value(), "primary", w.value());
+  Result<std::vector<Write>> second = edit_writes(edits_file.value(), "second", w.value());
   if (!primary.ok()) return fail(primary.status());
   if (!second.ok()) return fail(second.status());
   if (Status s = write_in_batches(da.engine(), primary.value(), 1000); !s.ok()) return fail(s);

@@ -55,16 +55,23 @@ std::int64_t parse_started(const std::string& s) {
 
 }  // namespace
 
-Status generate(const std::string& generator, const std::string& out, int visits, int items,
-                std::uint64_t seed, bool edits) {
-  if (std::filesystem::exists(out)) return Status();
+Result<std::string> workload_file(const std::string& generator, const std::string& dir, int visits,
+                                  int items, std::uint64_t seed, bool edits) {
+  const std::string out = dir + "/v" + std::to_string(visits) + "x" + std::to_string(items) + "s" +
+                          std::to_string(seed) + (edits ? "-edits" : "") + ".jsonl";
+  if (std::filesystem::exists(out)) return out;
+  // The paths go into a shell command in single quotes.
+  if (generator.find('\'') != std::string::npos || out.find('\'') != std::string::npos)
+    return Status::invalid_input("a workload path holds a single quote: " + generator + ", " + out);
   const std::string tmp = out + ".tmp";
   const std::string cmd = "python3 '" + generator + "'" + (edits ? " --edits" : "") + " --visits " +
                           std::to_string(visits) + " --items " + std::to_string(items) +
                           " --seed " + std::to_string(seed) + " --out '" + tmp + "'";
   if (std::system(cmd.c_str()) != 0) return Status::io("workload generator failed: " + cmd);
-  std::filesystem::rename(tmp, out);
-  return Status();
+  std::error_code ec;
+  std::filesystem::rename(tmp, out, ec);
+  if (ec) return Status::io("cannot move " + tmp + " to " + out + ": " + ec.message());
+  return out;
 }
 
 Result<Value> answer_value(const WorkloadItem& item, const std::string& json_value) {

@@ -33,9 +33,10 @@ struct Workload {
   std::vector<WorkloadVisit> visits;
 };
 
-// Runs the generator (python3) unless `out` exists already.
-Status generate(const std::string& generator, const std::string& out, int visits, int items,
-                std::uint64_t seed, bool edits);
+// The workload file of (visits, items, seed) in `dir` (with `edits`: its edits file), made by
+// the generator (python3) unless it exists already. Returns its path.
+Result<std::string> workload_file(const std::string& generator, const std::string& dir, int visits,
+                                  int items, std::uint64_t seed, bool edits);
 // Reads a visits file: line 1 the checklist, then one visit per line.
 Result<Workload> load_visits(const std::string& path);
 // The engine value of one answer of an item (a JSON value from the file).

@@ -172,8 +172,10 @@ std::string status_text(const LocalStatus& s) {
   out += "acting as " + s.actor_id + " (" + std::string(role_name(s.role)) + ")\n";
   out += "visits    " + std::to_string(s.visits) + ":";
   for (int p = 0; p < 4; ++p) {
-    out += " " + std::to_string(s.visits_by_phase[p]) + " " +
-           std::string(phase_name(static_cast<Phase>(p)));
+    out.append(" ")
+        .append(std::to_string(s.visits_by_phase[p]))
+        .append(" ")
+        .append(phase_name(static_cast<Phase>(p)));
     out += p < 3 ? "," : "\n";
   }
   out += "conflicts " + std::to_string(s.flags) + "\n";
