@@ -80,6 +80,15 @@ struct HubFixture {
     return total;
   }
 
+  // Starts a visit of `tmpl` at `school` on the device; returns its id.
+  std::string start(Device& d, const char* tmpl = "school-conditions",
+                    const char* school = kSchool) {
+    Result<std::string> id = d.in->start_visit(school, tmpl);
+    INFO(id.status().to_string());
+    REQUIRE(id.ok());
+    return id.value();
+  }
+
   Result<PushResult> push(Device& d) {
     Result<std::uint64_t> acked = d.in->engine().counter("push.acked");
     REQUIRE(acked.ok());
@@ -150,21 +159,20 @@ TEST_CASE_METHOD(HubFixture, "a device pulls its scope, resumably, and pushes it
   SECTION(
       "pushed visits are merged and acknowledged; others see them, the author does not get them "
       "back") {
-    Result<std::string> id = a.in->start_visit(kSchool, "school-conditions");
-    REQUIRE(id.ok());
-    REQUIRE(a.in->set_answer(id.value(), "largest_class_size", "61").ok());
+    const std::string id = start(a);
+    REQUIRE(a.in->set_answer(id, "largest_class_size", "61").ok());
     Result<PushResult> r = push(a);
     REQUIRE(r.ok());
     CHECK(r->rejected.empty());
     CHECK(r->acked_seq == a.in->engine().stats()->last_own_seq);
-    CHECK(hub->inspection().visit(id.value())->findings.size() == 1);
+    CHECK(hub->inspection().visit(id)->findings.size() == 1);
     CHECK(pull(a) == 0);
     Device co = enroll("I0021");
     pull(co);
-    CHECK(co.in->visit(id.value()).ok());
+    CHECK(co.in->visit(id).ok());
     Device other = enroll("I0002");  // not assigned to the school
     pull(other);
-    CHECK(other.in->visit(id.value()).status().code() == Code::kNotFound);
+    CHECK(other.in->visit(id).status().code() == Code::kNotFound);
 
     // A resend after a lost ack changes nothing and acknowledges the same seq.
     Result<std::vector<Op>> all = a.in->engine().ops_after(0, 1000);
@@ -182,9 +190,8 @@ TEST_CASE_METHOD(HubFixture,
                  "[engine][hub][input]") {
   Device a = enroll("I0011");
   pull(a);
-  Result<std::string> id = a.in->start_visit(kSchool, "school-conditions");
-  REQUIRE(id.ok());
-  const std::string key = "visit/" + std::string(kSchool) + "/" + id.value();
+  const std::string id = start(a);
+  const std::string key = "visit/" + std::string(kSchool) + "/" + id;
   Engine& e = a.in->engine();
   // Writes the inspection layer would refuse, made directly on the device's engine.
   REQUIRE(e.write(Write{"visit/S00001/5e0bd5a4-0000-4000-8000-000000000001", "school", Policy::kLww,
@@ -193,7 +200,7 @@ TEST_CASE_METHOD(HubFixture,
   REQUIRE(e.write(Write{"school/S00033", "students", Policy::kLww, Value::integer(1), 0}).ok());
   REQUIRE(e.write(Write{key, "a.largest_class_size", Policy::kMax, Value::integer(900), 1}).ok());
   REQUIRE(e.write(Write{key, "a.no_such_item", Policy::kLww, Value::integer(1), 1}).ok());
-  REQUIRE(a.in->set_answer(id.value(), "class_count", "9").ok());
+  REQUIRE(a.in->set_answer(id, "class_count", "9").ok());
   REQUIRE(e.write(Write{key, "status", Policy::kMax, Value::integer(4 + 2), 1}).ok());
   const std::uint64_t last = e.stats()->last_own_seq;
 
@@ -207,7 +214,7 @@ TEST_CASE_METHOD(HubFixture,
   CHECK_THAT(r->rejected[3].second, Catch::Contains("has no item 'no_such_item'"));
   CHECK_THAT(r->rejected[4].second,
              Catch::Contains("may only start a visit or submit its current round"));
-  Result<VisitView> on_hub = hub->inspection().visit(id.value());
+  Result<VisitView> on_hub = hub->inspection().visit(id);
   REQUIRE(on_hub.ok());
   CHECK(on_hub->status.phase == Phase::kDraft);
   CHECK(hub->engine().read_field(key, "a.class_count")->value().value == Value::integer(9));
@@ -249,8 +256,7 @@ TEST_CASE_METHOD(HubFixture, "a device whose store is older than the hub's copy 
                  "[engine][hub]") {
   Device a = enroll("I0011");
   pull(a);
-  Result<std::string> id = a.in->start_visit(kSchool, "school-conditions");
-  REQUIRE(id.ok());
+  const std::string id = start(a);
   REQUIRE(push(a).ok());
   const std::uint64_t last = a.in->engine().stats()->last_own_seq;
   CHECK(hub->hello(a.record.device_id, 0, last).ok());
@@ -264,11 +270,10 @@ TEST_CASE_METHOD(HubFixture, "a scope that grows is back-filled", "[engine][hub]
   Device b = enroll("I0012");  // another county's inspector records a visit at S00041
   pull(a);
   pull(b);
-  Result<std::string> id = b.in->start_visit("S00041", "school-conditions");
-  REQUIRE(id.ok());
+  const std::string id = start(b, "school-conditions", "S00041");
   REQUIRE(push(b).ok());
   pull(a);
-  CHECK(a.in->visit(id.value()).status().code() == Code::kNotFound);
+  CHECK(a.in->visit(id).status().code() == Code::kNotFound);
   // I0011 is assigned to S00041 too: the next pull brings the school and its past visits.
   REQUIRE(hub->inspection()
               .import_reference(
@@ -276,9 +281,9 @@ TEST_CASE_METHOD(HubFixture, "a scope that grows is back-filled", "[engine][hub]
                   "inspector_id,school_id,from,until\nI0011,S00041,2026-09-01,2027-01-31\n")
               .ok());
   pull(a, 3);
-  CHECK(a.in->visit(id.value()).ok());
+  CHECK(a.in->visit(id).ok());
   CHECK(a.in->school("S00041").ok());
-  CHECK(a.in->visit(id.value())->template_id == "school-conditions");
+  CHECK(a.in->visit(id)->template_id == "school-conditions");
 }
 
 TEST_CASE_METHOD(HubFixture,
@@ -310,9 +315,8 @@ TEST_CASE_METHOD(HubFixture, "a device cannot forge its way past the rules",
                  "[engine][hub][input]") {
   Device a = enroll("I0011");
   pull(a);
-  Result<std::string> id = a.in->start_visit(kSchool, "school-conditions");
-  REQUIRE(id.ok());
-  const std::string key = "visit/" + std::string(kSchool) + "/" + id.value();
+  const std::string id = start(a);
+  const std::string key = "visit/" + std::string(kSchool) + "/" + id;
   REQUIRE(push(a).ok());
   Engine& e = a.in->engine();
   auto rejected_for = [&](Write w) -> std::string {
@@ -400,7 +404,7 @@ TEST_CASE_METHOD(HubFixture, "a device cannot forge its way past the rules",
   SECTION("after an approval, an inspector's status cannot reopen the visit") {
     Device sup = enroll("I0001");
     pull(sup);
-    REQUIRE(a.in->set_answer(id.value(), "dangerous_buildings", "none").ok());
+    REQUIRE(a.in->set_answer(id, "dangerous_buildings", "none").ok());
     for (const auto& [item, value] :
          std::vector<std::pair<const char*, const char*>>{{"sports_ground_surfaced", "yes"},
                                                           {"enrolled_students", "412"},
@@ -408,18 +412,18 @@ TEST_CASE_METHOD(HubFixture, "a device cannot forge its way past the rules",
                                                           {"largest_class_size", "48"},
                                                           {"canteen_licensed", "yes"},
                                                           {"overall_rating", "4"}}) {
-      REQUIRE(a.in->set_answer(id.value(), item, value).ok());
+      REQUIRE(a.in->set_answer(id, item, value).ok());
     }
-    REQUIRE(a.in->submit(id.value()).ok());
+    REQUIRE(a.in->submit(id).ok());
     REQUIRE(push(a).ok());
     pull(sup);
-    REQUIRE(sup.in->review(id.value(), "approve", "").ok());
+    REQUIRE(sup.in->review(id, "approve", "").ok());
     REQUIRE(push(sup).ok());
     pull(a);
     // The inspector's device writes a lower status over the approval it saw.
     CHECK_THAT(rejected_for(Write{key, "status", Policy::kMax, Value::integer(4), 1}),
                Catch::Contains("it is approved"));
-    CHECK(hub->inspection().visit(id.value())->status.phase == Phase::kApproved);
+    CHECK(hub->inspection().visit(id)->status.phase == Phase::kApproved);
   }
 }
 
@@ -429,8 +433,7 @@ TEST_CASE_METHOD(HubFixture,
   Device a = enroll("I0011");
   Device b = enroll("I0021");
   pull(b);
-  Result<std::string> id = b.in->start_visit(kSchool, "school-conditions");
-  REQUIRE(id.ok());
+  const std::string id = start(b);
   REQUIRE(push(b).ok());
   // a's first pull stops early, in the middle of its fill.
   Result<PullResult> first = hub->pull(a.record.device_id, "", 5);
@@ -443,7 +446,7 @@ TEST_CASE_METHOD(HubFixture,
               .ok());
   a.cursor = first->next_cursor;
   pull(a);
-  CHECK(a.in->visit(id.value()).status().code() == Code::kNotFound);
+  CHECK(a.in->visit(id).status().code() == Code::kNotFound);
   CHECK_FALSE(a.in->school(kSchool).ok());
 }
 
@@ -453,36 +456,34 @@ TEST_CASE_METHOD(HubFixture, "an inspector's settling of a co-inspector's confli
   Device b = enroll("I0021");
   pull(a);
   pull(b);
-  Result<std::string> id = a.in->start_visit(kSchool, "school-conditions");
-  REQUIRE(id.ok());
+  const std::string id = start(a);
   REQUIRE(push(a).ok());
   pull(b);
-  REQUIRE(a.in->set_answer(id.value(), "class_count", "10").ok());
-  REQUIRE(b.in->set_answer(id.value(), "class_count", "11").ok());
+  REQUIRE(a.in->set_answer(id, "class_count", "10").ok());
+  REQUIRE(b.in->set_answer(id, "class_count", "11").ok());
   REQUIRE(push(a).ok());
   REQUIRE(push(b).ok());
   pull(a);
   pull(b);
-  REQUIRE(a.in->visit(id.value())->flags.size() == 1);
-  REQUIRE(a.in->resolve(id.value(), "class_count", "11").ok());
+  REQUIRE(a.in->visit(id)->flags.size() == 1);
+  REQUIRE(a.in->resolve(id, "class_count", "11").ok());
   Result<PushResult> r = push(a);
   REQUIRE(r.ok());
   CHECK(r->rejected.empty());
   pull(b);
-  CHECK(b.in->visit(id.value())->flags.empty());
+  CHECK(b.in->visit(id)->flags.empty());
   // A later edit builds on the resolution: the hub has it.
-  REQUIRE(b.in->set_answer(id.value(), "class_count", "12").ok());
+  REQUIRE(b.in->set_answer(id, "class_count", "12").ok());
   r = push(b);
   REQUIRE(r.ok());
   CHECK(r->rejected.empty());
-  CHECK(hub->inspection().visit(id.value())->flags.empty());
+  CHECK(hub->inspection().visit(id)->flags.empty());
 }
 
 TEST_CASE_METHOD(HubFixture, "a photo answer syncs without a rejected op", "[engine][hub]") {
   Device a = enroll("I0011");
   pull(a);
-  Result<std::string> id = a.in->start_visit(kSchool, "school-conditions");
-  REQUIRE(id.ok());
+  const std::string id = start(a);
   const std::string photo = dir.file("wall.jpg");
   {
     std::ofstream f(photo, std::ios::binary);
@@ -491,11 +492,11 @@ TEST_CASE_METHOD(HubFixture, "a photo answer syncs without a rejected op", "[eng
   Result<std::string> sha = a.in->add_attachment(photo);
   REQUIRE(sha.ok());
   CHECK(std::ifstream(dir.file(a.record.device_id) + "/attachments/" + sha.value()).good());
-  REQUIRE(a.in->set_answer(id.value(), "buildings_photo", sha.value()).ok());
+  REQUIRE(a.in->set_answer(id, "buildings_photo", sha.value()).ok());
   Result<PushResult> r = push(a);
   REQUIRE(r.ok());
   CHECK(r->rejected.empty());
-  Result<VisitView> v = hub->inspection().visit(id.value());
+  Result<VisitView> v = hub->inspection().visit(id);
   REQUIRE(v.ok());
   bool found = false;
   for (const Answer& ans : v->answers) {
@@ -524,12 +525,11 @@ TEST_CASE_METHOD(HubFixture,
   reopen();
 
   // After the copy: a's visit reaches the hub and b.
-  Result<std::string> a_visit = a.in->start_visit(kSchool, "school-conditions");
-  REQUIRE(a_visit.ok());
-  REQUIRE(a.in->set_answer(a_visit.value(), "class_count", "9").ok());
+  const std::string a_visit = start(a);
+  REQUIRE(a.in->set_answer(a_visit, "class_count", "9").ok());
   REQUIRE(push(a).ok());
   pull(b);
-  REQUIRE(b.in->visit(a_visit.value()).ok());
+  REQUIRE(b.in->visit(a_visit).ok());
 
   // The hub is restored from the copy: a's visit is gone from it, and its log positions are
   // taken by a visit from a new device before a pushes its own again.
@@ -539,10 +539,9 @@ TEST_CASE_METHOD(HubFixture,
   reopen();
   Device c = enroll("I0021");
   pull(c);
-  Result<std::string> c_visit = c.in->start_visit(kSchool, "campus-safety");
-  REQUIRE(c_visit.ok());
+  const std::string c_visit = start(c, "campus-safety");
   for (const char* n : {"1", "2", "3", "4"}) {
-    REQUIRE(c.in->set_answer(c_visit.value(), "extinguishers_total", n).ok());
+    REQUIRE(c.in->set_answer(c_visit, "extinguishers_total", n).ok());
   }
   REQUIRE(push(c).ok());
   Result<HelloResult> hello =
@@ -554,7 +553,7 @@ TEST_CASE_METHOD(HubFixture,
   // b's cursor names a position that now holds another op: b starts over and misses nothing.
   pull(b);
   pull(c);
-  CHECK(b.in->visit(c_visit.value()).ok());
-  CHECK(c.in->visit(a_visit.value()).ok());
+  CHECK(b.in->visit(c_visit).ok());
+  CHECK(c.in->visit(a_visit).ok());
   CHECK(b.in->engine().digest().value() == c.in->engine().digest().value());
 }
