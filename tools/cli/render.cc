@@ -167,7 +167,7 @@ std::string flags_json(const std::vector<Flag>& flags) {
   return dump(out);
 }
 
-std::string status_text(const LocalStatus& s) {
+std::string status_text(const LocalStatus& s, const RefusedOps& refused) {
   std::string out = "device    " + s.device_id + " (" + s.mode + ")\n";
   out += "acting as " + s.actor_id + " (" + std::string(role_name(s.role)) + ")\n";
   out += "visits    " + std::to_string(s.visits) + ":";
@@ -182,22 +182,22 @@ std::string status_text(const LocalStatus& s) {
   out += "ops       " + std::to_string(s.engine.ops) + " stored, " +
          std::to_string(s.engine.own_ops) + " written here, " + std::to_string(s.unsynced_ops) +
          " not yet acknowledged by the hub\n";
-  if (!s.refused_ops.empty()) {
-    out += "refused   " + std::to_string(s.refused_ops.size()) +
+  if (!refused.empty()) {
+    out += "refused   " + std::to_string(refused.size()) +
            " ops refused by the hub, kept on this device:\n";
-    for (const auto& [seq, reason] : s.refused_ops)
+    for (const auto& [seq, reason] : refused)
       out += "  op " + std::to_string(seq) + ": " + reason + "\n";
   }
   return out;
 }
 
-std::string status_json(const LocalStatus& s) {
+std::string status_json(const LocalStatus& s, const RefusedOps& refused) {
   json by_phase = json::object();
   for (int p = 0; p < 4; ++p)
     by_phase[std::string(phase_name(static_cast<Phase>(p)))] = s.visits_by_phase[p];
-  json refused = json::array();
-  for (const auto& [seq, reason] : s.refused_ops)
-    refused.push_back({{"seq", seq}, {"reason", reason}});
+  json refused_json = json::array();
+  for (const auto& [seq, reason] : refused)
+    refused_json.push_back({{"seq", seq}, {"reason", reason}});
   return dump({{"device_id", s.device_id},
                {"mode", s.mode},
                {"actor_id", s.actor_id},
@@ -208,7 +208,7 @@ std::string status_json(const LocalStatus& s) {
                {"ops", s.engine.ops},
                {"own_ops", s.engine.own_ops},
                {"unsynced_ops", s.unsynced_ops},
-               {"refused_ops", refused},
+               {"refused_ops", refused_json},
                {"schema_version", s.engine.schema_version}});
 }
 

@@ -300,7 +300,10 @@ int cmd_status(const Args& a) {
     if (Status s = a.expect(0, "no arguments"); !s.ok()) return s;
     Result<vs::LocalStatus> st = in.status();
     if (!st.ok()) return st.status();
-    print(a.has("json") ? vs::cli::status_json(st.value()) : vs::cli::status_text(st.value()));
+    Result<vs::cli::RefusedOps> refused = vs::refused_ops(in.engine());
+    if (!refused.ok()) return refused.status();
+    print(a.has("json") ? vs::cli::status_json(st.value(), refused.value())
+                        : vs::cli::status_text(st.value(), refused.value()));
     return Status();
   });
 }

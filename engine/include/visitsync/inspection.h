@@ -12,7 +12,6 @@
 #include <optional>
 #include <string>
 #include <string_view>
-#include <utility>
 #include <vector>
 
 #include <visitsync/checklist.h>
@@ -120,9 +119,6 @@ struct LocalStatus {
   std::size_t flags = 0;
   EngineStats engine;
   std::uint64_t unsynced_ops = 0;  // own ops the hub has not acknowledged
-  // Own ops the hub refused (seq, its reason): acknowledged, so never pushed again, and kept
-  // here with the rest of the device's data.
-  std::vector<std::pair<std::uint64_t, std::string>> refused_ops;
 };
 
 enum class ExportFormat : std::uint8_t { kCsv, kJsonl, kSummary };

@@ -2,7 +2,6 @@
 // the local status. Visits are in visits.cc, imports in reference.cc, exports in export.cc.
 #include <algorithm>
 #include <cerrno>
-#include <charconv>
 #include <cstdio>
 #include <cstring>
 #include <fcntl.h>
@@ -445,20 +444,6 @@ Result<LocalStatus> Inspection::status() {
   Result<std::uint64_t> acked = impl_->engine->counter("push.acked");
   if (!acked.ok()) return acked.status();
   st.unsynced_ops = st.engine.last_own_seq - std::min(acked.value(), st.engine.last_own_seq);
-  // The sync stores each refusal under rejected/<seq, 20 digits> (transport's device session).
-  constexpr std::string_view kRefusedPrefix = "rejected/";
-  Result<std::vector<std::pair<std::string, std::string>>> refused =
-      impl_->engine->settings_with_prefix(kRefusedPrefix);
-  if (!refused.ok()) return refused.status();
-  for (auto& [key, reason] : refused.value()) {
-    std::uint64_t seq = 0;
-    const std::string_view digits = std::string_view(key).substr(kRefusedPrefix.size());
-    const auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), seq);
-    if (ec != std::errc() || end != digits.data() + digits.size()) {
-      return Status::corrupt("setting '" + key + "' does not name an op");
-    }
-    st.refused_ops.emplace_back(seq, std::move(reason));
-  }
   return st;
 }
 

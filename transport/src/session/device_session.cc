@@ -1,6 +1,7 @@
 #include "session/device_session.h"
 
 #include <algorithm>
+#include <charconv>
 #include <cstdio>
 
 #include "wire/batch.h"
@@ -16,6 +17,7 @@ std::vector<wire::Frame> one(const M& m) {
 
 constexpr std::size_t kMaxPushBytes = 4u << 20;
 
+// rejected/<seq, 20 digits>: the settings sort by seq (refused_ops() reads them back).
 std::string rejected_key(std::uint64_t seq) {
   char buf[48];
   std::snprintf(buf, sizeof buf, "%s%020llu", kRejectedPrefix,
@@ -209,3 +211,24 @@ Result<std::vector<wire::Frame>> DeviceSession::on_pull(const wire::Frame& f) {
 }
 
 }  // namespace vs::session
+
+namespace vs {
+
+Result<std::vector<std::pair<std::uint64_t, std::string>>> refused_ops(Engine& engine) {
+  const std::string_view prefix = session::kRejectedPrefix;
+  Result<std::vector<std::pair<std::string, std::string>>> stored =
+      engine.settings_with_prefix(prefix);
+  if (!stored.ok()) return stored.status();
+  std::vector<std::pair<std::uint64_t, std::string>> out;
+  for (auto& [key, reason] : stored.value()) {
+    std::uint64_t seq = 0;
+    const std::string_view digits = std::string_view(key).substr(prefix.size());
+    const auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), seq);
+    if (ec != std::errc() || end != digits.data() + digits.size())
+      return Status::corrupt("setting '" + key + "' does not name an op");
+    out.emplace_back(seq, std::move(reason));
+  }
+  return out;
+}
+
+}  // namespace vs

@@ -68,4 +68,8 @@ struct SyncReport {
 Result<SyncReport> sync_with_hub(Engine& engine, const Enrollment& enrollment,
                                  const SyncOptions& options);
 
+// Own ops the hub refused (seq, its reason), as the syncs that pushed them kept them: they are
+// acknowledged, so never pushed again, and stay on the device with the rest of its data.
+Result<std::vector<std::pair<std::uint64_t, std::string>>> refused_ops(Engine& engine);
+
 }  // namespace vs
