@@ -1,5 +1,6 @@
 // The hub's side of sync without a network: enrollment, hello, authorized pushes, scoped and
 // resumable pulls, back-fill of a grown scope.
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <set>
@@ -62,6 +63,7 @@ struct HubFixture {
     return Device{d.value(), std::move(in.value()), ""};
   }
 
+  std::size_t largest_pull = 0;  // the most ops one pull() response held
   // Pulls until the hub says there is no more, `max_ops` at a time; returns how many ops came.
   std::size_t pull(Device& d, std::size_t max_ops = 5000) {
     std::size_t total = 0;
@@ -69,6 +71,13 @@ struct HubFixture {
       Result<PullResult> p = hub->pull(d.record.device_id, d.cursor, max_ops);
       INFO(p.status().to_string());
       REQUIRE(p.ok());
+      // More than max_ops only as one log row's run: ops of one device on one record.
+      largest_pull = std::max(largest_pull, p->ops.size());
+      for (const Op& op : p->ops) {
+        if (p->ops.size() <= max_ops) break;
+        CHECK(op.id.device == p->ops.front().id.device);
+        CHECK(op.record == p->ops.front().record);
+      }
       Result<ApplyReport> r = d.in->engine().apply_remote(p->ops, std::nullopt);
       REQUIRE(r.ok());
       REQUIRE(r->rejected.empty());
@@ -168,8 +177,15 @@ TEST_CASE_METHOD(HubFixture, "a device pulls its scope, resumably, and pushes it
     CHECK(hub->inspection().visit(id)->findings.size() == 1);
     CHECK(pull(a) == 0);
     Device co = enroll("I0021");
-    pull(co);
+    const std::size_t co_pulled = pull(co);
     CHECK(co.in->visit(id).ok());
+    // The visit's ops are one run in the hub's log: a device that pulls two ops at a time gets
+    // the run whole, and every op once.
+    Device co2 = enroll("I0021");
+    largest_pull = 0;
+    CHECK(pull(co2, 2) == co_pulled);
+    CHECK(largest_pull > 2);
+    CHECK(co2.in->engine().digest().value() == co.in->engine().digest().value());
     Device other = enroll("I0002");  // not assigned to the school
     pull(other);
     CHECK(other.in->visit(id).status().code() == Code::kNotFound);

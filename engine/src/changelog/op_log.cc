@@ -1,5 +1,7 @@
 #include "changelog/op_log.h"
 
+#include <algorithm>
+
 #include "merge/codec.h"
 #include "util/bytes.h"
 
@@ -10,12 +12,29 @@ namespace {
 // far more records than are hot at once).
 constexpr std::size_t kMaxCached = 200000;
 
-constexpr const char* kOpColumns =
-    "SELECT o.pos, d.id, o.seq, o.hlc, r.key, f.name, o.policy, o.context, o.value, o.base "
-    "FROM ops o JOIN devices d ON d.idx = o.device JOIN records r ON r.idx = o.record "
-    "JOIN field_names f ON f.idx = o.field ";
+// The columns of kRowSelect.
+enum Column {
+  kPos,
+  kDevice,
+  kSeq,
+  kHlc,
+  kRecord,
+  kField,
+  kPolicy,
+  kContext,
+  kValue,
+  kBase,
+  kMore,
+  kMoreOps
+};
 
 }  // namespace
+
+const char* const kRowSelect =
+    "SELECT o.pos, d.id, o.seq, o.hlc, r.key, f.name, o.policy, o.context, o.value, o.base, "
+    "o.more, o.more_ops "
+    "FROM ops o JOIN devices d ON d.idx = o.device JOIN records r ON r.idx = o.record "
+    "JOIN field_names f ON f.idx = o.field ";
 
 std::string encode_base(const std::vector<OpId>& base) {
   std::string out;
@@ -41,27 +60,28 @@ Result<OpLog> OpLog::create(store::Db& db) {
     const char* name;
   };
   const std::string own_after =
-      std::string(kOpColumns) + "WHERE o.device = 1 AND o.seq > ?1 ORDER BY o.seq LIMIT ?2";
-  const std::string after = std::string(kOpColumns) + "WHERE o.pos > ?1 ORDER BY o.pos LIMIT ?2";
-  std::string many =
-      "INSERT INTO ops(device, seq, hlc, record, field, policy, context, value, base) VALUES ";
+      std::string(kRowSelect) + "WHERE o.device = 1 AND o.seq > ?1 ORDER BY o.seq LIMIT ?2";
+  const std::string after = std::string(kRowSelect) + "WHERE o.pos > ?1 ORDER BY o.pos LIMIT ?2";
+  const char* const insert =
+      "INSERT INTO ops(device, seq, hlc, record, field, policy, context, value, base, more, "
+      "more_ops) VALUES ";
+  std::string many = insert;
   for (std::size_t i = 0; i < kRowsPerInsert; ++i)
-    many += i == 0 ? "(?, ?, ?, ?, ?, ?, ?, ?, ?)" : ", (?, ?, ?, ?, ?, ?, ?, ?, ?)";
+    many += i == 0 ? "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)" : ", (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
+  const std::string one = std::string(insert) + "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
   const Spec specs[] = {
       {&log.find_device_, "SELECT idx FROM devices WHERE id = ?1", "find device"},
       {&log.add_device_, "INSERT INTO devices(id) VALUES(?1)", "add device"},
       {&log.device_name_, "SELECT id FROM devices WHERE idx = ?1", "device name"},
       {&log.find_field_, "SELECT idx FROM field_names WHERE name = ?1", "find field name"},
       {&log.add_field_, "INSERT INTO field_names(name) VALUES(?1)", "add field name"},
-      {&log.append_,
-       "INSERT INTO ops(device, seq, hlc, record, field, policy, context, value, base) "
-       "VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?)",
-       "append op"},
+      {&log.field_name_, "SELECT name FROM field_names WHERE idx = ?1", "field name"},
+      {&log.append_, one.c_str(), "append op"},
       {&log.append_many_, many.c_str(), "append ops"},
       {&log.own_after_, own_after.c_str(), "own ops after seq"},
       {&log.after_, after.c_str(), "ops after cursor"},
       {&log.last_own_seq_, "SELECT max(seq) FROM ops WHERE device = 1", "last own seq"},
-      {&log.count_, "SELECT count(*) FROM ops", "count ops"},
+      {&log.count_, "SELECT count(*) + coalesce(sum(more_ops), 0) FROM ops", "count ops"},
   };
   for (const Spec& s : specs) {
     Result<store::Stmt> st = db.prepare(s.sql, s.name);
@@ -123,19 +143,34 @@ Result<std::optional<std::int64_t>> OpLog::find_device(std::string_view device) 
   return lookup(find_device_, device);
 }
 
-Result<std::string> OpLog::device_name(std::int64_t idx) {
-  if (auto it = names_.find(idx); it != names_.end()) return it->second;
-  device_name_.bind(1, idx);
-  Result<bool> row = device_name_.step();
+namespace {
+
+// The name of an interned idx, through `cache`; kCorrupt if `table` has no such idx.
+Result<std::string> name_of(store::Stmt& find, std::unordered_map<std::int64_t, std::string>& cache,
+                            std::int64_t idx, const char* table) {
+  if (auto it = cache.find(idx); it != cache.end()) return it->second;
+  find.bind(1, idx);
+  Result<bool> row = find.step();
   if (!row.ok()) return row.status();
   if (!row.value()) {
-    device_name_.reset();
-    return Status::corrupt("device idx " + std::to_string(idx) + " is not in the devices table");
+    find.reset();
+    return Status::corrupt("idx " + std::to_string(idx) + " is not in the " + table + " table");
   }
-  std::string name(device_name_.text(0));
-  device_name_.reset();
-  names_.emplace(idx, name);
+  std::string name(find.text(0));
+  find.reset();
+  if (cache.size() >= kMaxCached) cache.clear();
+  cache.emplace(idx, name);
   return name;
+}
+
+}  // namespace
+
+Result<std::string> OpLog::device_name(std::int64_t idx) {
+  return name_of(device_name_, names_, idx, "devices");
+}
+
+Result<std::string> OpLog::field_name(std::int64_t idx) {
+  return name_of(field_name_, field_names_, idx, "field_names");
 }
 
 Result<std::int64_t> OpLog::field_idx(std::string_view name) {
@@ -143,37 +178,69 @@ Result<std::int64_t> OpLog::field_idx(std::string_view name) {
 }
 
 Status OpLog::append(const Op& op, std::int64_t device_idx, std::int64_t record_idx) {
-  Row row{device_idx,
-          static_cast<std::int64_t>(op.id.seq),
-          static_cast<std::int64_t>(op.hlc),
-          record_idx,
-          static_cast<std::int64_t>(op.policy),
-          std::int64_t{op.context},
-          0,
-          std::string(),
-          encode_base(op.base)};
   Result<std::int64_t> field = field_idx(op.field);
   if (!field.ok()) return field.status();
+  const auto seq = static_cast<std::int64_t>(op.id.seq);
+  const auto hlc = static_cast<std::int64_t>(op.hlc);
+  if (!pending_.empty()) {
+    Row& run = pending_.back();
+    if (device_idx != kOwnDeviceIdx && run.device == device_idx && run.record == record_idx &&
+        run.more_ops + 1 < kMaxRunOps) {
+      // Differences wrap modulo 2^64 (read_more adds them back the same way).
+      util::ByteWriter w(run.more);
+      w.zigzag(static_cast<std::int64_t>(op.id.seq - static_cast<std::uint64_t>(run.last_seq)));
+      w.zigzag(static_cast<std::int64_t>(op.hlc - static_cast<std::uint64_t>(run.last_hlc)));
+      w.varint(static_cast<std::uint64_t>(field.value()));
+      w.u8(static_cast<std::uint8_t>(op.policy));
+      w.varint(op.context);
+      scratch_.clear();
+      encode_value(op.value, scratch_);
+      w.str(scratch_);
+      scratch_ = encode_base(op.base);
+      w.str(scratch_);
+      ++run.more_ops;
+      run.last_seq = seq;
+      run.last_hlc = hlc;
+      return Status();
+    }
+    if (pending_.size() >= kRowsPerInsert) {
+      if (Status s = flush(); !s.ok()) return s;
+    }
+  }
+  Row row;
+  row.device = device_idx;
+  row.seq = seq;
+  row.hlc = hlc;
+  row.record = record_idx;
+  row.policy = static_cast<std::int64_t>(op.policy);
+  row.context = op.context;
   row.field = field.value();
+  row.base = encode_base(op.base);
+  row.last_seq = seq;
+  row.last_hlc = hlc;
   encode_value(op.value, row.value);
   pending_.push_back(std::move(row));
-  if (pending_.size() >= kRowsPerInsert) return flush();
   return Status();
 }
 
 Status OpLog::write_rows(store::Stmt& st, std::size_t from, std::size_t count) {
   int p = 1;
+  auto blob_or_null = [&st](int i, const std::string& bytes) {
+    if (bytes.empty()) {
+      st.bind_null(i);
+    } else {
+      st.bind_blob_static(i, bytes);
+    }
+  };
   for (std::size_t i = from; i < from + count; ++i) {
     const Row& r = pending_[i];
     st.bind(p, r.device).bind(p + 1, r.seq).bind(p + 2, r.hlc).bind(p + 3, r.record);
     st.bind(p + 4, r.field).bind(p + 5, r.policy).bind(p + 6, r.context);
     st.bind_blob_static(p + 7, r.value);
-    if (r.base.empty()) {
-      st.bind_null(p + 8);
-    } else {
-      st.bind_blob_static(p + 8, r.base);
-    }
-    p += 9;
+    blob_or_null(p + 8, r.base);
+    blob_or_null(p + 9, r.more);
+    st.bind(p + 10, r.more_ops);
+    p += 11;
   }
   return st.run();
 }
@@ -189,41 +256,108 @@ Status OpLog::flush() {
   return s;
 }
 
-Result<std::vector<Op>> OpLog::read_ops(store::Stmt& st, std::uint64_t* last_pos) {
+std::uint64_t OpLog::row_pos(const store::Stmt& st) {
+  return static_cast<std::uint64_t>(st.int64(kPos));
+}
+std::string_view OpLog::row_device(const store::Stmt& st) { return st.text(kDevice); }
+std::string_view OpLog::row_record(const store::Stmt& st) { return st.text(kRecord); }
+std::size_t OpLog::row_ops(const store::Stmt& st) {
+  return 1 + static_cast<std::size_t>(std::clamp<std::int64_t>(st.int64(kMoreOps), 0, kMaxRunOps));
+}
+
+std::size_t OpLog::row_bytes(const store::Stmt& st) {
+  return st.blob(kValue).size() + st.blob(kBase).size() + st.blob(kMore).size();
+}
+
+Status OpLog::read_row(const store::Stmt& st, std::vector<Op>& out) {
+  const std::size_t first = out.size();
+  Op op;
+  op.id.device = std::string(st.text(kDevice));
+  op.id.seq = static_cast<std::uint64_t>(st.int64(kSeq));
+  op.hlc = static_cast<Hlc>(st.int64(kHlc));
+  op.record = std::string(st.text(kRecord));
+  op.field = std::string(st.text(kField));
+  op.policy = static_cast<Policy>(st.int64(kPolicy));
+  op.context = static_cast<std::uint32_t>(st.int64(kContext));
+  Status s;
+  Result<Value> value = decode_value(st.blob(kValue));
+  Result<std::vector<OpId>> base = decode_base(st.blob(kBase));
+  const std::int64_t more_ops = st.int64(kMoreOps);
+  if (!value.ok()) {
+    s = value.status();
+  } else if (!base.ok()) {
+    s = base.status();
+  } else if (more_ops < 0 || more_ops >= kMaxRunOps) {
+    s = Status::corrupt("a run of " + std::to_string(more_ops) + " more ops");
+  } else {
+    op.value = std::move(value.value());
+    op.base = std::move(base.value());
+    out.push_back(std::move(op));
+    s = read_more(st.blob(kMore), static_cast<std::size_t>(more_ops), out);
+  }
+  if (!s.ok()) {
+    out.resize(first);
+    return s.annotate("op log row at " + std::to_string(st.int64(kPos)));
+  }
+  return s;
+}
+
+Status OpLog::read_more(std::string_view more, std::size_t count, std::vector<Op>& out) {
+  util::ByteReader r(more);
+  const std::size_t end = out.size() + count;
+  while (out.size() < end) {
+    const Op& prev = out.back();
+    Op op;
+    op.id.device = prev.id.device;
+    op.record = prev.record;
+    op.id.seq = prev.id.seq + static_cast<std::uint64_t>(r.zigzag());
+    op.hlc = prev.hlc + static_cast<std::uint64_t>(r.zigzag());
+    const std::uint64_t field = r.varint();
+    op.policy = static_cast<Policy>(r.u8());
+    const std::uint64_t context = r.varint();
+    const std::string_view value = r.str(r.remaining());
+    const std::string_view base = r.str(r.remaining());
+    if (!r.ok() || field > INT64_MAX || context > UINT32_MAX) break;
+    op.context = static_cast<std::uint32_t>(context);
+    Result<std::string> name = field_name(static_cast<std::int64_t>(field));
+    if (!name.ok()) return name.status();
+    op.field = std::move(name.value());
+    Result<Value> v = decode_value(value);
+    if (!v.ok()) return v.status().annotate("op " + op.id.to_string());
+    op.value = std::move(v.value());
+    Result<std::vector<OpId>> b = decode_base(base);
+    if (!b.ok()) return b.status().annotate("op " + op.id.to_string());
+    op.base = std::move(b.value());
+    out.push_back(std::move(op));
+  }
+  if (!r.ok() || !r.done() || out.size() < end)
+    return Status::corrupt("malformed run of " + std::to_string(count) + " more ops");
+  return Status();
+}
+
+Result<std::vector<Op>> OpLog::read_ops(store::Stmt& st, std::size_t limit,
+                                        std::uint64_t* last_pos) {
   std::vector<Op> ops;
+  Status s;
   for (;;) {
     Result<bool> row = st.step();
-    if (!row.ok()) return row.status();
-    if (!row.value()) break;
-    Op op;
-    if (last_pos != nullptr) *last_pos = static_cast<std::uint64_t>(st.int64(0));
-    op.id.device = std::string(st.text(1));
-    op.id.seq = static_cast<std::uint64_t>(st.int64(2));
-    op.hlc = static_cast<Hlc>(st.int64(3));
-    op.record = std::string(st.text(4));
-    op.field = std::string(st.text(5));
-    op.policy = static_cast<Policy>(st.int64(6));
-    op.context = static_cast<std::uint32_t>(st.int64(7));
-    Result<Value> value = decode_value(st.blob(8));
-    util::ByteReader base(st.blob(9));
-    if (!base.done()) op.base = merge::read_op_ids(base, kMaxBaseEntries);
-    if (!value.ok() || !base.ok()) {
-      const std::string where = "op " + op.id.to_string() + " in the log";
-      st.reset();
-      return value.ok() ? Status::corrupt(where + ": malformed base")
-                        : value.status().annotate(where);
+    if (!row.ok()) {
+      s = row.status();
+      break;
     }
-    op.value = std::move(value.value());
-    ops.push_back(std::move(op));
+    if (!row.value() || (!ops.empty() && ops.size() + row_ops(st) > limit)) break;
+    if (last_pos != nullptr) *last_pos = row_pos(st);
+    if (s = read_row(st, ops); !s.ok() || ops.size() >= limit) break;
   }
   st.reset();
+  if (!s.ok()) return s;
   return ops;
 }
 
 Result<std::vector<Op>> OpLog::own_after(std::uint64_t after, std::size_t limit) {
   if (Status s = flush(); !s.ok()) return s;
   own_after_.bind(1, after).bind(2, static_cast<std::int64_t>(limit));
-  return read_ops(own_after_, nullptr);
+  return read_ops(own_after_, limit, nullptr);
 }
 
 Result<LogSlice> OpLog::after(std::uint64_t cursor, std::size_t limit) {
@@ -231,7 +365,7 @@ Result<LogSlice> OpLog::after(std::uint64_t cursor, std::size_t limit) {
   after_.bind(1, cursor).bind(2, static_cast<std::int64_t>(limit));
   LogSlice slice;
   slice.next_cursor = cursor;
-  Result<std::vector<Op>> ops = read_ops(after_, &slice.next_cursor);
+  Result<std::vector<Op>> ops = read_ops(after_, limit, &slice.next_cursor);
   if (!ops.ok()) return ops.status();
   slice.ops = std::move(ops.value());
   return slice;

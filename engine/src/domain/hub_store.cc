@@ -164,26 +164,6 @@ Result<CursorText> parse_cursor(std::string_view text) {
   return c;
 }
 
-// An op from a row of (pos, key, device, seq, hlc, field, policy, context, value, base).
-Result<Op> op_from_row(store::Stmt& st) {
-  Op op;
-  op.record = std::string(st.text(1));
-  op.id.device = std::string(st.text(2));
-  op.id.seq = static_cast<std::uint64_t>(st.int64(3));
-  op.hlc = static_cast<Hlc>(st.int64(4));
-  op.field = std::string(st.text(5));
-  op.policy = static_cast<Policy>(st.int64(6));
-  op.context = static_cast<std::uint32_t>(st.int64(7));
-  const std::string where = "hub log op at " + std::to_string(st.int64(0));
-  Result<Value> v = decode_value(st.blob(8));
-  if (!v.ok()) return v.status().annotate(where);
-  op.value = std::move(v.value());
-  Result<std::vector<OpId>> base = changelog::decode_base(st.blob(9));
-  if (!base.ok()) return base.status().annotate(where);
-  op.base = std::move(base.value());
-  return op;
-}
-
 std::string random_suffix() {
   std::random_device rd;
   char buf[16];
@@ -273,6 +253,7 @@ std::string scope_of_record(std::string_view key) {
 struct HubStore::Impl {
   std::unique_ptr<Inspection> in;
   store::Db* db = nullptr;
+  changelog::OpLog* log = nullptr;
   Clock* clock = nullptr;
   store::Stmt find_device, insert_device, revoke, set_acked, list_devices, add_rejection,
       rejections, window, max_pos, data_version, op_at;
@@ -297,7 +278,7 @@ struct HubStore::Impl {
 
   // Records of the scopes, with idx >= from, sorted by idx.
   Result<std::vector<std::int64_t>> records_in(const Scopes& scopes, std::int64_t from);
-  // fingerprint() of the op at a log position; none past the log's end.
+  // fingerprint() of the (first) op at a log position; none past the log's end.
   Result<std::optional<std::uint64_t>> print_at(std::uint64_t pos);
 
   Result<DeviceRecord> load_device(std::string_view id);
@@ -340,6 +321,7 @@ Result<std::unique_ptr<HubStore>> HubStore::open(const std::string& data_dir, Cl
   auto impl = std::make_unique<Impl>();
   impl->in = std::move(in.value());
   impl->db = impl->in->engine().impl().db.get();
+  impl->log = &impl->in->engine().impl().log;
   impl->clock = clock != nullptr ? clock : &system_clock();
   if (Status s = store::migrate_set(*impl->db, store::hub_migrations(), "hub_schema"); !s.ok())
     return s.annotate(data_dir);
@@ -348,6 +330,12 @@ Result<std::unique_ptr<HubStore>> HubStore::open(const std::string& data_dir, Cl
     const char* sql;
     const char* name;
   };
+  const std::string rows = changelog::kRowSelect;
+  const std::string window =
+      rows + "WHERE o.pos > ?1 AND o.pos <= ?2 AND o.device <> ?3 ORDER BY o.pos";
+  const std::string op_at = rows + "WHERE o.pos = ?1";
+  const std::string record_ops =
+      rows + "WHERE o.record = ?1 AND o.pos > ?2 AND o.pos <= ?3 ORDER BY o.pos";
   const Spec specs[] = {
       {&impl->find_device,
        "SELECT device_id, inspector_id, revoked_ms, acked_seq, acked_print FROM hub_devices "
@@ -370,29 +358,15 @@ Result<std::unique_ptr<HubStore>> HubStore::open(const std::string& data_dir, Cl
        "SELECT seq, reason FROM hub_rejections WHERE device_id = ?1 AND seq >= ?2 AND seq <= ?3 "
        "ORDER BY seq",
        "rejections"},
-      {&impl->window,
-       "SELECT o.pos, r.key, d.id, o.seq, o.hlc, f.name, o.policy, o.context, o.value, o.base "
-       "FROM ops o JOIN records r ON r.idx = o.record JOIN devices d ON d.idx = o.device "
-       "JOIN field_names f ON f.idx = o.field "
-       "WHERE o.pos > ?1 AND o.pos <= ?2 AND o.device <> ?3 ORDER BY o.pos",
-       "pull window"},
+      {&impl->window, window.c_str(), "pull window"},
       {&impl->max_pos, "SELECT coalesce(max(pos), 0) FROM ops", "log end"},
-      {&impl->op_at,
-       "SELECT o.pos, r.key, d.id, o.seq, o.hlc, f.name, o.policy, o.context, o.value, o.base "
-       "FROM ops o JOIN records r ON r.idx = o.record JOIN devices d ON d.idx = o.device "
-       "JOIN field_names f ON f.idx = o.field WHERE o.pos = ?1",
-       "op at a position"},
+      {&impl->op_at, op_at.c_str(), "op at a position"},
       {&impl->data_version, "PRAGMA data_version", "data version"},
       {&impl->records_by_prefix,
        "SELECT idx FROM records WHERE key >= ?1 AND key < ?2 AND idx >= ?3", "records of a scope"},
       {&impl->record_by_key, "SELECT idx FROM records WHERE key = ?1 AND idx >= ?2",
        "record of a scope"},
-      {&impl->record_ops,
-       "SELECT o.pos, r.key, d.id, o.seq, o.hlc, f.name, o.policy, o.context, o.value, o.base "
-       "FROM ops o JOIN records r ON r.idx = o.record JOIN devices d ON d.idx = o.device "
-       "JOIN field_names f ON f.idx = o.field "
-       "WHERE o.record = ?1 AND o.pos > ?2 AND o.pos <= ?3 ORDER BY o.pos",
-       "ops of a record"},
+      {&impl->record_ops, record_ops.c_str(), "ops of a record"},
       {&impl->find_served,
        "SELECT scopes FROM hub_served_scopes WHERE device_id = ?1 AND digest = ?2",
        "read served scopes"},
@@ -450,12 +424,13 @@ Result<std::optional<std::uint64_t>> HubStore::Impl::print_at(std::uint64_t pos)
   Result<bool> row = op_at.step();
   std::optional<std::uint64_t> print;
   if (row.ok() && row.value()) {
-    Result<Op> op = op_from_row(op_at);
-    if (!op.ok()) {
+    std::vector<Op> ops;
+    Status s = log->read_row(op_at, ops);
+    if (!s.ok()) {
       op_at.reset();
-      return op.status();
+      return s;
     }
-    print = fingerprint(op.value());
+    print = fingerprint(ops.front());
   }
   op_at.reset();
   if (!row.ok()) return row.status();
@@ -947,13 +922,20 @@ Result<PullResult> HubStore::pull(std::string_view device_id, std::string_view c
 
   PullResult out;
   std::size_t bytes = 0;
-  auto take = [&](store::Stmt& st) -> Result<bool> {  // true when the response is full
-    if (st.text(2) == device_id) return false;        // its own ops: the device has them
-    Result<Op> op = op_from_row(st);
-    if (!op.ok()) return op.status();
-    bytes += op->record.size() + op->field.size() + st.blob(8).size() + 32;
-    out.ops.push_back(std::move(op.value()));
-    return out.ops.size() >= max_ops || bytes >= kMaxPullBytes;
+  // Takes the current row's ops unless they would overflow the response (a row's run is taken
+  // whole, so the first row is taken even if it holds more than max_ops). Full: nothing more.
+  enum class Took { kRow, kRowAndFull, kFull };
+  auto take = [&](store::Stmt& st) -> Result<Took> {
+    const std::size_t n = changelog::OpLog::row_ops(st);
+    if (!out.ops.empty() && out.ops.size() + n > max_ops) return Took::kFull;
+    const std::size_t first = out.ops.size();
+    if (Status s = im.log->read_row(st, out.ops); !s.ok()) return s;
+    for (std::size_t i = first; i < out.ops.size(); ++i) {
+      const Op& op = out.ops[i];
+      bytes += op.record.size() + op.field.size() + 32;
+    }
+    bytes += changelog::OpLog::row_bytes(st);
+    return out.ops.size() >= max_ops || bytes >= kMaxPullBytes ? Took::kRowAndFull : Took::kRow;
   };
   if (c.filling) {
     Result<std::vector<std::int64_t>> records = im.records_in(c.fill, c.record);
@@ -968,13 +950,18 @@ Result<PullResult> HubStore::pull(std::string_view device_id, std::string_view c
         Result<bool> row = im.record_ops.step();
         if (!row.ok()) return row.status();
         if (!row.value()) break;
-        c.record_pos = static_cast<std::uint64_t>(im.record_ops.int64(0));
-        Result<bool> t = take(im.record_ops);
+        // Its own ops: the device has them.
+        if (changelog::OpLog::row_device(im.record_ops) == device_id) {
+          c.record_pos = changelog::OpLog::row_pos(im.record_ops);
+          continue;
+        }
+        Result<Took> t = take(im.record_ops);
         if (!t.ok()) {
           im.record_ops.reset();
           return t.status();
         }
-        if ((full = t.value())) break;
+        if (t.value() != Took::kFull) c.record_pos = changelog::OpLog::row_pos(im.record_ops);
+        if ((full = t.value() != Took::kRow)) break;
       }
       im.record_ops.reset();
       if (full) break;
@@ -991,7 +978,7 @@ Result<PullResult> HubStore::pull(std::string_view device_id, std::string_view c
     const std::uint64_t window_end = std::min(log_end, c.pos + kScanBudget);
     // The device's own ops are skipped by the query, before the joins: after a large push they
     // are most of the window.
-    Result<std::optional<std::int64_t>> own = im.in->engine().impl().log.find_device(device_id);
+    Result<std::optional<std::int64_t>> own = im.log->find_device(device_id);
     if (!own.ok()) return own.status();
     im.window.bind(1, c.pos).bind(2, window_end).bind(3, own.value().value_or(0));
     std::uint64_t reached = window_end;
@@ -999,14 +986,16 @@ Result<PullResult> HubStore::pull(std::string_view device_id, std::string_view c
       Result<bool> row = im.window.step();
       if (!row.ok()) return row.status();
       if (!row.value()) break;
-      if (current->count(scope_of_record(im.window.text(1))) == 0) continue;
-      Result<bool> t = take(im.window);
+      if (current->count(scope_of_record(changelog::OpLog::row_record(im.window))) == 0) continue;
+      Result<Took> t = take(im.window);
       if (!t.ok()) {
         im.window.reset();
         return t.status();
       }
-      if (t.value()) {
-        reached = static_cast<std::uint64_t>(im.window.int64(0));
+      if (t.value() != Took::kRow) {
+        // Up to this row if it was taken, else up to the one before.
+        const std::uint64_t at = changelog::OpLog::row_pos(im.window);
+        reached = t.value() == Took::kRowAndFull ? at : at - 1;
         break;
       }
     }
