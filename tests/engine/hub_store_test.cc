@@ -168,14 +168,34 @@ TEST_CASE_METHOD(HubFixture, "a device pulls its scope, resumably, and pushes it
   SECTION(
       "pushed visits are merged and acknowledged; others see them, the author does not get them "
       "back") {
+    Device early = enroll("I0021");  // has pulled before the push
+    pull(early);
     const std::string id = start(a);
     REQUIRE(a.in->set_answer(id, "largest_class_size", "61").ok());
+    const std::string id2 = start(a);
     Result<PushResult> r = push(a);
     REQUIRE(r.ok());
     CHECK(r->rejected.empty());
     CHECK(r->acked_seq == a.in->engine().stats()->last_own_seq);
     CHECK(hub->inspection().visit(id)->findings.size() == 1);
     CHECK(pull(a) == 0);
+
+    // The hub's log holds each visit's ops as one run. Asked for one op more than the first
+    // visit's run, a pull returns that run alone: the second would not fit. The next brings it.
+    Result<std::vector<Op>> sent = a.in->engine().ops_after(0, 100'000);
+    REQUIRE(sent.ok());
+    const std::string key = "visit/" + std::string(kSchool) + "/" + id;
+    const auto run = static_cast<std::size_t>(
+        std::count_if(sent->begin(), sent->end(), [&](const Op& op) { return op.record == key; }));
+    Result<PullResult> first = hub->pull(early.record.device_id, early.cursor, run + 1);
+    REQUIRE(first.ok());
+    CHECK(first->ops.size() == run);
+    CHECK(first->more);
+    REQUIRE(early.in->engine().apply_remote(first->ops).ok());
+    early.cursor = first->next_cursor;
+    CHECK(pull(early) == sent->size() - run);
+    CHECK(early.in->visit(id).ok());
+    CHECK(early.in->visit(id2).ok());
     Device co = enroll("I0021");
     const std::size_t co_pulled = pull(co);
     CHECK(co.in->visit(id).ok());
