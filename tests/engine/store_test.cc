@@ -230,22 +230,33 @@ void check_same(const std::vector<Op>& got, const std::vector<Op>& want) {
   }
 }
 
-}  // namespace
-
-TEST_CASE("ops received from another device are stored in runs and read back exactly",
-          "[engine][store][log]") {
+// dev-a's ops_to_send(), and the store of dev-b that receives them.
+struct Received {
   test::TempDir dir;
   test::ManualClock clock;
-  auto a = test::open_engine(dir, "dev-a", &clock);
+  std::unique_ptr<Engine> a = test::open_engine(dir, "dev-a", &clock);
   const std::vector<Op> sent = ops_to_send(*a);
   const std::string path = dir.file("b.db");
-  {
+
+  // dev-b receives sent[from, to) in batches of `batch` ops, then closes its store.
+  void receive(std::size_t from, std::size_t to, std::size_t batch) {
     auto b = try_open(path, "dev-b");
     REQUIRE(b.ok());
-    Result<ApplyReport> r = b.value()->apply_remote(sent);
-    REQUIRE(r.ok());
-    REQUIRE(r->applied == sent.size());
+    for (std::size_t i = from; i < to; i += batch) {
+      const std::vector<Op> part(sent.begin() + i, sent.begin() + std::min(to, i + batch));
+      Result<ApplyReport> r = b.value()->apply_remote(part);
+      REQUIRE(r.ok());
+      REQUIRE(r->applied == part.size());
+    }
   }
+};
+
+}  // namespace
+
+TEST_CASE_METHOD(Received,
+                 "ops received from another device are stored in runs and read back exactly",
+                 "[engine][store][log]") {
+  receive(0, sent.size(), sent.size());
   // 600 ops of one record: runs of 256, 256 and 88; then six runs of one.
   CHECK(raw_sql(path, "SELECT count(*) FROM ops") == "9");
   CHECK(raw_sql(path, "SELECT group_concat(1 + more_ops) FROM ops") == "256,256,88,1,1,1,1,1,1");
@@ -294,21 +305,9 @@ TEST_CASE("ops received from another device are stored in runs and read back exa
   }
 }
 
-TEST_CASE("a store written before runs reads its log and stores new ops in runs",
-          "[engine][store][log]") {
-  test::TempDir dir;
-  test::ManualClock clock;
-  auto a = test::open_engine(dir, "dev-a", &clock);
-  const std::vector<Op> sent = ops_to_send(*a);
-  const std::string path = dir.file("b.db");
-  const std::vector<Op> first(sent.begin(), sent.begin() + 300);
-  const std::vector<Op> rest(sent.begin() + 300, sent.end());
-  {
-    auto b = try_open(path, "dev-b");
-    REQUIRE(b.ok());
-    // Received one at a time: one op a row, as version 2 stored every op.
-    for (const Op& op : first) REQUIRE(b.value()->apply_remote({op}).ok());
-  }
+TEST_CASE_METHOD(Received, "a store written before runs reads its log and stores new ops in runs",
+                 "[engine][store][log]") {
+  receive(0, 300, 1);  // one at a time: one op a row, as version 2 stored every op
   // Back to version 2's table, as a store of that version holds it.
   raw_sql(path,
           "ALTER TABLE ops DROP COLUMN more; ALTER TABLE ops DROP COLUMN more_ops; "
@@ -316,25 +315,20 @@ TEST_CASE("a store written before runs reads its log and stores new ops in runs"
   auto b = try_open(path, "dev-b");
   REQUIRE(b.ok());
   CHECK(b.value()->stats()->schema_version == store::store_migrations().back().version);
-  REQUIRE(b.value()->apply_remote(rest).ok());
+  b.value().reset();
+  receive(300, sent.size(), sent.size());
+  b = try_open(path, "dev-b");
+  REQUIRE(b.ok());
   Result<LogSlice> got = b.value()->log_after(0, 1'000'000);
   REQUIRE(got.ok());
   check_same(got->ops, sent);
   CHECK(raw_sql(path, "SELECT count(*) FROM ops WHERE more_ops > 0") == "2");
 }
 
-TEST_CASE("a run's bytes damaged at random are read or refused as corrupt, never a crash",
-          "[engine][store][log][input]") {
-  test::TempDir dir;
-  test::ManualClock clock;
-  auto a = test::open_engine(dir, "dev-a", &clock);
-  const std::vector<Op> sent = ops_to_send(*a);
-  const std::string path = dir.file("b.db");
-  {
-    auto b = try_open(path, "dev-b");
-    REQUIRE(b.ok());
-    REQUIRE(b.value()->apply_remote(sent).ok());
-  }
+TEST_CASE_METHOD(Received,
+                 "a run's bytes damaged at random are read or refused as corrupt, never a crash",
+                 "[engine][store][log][input]") {
+  receive(0, sent.size(), sent.size());
   const std::string hex = raw_sql(path, "SELECT hex(more) FROM ops WHERE pos = 2");
   REQUIRE(hex.size() > 1000);
   std::mt19937_64 rng(test::seed());
