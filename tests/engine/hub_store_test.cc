@@ -108,6 +108,31 @@ struct HubFixture {
     return r;
   }
 
+  // Closes the hub and copies its folder to `to`; restore() puts such a copy back. Reopens it.
+  void copy_hub(const std::string& to) {
+    hub.reset();  // closed, so the copy is the whole store
+    std::filesystem::copy(dir.file("hub"), to, std::filesystem::copy_options::recursive);
+    reopen_hub();
+  }
+  void restore_hub(const std::string& from) {
+    hub.reset();
+    std::filesystem::remove_all(dir.file("hub"));
+    std::filesystem::copy(from, dir.file("hub"), std::filesystem::copy_options::recursive);
+    reopen_hub();
+  }
+  void reopen_hub() {
+    Result<std::unique_ptr<HubStore>> opened = HubStore::open(dir.file("hub"), &clock);
+    REQUIRE(opened.ok());
+    hub = std::move(opened.value());
+  }
+  // What a device does at its next hello to a restored hub: takes the hub's acknowledgement.
+  void greet(Device& d) {
+    Result<HelloResult> hello =
+        hub->hello(d.record.device_id, 0, d.in->engine().stats()->last_own_seq);
+    REQUIRE(hello.ok());
+    REQUIRE(d.in->engine().set_counter("push.acked", hello->device.acked_seq).ok());
+  }
+
   std::set<std::string> scopes_on(Engine& e) {
     std::set<std::string> out;
     Result<LogSlice> all = e.log_after(0, 10'000'000);
@@ -549,16 +574,7 @@ TEST_CASE_METHOD(HubFixture,
   Device b = enroll("I0021");  // both inspect kSchool
   pull(a);
   pull(b);
-  const std::string hub_dir = dir.file("hub");
-  const std::string copy = dir.file("hub-copy");
-  auto reopen = [&] {
-    Result<std::unique_ptr<HubStore>> opened = HubStore::open(hub_dir, &clock);
-    REQUIRE(opened.ok());
-    hub = std::move(opened.value());
-  };
-  hub.reset();  // closed, so the copy is the whole store
-  std::filesystem::copy(hub_dir, copy, std::filesystem::copy_options::recursive);
-  reopen();
+  copy_hub(dir.file("hub-copy"));
 
   // After the copy: a's visit reaches the hub and b.
   const std::string a_visit = start(a);
@@ -569,10 +585,7 @@ TEST_CASE_METHOD(HubFixture,
 
   // The hub is restored from the copy: a's visit is gone from it, and its log positions are
   // taken by a visit from a new device before a pushes its own again.
-  hub.reset();
-  std::filesystem::remove_all(hub_dir);
-  std::filesystem::copy(copy, hub_dir, std::filesystem::copy_options::recursive);
-  reopen();
+  restore_hub(dir.file("hub-copy"));
   Device c = enroll("I0021");
   pull(c);
   const std::string c_visit = start(c, "campus-safety");
@@ -580,10 +593,7 @@ TEST_CASE_METHOD(HubFixture,
     REQUIRE(c.in->set_answer(c_visit, "extinguishers_total", n).ok());
   }
   REQUIRE(push(c).ok());
-  Result<HelloResult> hello =
-      hub->hello(a.record.device_id, 0, a.in->engine().stats()->last_own_seq);
-  REQUIRE(hello.ok());
-  REQUIRE(a.in->engine().set_counter("push.acked", hello->device.acked_seq).ok());
+  greet(a);
   REQUIRE(push(a).ok());
 
   // b's cursor names a position that now holds another op: b starts over and misses nothing.
@@ -592,4 +602,71 @@ TEST_CASE_METHOD(HubFixture,
   CHECK(b.in->visit(c_visit).ok());
   CHECK(c.in->visit(a_visit).ok());
   CHECK(b.in->engine().digest().value() == c.in->engine().digest().value());
+}
+
+TEST_CASE_METHOD(HubFixture,
+                 "a cursor at a run that a restored hub holds longer, from the same first op, "
+                 "starts over",
+                 "[engine][hub]") {
+  Device a = enroll("I0011");
+  Device b = enroll("I0021");
+  pull(a);
+  pull(b);
+  copy_hub(dir.file("hub-copy"));
+  // Two pushes of one visit: two runs. b's cursor ends at the first.
+  const std::string visit = start(a);
+  REQUIRE(a.in->set_answer(visit, "class_count", "9").ok());
+  REQUIRE(push(a).ok());
+  pull(b);
+  REQUIRE(a.in->set_answer(visit, "largest_class_size", "61").ok());
+  REQUIRE(push(a).ok());
+  // Restored, the hub gets both in one push: one run at b's position, with the same first op.
+  restore_hub(dir.file("hub-copy"));
+  greet(a);
+  REQUIRE(push(a).ok());
+  pull(b);
+  Result<std::optional<FieldView>> answer = b.in->engine().read_field(
+      "visit/" + std::string(kSchool) + "/" + visit, "a.largest_class_size");
+  REQUIRE(answer.ok());
+  CHECK(answer.value().has_value());
+  Device c = enroll("I0021");  // the same scope, pulled from the start
+  pull(c);
+  CHECK(b.in->engine().digest().value() == c.in->engine().digest().value());
+}
+
+TEST_CASE_METHOD(HubFixture, "a pull stays within its byte budget when runs are long",
+                 "[engine][hub]") {
+  Device a = enroll("I0011");
+  Device b = enroll("I0021");
+  pull(a);
+  pull(b);
+  const std::string visit = start(a);
+  std::string text;
+  while (text.size() < 5900) text += "教室屋顶漏雨，";  // 2,000 characters at most
+  for (int i = 0; i < 720; ++i) {
+    REQUIRE(a.in->add_note(visit, "inspector_notes", std::to_string(i) + text).ok());
+  }
+  REQUIRE(push(a).ok());
+  std::vector<std::size_t> sizes;
+  for (int round = 0; round < 100; ++round) {
+    Result<PullResult> p = hub->pull(b.record.device_id, b.cursor, 20'000);
+    REQUIRE(p.ok());
+    std::size_t bytes = 0;
+    for (const Op& op : p->ops) {
+      if (op.value.kind() == Value::Kind::kText) bytes += op.value.as_text().size();
+    }
+    sizes.push_back(bytes);
+    REQUIRE(b.in->engine().apply_remote(p->ops).ok());
+    b.cursor = p->next_cursor;
+    if (!p->more) break;
+  }
+  INFO("text bytes of each response");
+  CAPTURE(sizes);
+  CHECK(sizes.size() >= 2);
+  CHECK(*std::max_element(sizes.begin(), sizes.end()) <= (std::size_t{4} << 20));
+  Result<std::optional<FieldView>> notes =
+      b.in->engine().read_field("visit/" + std::string(kSchool) + "/" + visit, "a.inspector_notes");
+  REQUIRE(notes.ok());
+  REQUIRE(notes.value().has_value());
+  CHECK(notes.value()->versions.size() == 720);
 }

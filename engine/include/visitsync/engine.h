@@ -111,9 +111,9 @@ class Engine {
   // This replica's own ops with origin seq > after_seq, in seq order, at most `limit`.
   Result<std::vector<Op>> ops_after(std::uint64_t after_seq, std::size_t limit);
   // Every op in the log (any origin) in the order this replica received it, after `cursor`
-  // (0 = from the start), at most `limit`. Ops that arrived in a row from one device for one
-  // record are stored together (at most 256) and come whole: when the first such run holds more
-  // than `limit`, the slice is that run.
+  // (0 = from the start), at most `limit`. Ops that came one after another in one apply_remote
+  // batch from one device for one record are stored together (at most 256) and come whole: when
+  // the first such run holds more than `limit`, the slice is that run.
   Result<LogSlice> log_after(std::uint64_t cursor, std::size_t limit);
 
   // Merges a batch received from another replica, in one transaction. Ops this replica already

@@ -87,7 +87,7 @@ class HubStore {
   Result<PushResult> push(std::string_view device_id, std::vector<Op> ops);
 
   // What the device's scope holds after `cursor` ("" = from the start), at most `max_ops` (or,
-  // when fewer are asked for, the ops one device sent for one record in a row, at most 256),
+  // when fewer are asked for, the run of ops one device pushed for one record, at most 256),
   // without the device's own ops. When the scope has grown since the cursor was made, the new
   // part is back-filled first. Scans at most a bounded stretch of the log per call.
   Result<PullResult> pull(std::string_view device_id, std::string_view cursor, std::size_t max_ops);

@@ -81,7 +81,10 @@ Result<OpLog> OpLog::create(store::Db& db) {
       {&log.own_after_, own_after.c_str(), "own ops after seq"},
       {&log.after_, after.c_str(), "ops after cursor"},
       {&log.last_own_seq_, "SELECT max(seq) FROM ops WHERE device = 1", "last own seq"},
-      {&log.count_, "SELECT count(*) + coalesce(sum(more_ops), 0) FROM ops", "count ops"},
+      {&log.count_,
+       "SELECT (SELECT count(*) FROM ops) + "
+       "(SELECT coalesce(sum(more_ops), 0) FROM ops WHERE more_ops > 0)",
+       "count ops"},
   };
   for (const Spec& s : specs) {
     Result<store::Stmt> st = db.prepare(s.sql, s.name);
@@ -185,7 +188,7 @@ Status OpLog::append(const Op& op, std::int64_t device_idx, std::int64_t record_
   if (!pending_.empty()) {
     Row& run = pending_.back();
     if (device_idx != kOwnDeviceIdx && run.device == device_idx && run.record == record_idx &&
-        run.more_ops + 1 < kMaxRunOps) {
+        run.more_ops + 1 < kMaxRunOps && run.more.size() < kMaxRunBytes) {
       // Differences wrap modulo 2^64 (read_more adds them back the same way).
       util::ByteWriter w(run.more);
       w.zigzag(static_cast<std::int64_t>(op.id.seq - static_cast<std::uint64_t>(run.last_seq)));
@@ -262,7 +265,8 @@ std::uint64_t OpLog::row_pos(const store::Stmt& st) {
 std::string_view OpLog::row_device(const store::Stmt& st) { return st.text(kDevice); }
 std::string_view OpLog::row_record(const store::Stmt& st) { return st.text(kRecord); }
 std::size_t OpLog::row_ops(const store::Stmt& st) {
-  return 1 + static_cast<std::size_t>(std::clamp<std::int64_t>(st.int64(kMoreOps), 0, kMaxRunOps));
+  return 1 + static_cast<std::size_t>(
+                 std::clamp<std::int64_t>(st.int64(kMoreOps), 0, kMaxRunOps - 1));
 }
 
 std::size_t OpLog::row_bytes(const store::Stmt& st) {
@@ -277,13 +281,16 @@ Status OpLog::read_row(const store::Stmt& st, std::vector<Op>& out) {
   op.hlc = static_cast<Hlc>(st.int64(kHlc));
   op.record = std::string(st.text(kRecord));
   op.field = std::string(st.text(kField));
-  op.policy = static_cast<Policy>(st.int64(kPolicy));
+  const std::int64_t policy = st.int64(kPolicy);
+  op.policy = static_cast<Policy>(policy);
   op.context = static_cast<std::uint32_t>(st.int64(kContext));
   Status s;
   Result<Value> value = decode_value(st.blob(kValue));
   Result<std::vector<OpId>> base = decode_base(st.blob(kBase));
   const std::int64_t more_ops = st.int64(kMoreOps);
-  if (!value.ok()) {
+  if (policy < 0 || policy >= kPolicyCount) {
+    s = Status::corrupt("policy " + std::to_string(policy));
+  } else if (!value.ok()) {
     s = value.status();
   } else if (!base.ok()) {
     s = base.status();
@@ -313,11 +320,12 @@ Status OpLog::read_more(std::string_view more, std::size_t count, std::vector<Op
     op.id.seq = prev.id.seq + static_cast<std::uint64_t>(r.zigzag());
     op.hlc = prev.hlc + static_cast<std::uint64_t>(r.zigzag());
     const std::uint64_t field = r.varint();
-    op.policy = static_cast<Policy>(r.u8());
+    const std::uint8_t policy = r.u8();
+    op.policy = static_cast<Policy>(policy);
     const std::uint64_t context = r.varint();
     const std::string_view value = r.str(r.remaining());
     const std::string_view base = r.str(r.remaining());
-    if (!r.ok() || field > INT64_MAX || context > UINT32_MAX) break;
+    if (!r.ok() || field > INT64_MAX || policy >= kPolicyCount || context > UINT32_MAX) break;
     op.context = static_cast<std::uint32_t>(context);
     Result<std::string> name = field_name(static_cast<std::int64_t>(field));
     if (!name.ok()) return name.status();

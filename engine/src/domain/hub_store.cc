@@ -20,11 +20,12 @@ namespace {
 
 using Scopes = std::set<std::string>;
 
-// How far one pull may scan the log: bounds the time of a call on a device whose scope is a
-// small part of a large log.
+// How far one pull may scan the log, in positions (rows): bounds the time of a call on a device
+// whose scope is a small part of a large log.
 constexpr std::uint64_t kScanBudget = 200'000;
 // About how many bytes of ops one pull returns at most, so that its frame stays far below the
-// wire's limit even when notes are long.
+// wire's limit even when notes are long. A row that would cross it waits for the next pull
+// (a row is at most changelog::kMaxRunBytes plus one op, far below this).
 constexpr std::size_t kMaxPullBytes = 4u << 20;
 
 // A pull cursor: the log position reached, with the scopes served up to it; and, while a new
@@ -50,8 +51,8 @@ struct CursorText {
   std::uint64_t fill_end = 0;
   std::uint64_t record = 0;
   std::uint64_t record_pos = 0;
-  // fingerprint() of the op at the newest position the cursor names (pos, or fill_end while
-  // filling): a hub restored from an older copy holds another op there, or none.
+  // The fingerprint of the log row at the newest position the cursor names (pos, or fill_end
+  // while filling; print_at): a hub restored from an older copy holds other ops there, or none.
   std::optional<std::uint64_t> print;
 };
 
@@ -278,7 +279,8 @@ struct HubStore::Impl {
 
   // Records of the scopes, with idx >= from, sorted by idx.
   Result<std::vector<std::int64_t>> records_in(const Scopes& scopes, std::int64_t from);
-  // fingerprint() of the (first) op at a log position; none past the log's end.
+  // The fingerprint of the log row at a position: of every op of its run (of its one op, as
+  // before runs, when it holds one); none past the log's end.
   Result<std::optional<std::uint64_t>> print_at(std::uint64_t pos);
 
   Result<DeviceRecord> load_device(std::string_view id);
@@ -430,7 +432,9 @@ Result<std::optional<std::uint64_t>> HubStore::Impl::print_at(std::uint64_t pos)
       op_at.reset();
       return s;
     }
-    print = fingerprint(ops.front());
+    std::uint64_t p = 0;
+    for (const Op& op : ops) p = p * 1099511628211ull ^ fingerprint(op);
+    print = p == 0 ? 1 : p;
   }
   op_at.reset();
   if (!row.ok()) return row.status();
@@ -922,19 +926,20 @@ Result<PullResult> HubStore::pull(std::string_view device_id, std::string_view c
 
   PullResult out;
   std::size_t bytes = 0;
-  // Takes the current row's ops unless they would overflow the response (a row's run is taken
-  // whole, so the first row is taken even if it holds more than max_ops). Full: nothing more.
+  // Takes the current row's ops unless they would overflow the response: a run is taken whole,
+  // so the first row is taken even if it holds more than max_ops. Full: nothing more fits.
   enum class Took { kRow, kRowAndFull, kFull };
+  std::vector<Op> run;
   auto take = [&](store::Stmt& st) -> Result<Took> {
-    const std::size_t n = changelog::OpLog::row_ops(st);
-    if (!out.ops.empty() && out.ops.size() + n > max_ops) return Took::kFull;
-    const std::size_t first = out.ops.size();
-    if (Status s = im.log->read_row(st, out.ops); !s.ok()) return s;
-    for (std::size_t i = first; i < out.ops.size(); ++i) {
-      const Op& op = out.ops[i];
-      bytes += op.record.size() + op.field.size() + 32;
-    }
-    bytes += changelog::OpLog::row_bytes(st);
+    if (!out.ops.empty() && out.ops.size() + changelog::OpLog::row_ops(st) > max_ops)
+      return Took::kFull;
+    run.clear();
+    if (Status s = im.log->read_row(st, run); !s.ok()) return s;
+    std::size_t size = changelog::OpLog::row_bytes(st);
+    for (const Op& op : run) size += op.record.size() + op.field.size() + 32;
+    if (!out.ops.empty() && bytes + size > kMaxPullBytes) return Took::kFull;
+    bytes += size;
+    std::move(run.begin(), run.end(), std::back_inserter(out.ops));
     return out.ops.size() >= max_ops || bytes >= kMaxPullBytes ? Took::kRowAndFull : Took::kRow;
   };
   if (c.filling) {
