@@ -305,6 +305,20 @@ TEST_CASE_METHOD(Received,
   }
 }
 
+TEST_CASE_METHOD(Received, "a run keeps ops whose seqs and clocks go backwards",
+                 "[engine][store][log]") {
+  const std::vector<Op> reversed(sent.rbegin(), sent.rend());
+  auto c = try_open(dir.file("c.db"), "dev-c");
+  REQUIRE(c.ok());
+  Result<ApplyReport> r = c.value()->apply_remote(reversed);
+  REQUIRE(r.ok());
+  REQUIRE(r->applied == sent.size());
+  Result<LogSlice> got = c.value()->log_after(0, 1'000'000);
+  REQUIRE(got.ok());
+  check_same(got->ops, reversed);
+  CHECK(raw_sql(dir.file("c.db"), "SELECT count(*) FROM ops") == "9");
+}
+
 TEST_CASE("a run of long values stops growing at its byte limit", "[engine][store][log]") {
   test::TempDir dir;
   test::ManualClock clock;
