@@ -30,11 +30,13 @@ enum Column {
 
 }  // namespace
 
+// Outer joins: a row whose interned names are missing (a damaged file) is read, and refused by
+// read_row(), instead of silently dropping out of every read.
 const char* const kRowSelect =
     "SELECT o.pos, d.id, o.seq, o.hlc, r.key, f.name, o.policy, o.context, o.value, o.base, "
     "o.more, o.more_ops "
-    "FROM ops o JOIN devices d ON d.idx = o.device JOIN records r ON r.idx = o.record "
-    "JOIN field_names f ON f.idx = o.field ";
+    "FROM ops o LEFT JOIN devices d ON d.idx = o.device LEFT JOIN records r ON r.idx = o.record "
+    "LEFT JOIN field_names f ON f.idx = o.field ";
 
 std::string encode_base(const std::vector<OpId>& base) {
   std::string out;
@@ -288,7 +290,9 @@ Status OpLog::read_row(const store::Stmt& st, std::vector<Op>& out) {
   Result<Value> value = decode_value(st.blob(kValue));
   Result<std::vector<OpId>> base = decode_base(st.blob(kBase));
   const std::int64_t more_ops = st.int64(kMoreOps);
-  if (policy < 0 || policy >= kPolicyCount) {
+  if (st.is_null(kDevice) || st.is_null(kRecord) || st.is_null(kField)) {
+    s = Status::corrupt("its device, record or field idx is not interned");
+  } else if (policy < 0 || policy >= kPolicyCount) {
     s = Status::corrupt("policy " + std::to_string(policy));
   } else if (!value.ok()) {
     s = value.status();

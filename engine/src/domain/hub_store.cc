@@ -991,7 +991,9 @@ Result<PullResult> HubStore::pull(std::string_view device_id, std::string_view c
       Result<bool> row = im.window.step();
       if (!row.ok()) return row.status();
       if (!row.value()) break;
-      if (current->count(scope_of_record(changelog::OpLog::row_record(im.window))) == 0) continue;
+      // An empty key is a damaged row: take() reports it.
+      const std::string_view key = changelog::OpLog::row_record(im.window);
+      if (!key.empty() && current->count(scope_of_record(key)) == 0) continue;
       Result<Took> t = take(im.window);
       if (!t.ok()) {
         im.window.reset();
