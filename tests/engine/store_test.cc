@@ -326,6 +326,34 @@ TEST_CASE_METHOD(Received, "a run keeps ops whose seqs and clocks go backwards",
   CHECK(raw_sql(dir.file("c.db"), "SELECT count(*) FROM ops") == "9");
 }
 
+TEST_CASE_METHOD(Received,
+                 "a batch whose log write fails leaves nothing; its retry stores each op once",
+                 "[engine][store][log]") {
+  auto b = try_open(path, "dev-b");
+  REQUIRE(b.ok());
+  // The third run (seqs from 513) cannot be written. The batch's field names, records and
+  // first two runs were written in its transaction: all of it rolls back.
+  raw_sql(path,
+          "CREATE TRIGGER planted BEFORE INSERT ON ops WHEN NEW.seq > 512 "
+          "BEGIN SELECT RAISE(ABORT, 'planted failure'); END");
+  Result<ApplyReport> failed = b.value()->apply_remote(sent);
+  REQUIRE_FALSE(failed.ok());
+  CHECK_THAT(failed.status().message(), Catch::Contains("planted failure"));
+  CHECK(b.value()->stats()->ops == 0);
+  CHECK(raw_sql(path, "SELECT count(*) FROM field_names") == "0");
+  raw_sql(path, "DROP TRIGGER planted");
+  Result<ApplyReport> retried = b.value()->apply_remote(sent);
+  REQUIRE(retried.ok());
+  CHECK(retried->applied == sent.size());
+  Result<LogSlice> got = b.value()->log_after(0, 1'000'000);
+  REQUIRE(got.ok());
+  check_same(got->ops, sent);
+  auto c = try_open(dir.file("c.db"), "dev-c");  // received without a failure
+  REQUIRE(c.ok());
+  REQUIRE(c.value()->apply_remote(sent).ok());
+  CHECK(b.value()->digest().value() == c.value()->digest().value());
+}
+
 TEST_CASE("a run of long values stops growing at its byte limit", "[engine][store][log]") {
   test::TempDir dir;
   test::ManualClock clock;
