@@ -1,14 +1,14 @@
 // The op log: every op this replica has, in arrival order, with device ids and field names
-// interned to integers. This replica's own device is always idx 1 (the store is created that way), which
-// lets one small partial index serve its own ops.
+// interned to integers. This replica's own device is always idx 1 (the store is created that
+// way), which lets one small partial index serve its own ops.
 //
 // Ops received from other devices are stored in runs: one row holds an op in its columns and,
 // encoded in `more`, up to kMaxRunOps - 1 ops that came right after it in the same batch
 // (apply_remote) from the same device for the same record (schema/store/0003_op_runs.sql).
 // A log position names a row, so readers get a run whole.
 //
-// Callers hold a transaction around writes. Interned device ids are cached; after a rollback the
-// caller must call forget_cache(), since ids made inside the rolled-back work are gone.
+// Callers hold a transaction around writes. Interned ids are cached; after a rollback the caller
+// must call forget_cache(), since ids made inside the rolled-back work are gone.
 #pragma once
 
 #include <cstdint>
@@ -28,7 +28,7 @@ namespace vs::changelog {
 
 inline constexpr std::int64_t kOwnDeviceIdx = 1;
 // The most ops one log row holds; and a run takes no more ops once its `more` holds this many
-// bytes, so a row stays below kMaxRunBytes plus one op.
+// bytes, so a row holds at most kMaxRunBytes plus two ops' worth.
 inline constexpr std::int64_t kMaxRunOps = 256;
 inline constexpr std::size_t kMaxRunBytes = 256u << 10;
 

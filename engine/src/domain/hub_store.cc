@@ -1,6 +1,7 @@
 // HubStore: devices, hello, authorized pushes and scoped pulls (hub_store.h).
 #include <algorithm>
 #include <charconv>
+#include <iterator>
 #include <map>
 #include <optional>
 #include <random>
@@ -25,7 +26,7 @@ using Scopes = std::set<std::string>;
 constexpr std::uint64_t kScanBudget = 200'000;
 // About how many bytes of ops one pull returns at most, so that its frame stays far below the
 // wire's limit even when notes are long. A row that would cross it waits for the next pull
-// (a row is at most changelog::kMaxRunBytes plus one op, far below this).
+// (a row holds at most changelog::kMaxRunBytes plus two ops, far below this).
 constexpr std::size_t kMaxPullBytes = 4u << 20;
 
 // A pull cursor: the log position reached, with the scopes served up to it; and, while a new
