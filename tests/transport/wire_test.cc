@@ -3,6 +3,7 @@
 #include <random>
 
 #include <catch2/catch.hpp>
+#include <zstd.h>
 
 #include "support/test_support.h"
 #include "wire/batch.h"
@@ -175,6 +176,20 @@ TEST_CASE("malformed batches are refused with a reason", "[transport][wire][inpu
     CHECK(r.status().code() == Code::kCorrupt);
     CHECK_THAT(r.status().message(), Catch::Contains("at most"));
   }
+  SECTION("a count of ops its bytes cannot hold is refused before any op is made") {
+    // Format 1, 500 ops, no names, then 1,000 bytes: an op takes at least 9.
+    std::string raw = "\x01";
+    raw += std::string("\xf4\x03", 2);
+    raw += std::string(3, '\0') + std::string(1000, '\0');
+    std::string packed(ZSTD_compressBound(raw.size()), '\0');
+    packed.resize(ZSTD_compress(packed.data(), packed.size(), raw.data(), raw.size(), 3));
+    const std::string batch = std::string("\x01") + static_cast<char>(0x80 | (raw.size() & 0x7f)) +
+                              static_cast<char>(raw.size() >> 7) + packed;
+    REQUIRE(raw.size() >> 7 < 0x80);
+    Result<std::vector<Op>> r = decode_batch(batch);
+    CHECK(r.status().code() == Code::kCorrupt);
+    CHECK_THAT(r.status().message(), Catch::Contains("500 ops cannot fit in 1000 bytes"));
+  }
   SECTION("a batch whose sets and bases would take far more memory than its bytes") {
     std::vector<Op> ops;
     std::vector<std::string> items;
@@ -206,6 +221,21 @@ TEST_CASE("malformed batches are refused with a reason", "[transport][wire][inpu
   }
 }
 
+TEST_CASE("a string longer than the message that holds it is refused", "[transport][wire][input]") {
+  PullRequest p;
+  p.cursor = std::string(5000, 'c');
+  p.max_ops = 7;
+  Frame f = encode(p);
+  for (std::size_t keep : {f.payload.size() - 1, f.payload.size() / 2, std::size_t{12}}) {
+    Frame cut = f;
+    cut.payload.resize(keep);
+    Result<PullRequest> r = decode<PullRequest>(cut);
+    INFO("payload cut to " << keep << " bytes");
+    CHECK(r.status().code() == Code::kCorrupt);
+  }
+  CHECK(decode<PullRequest>(f).value().cursor == p.cursor);
+}
+
 TEST_CASE("random bytes never crash a decoder", "[transport][wire][input][property]") {
   std::mt19937_64 rng(test::seed());
   INFO("VS_SEED=" << test::seed());
@@ -216,12 +246,14 @@ TEST_CASE("random bytes never crash a decoder", "[transport][wire][input][proper
     std::string noise(rng() % 200, '\0');
     for (char& c : noise) c = static_cast<char>(rng());
     (void)decode_batch(noise);
-    for (auto t : {MsgType::kHello, MsgType::kWelcome, MsgType::kPushAck, MsgType::kPullBatch,
-                   MsgType::kRefused}) {
+    for (auto t : {MsgType::kHello, MsgType::kWelcome, MsgType::kPush, MsgType::kPushAck,
+                   MsgType::kPullRequest, MsgType::kPullBatch, MsgType::kRefused}) {
       Frame f{t, noise};
       (void)decode<Hello>(f);
       (void)decode<Welcome>(f);
+      (void)decode<Push>(f);
       (void)decode<PushAck>(f);
+      (void)decode<PullRequest>(f);
       (void)decode<PullBatch>(f);
       (void)decode<Refused>(f);
     }

@@ -44,9 +44,11 @@ asio::awaitable<Result<wire::Frame>> read_frame(TlsStream& stream, std::chrono::
   if (!s.ok()) co_return s;
   Result<std::size_t> length = wire::body_length(std::string_view(header, sizeof header));
   if (!length.ok()) co_return length.status();
-  std::string body(length.value(), '\0');  // bounded by kMaxFrameBytes, checked above
-  for (std::size_t at = 0; at < body.size(); at += kChunkBytes) {
-    const std::size_t n = std::min(kChunkBytes, body.size() - at);
+  // The body grows as its bytes arrive: a header claiming megabytes costs nothing until they come.
+  std::string body;
+  for (std::size_t at = 0; at < length.value(); at += kChunkBytes) {
+    const std::size_t n = std::min(kChunkBytes, length.value() - at);
+    body.resize(at + n);
     s = co_await within(progress, read_exact(&stream, body.data() + at, n), "receiving a message");
     if (!s.ok()) co_return s;
   }

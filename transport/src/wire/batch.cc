@@ -1,6 +1,8 @@
 #include "wire/batch.h"
 
+#include <algorithm>
 #include <cmath>
+#include <memory>
 #include <unordered_map>
 
 #include <zstd.h>
@@ -17,6 +19,8 @@ constexpr std::uint8_t kFormat = 1;
 constexpr std::uint8_t kZstd = 1;
 constexpr int kLevel = 3;
 constexpr std::size_t kMaxNames = kMaxBatchOps * 2;
+// An op's columns: device, seq, hlc, record, field, policy, context, base, value.
+constexpr std::size_t kColumns = 9;
 
 // Value tags of the wire form: more compact than the stored form (booleans in the tag,
 // decimals as scaled integers when they are short decimal fractions, as typed by people).
@@ -297,6 +301,33 @@ std::string encode_batch(const std::vector<Op>& ops) {
   return out;
 }
 
+namespace {
+
+// Decompresses one zstd frame of `size` bytes. The buffer grows as output comes, so what is
+// allocated follows the bytes actually produced, never a size the sender merely claims.
+Result<std::string> decompress(std::string_view compressed, std::size_t size) {
+  std::unique_ptr<ZSTD_DCtx, std::size_t (*)(ZSTD_DCtx*)> dctx(ZSTD_createDCtx(), ZSTD_freeDCtx);
+  if (!dctx) return Status::internal("batch: out of memory for decompression");
+  std::string out;
+  ZSTD_inBuffer in{compressed.data(), compressed.size(), 0};
+  std::size_t produced = 0;
+  for (;;) {
+    const std::size_t room = std::min(size + 1, std::max<std::size_t>(64u << 10, 2 * produced));
+    out.resize(room);
+    ZSTD_outBuffer o{out.data(), out.size(), produced};
+    const std::size_t rc = ZSTD_decompressStream(dctx.get(), &o, &in);
+    produced = o.pos;
+    if (ZSTD_isError(rc) || produced > size) return Status::corrupt("batch: bad compression");
+    if (rc == 0) break;  // the frame is complete
+    if (in.pos == in.size && o.pos < o.size) return Status::corrupt("batch: bad compression");
+  }
+  if (produced != size || in.pos != in.size) return Status::corrupt("batch: bad compression");
+  out.resize(produced);
+  return out;
+}
+
+}  // namespace
+
 Result<std::vector<Op>> decode_batch(std::string_view bytes) {
   ByteReader head(bytes);
   const std::uint8_t codec = head.u8();
@@ -310,10 +341,9 @@ Result<std::vector<Op>> decode_batch(std::string_view bytes) {
   const unsigned long long declared =
       ZSTD_getFrameContentSize(compressed.data(), compressed.size());
   if (declared != size) return Status::corrupt("batch: compressed size does not match its header");
-  std::string raw(static_cast<std::size_t>(size), '\0');
-  const std::size_t n =
-      ZSTD_decompress(raw.data(), raw.size(), compressed.data(), compressed.size());
-  if (ZSTD_isError(n) || n != size) return Status::corrupt("batch: bad compression");
+  Result<std::string> raw_bytes = decompress(compressed, static_cast<std::size_t>(size));
+  if (!raw_bytes.ok()) return raw_bytes.status();
+  const std::string& raw = raw_bytes.value();
 
   ByteReader r(raw);
   if (r.u8() != kFormat) return Status::corrupt("batch: unknown format");
@@ -322,6 +352,12 @@ Result<std::vector<Op>> decode_batch(std::string_view bytes) {
   const std::vector<std::string> records = read_names(r, kMaxRecordBytes);
   const std::vector<std::string> fields = read_names(r, kMaxFieldBytes);
   if (!r.ok()) return Status::corrupt("batch: malformed names");
+  // Each op takes at least a byte in each of its nine columns: a count the bytes cannot hold is
+  // refused before any op is made.
+  if (count > r.remaining() / kColumns) {
+    return Status::corrupt("batch: " + std::to_string(count) + " ops cannot fit in " +
+                           std::to_string(r.remaining()) + " bytes");
+  }
   std::size_t budget = kMaxBatchElements;
   std::vector<Op> ops(count);
   std::vector<std::uint64_t> device_ids(count);

@@ -1,5 +1,6 @@
 #include "wire/messages.h"
 
+#include <algorithm>
 #include <istream>
 #include <sstream>
 #include <streambuf>
@@ -30,8 +31,15 @@ void load(Archive& ar, Bounded& b) {
     throw cereal::Exception("a string of " + std::to_string(n) + " bytes, at most " +
                             std::to_string(b.max));
   }
-  b.s->resize(static_cast<std::size_t>(n));
-  ar(cereal::binary_data(b.s->data(), static_cast<std::size_t>(n)));
+  // Read a piece at a time: a length that claims more than the message holds fails at the end
+  // of the input, having allocated only what was there.
+  constexpr std::size_t kPiece = 64u << 10;
+  b.s->clear();
+  for (std::size_t at = 0; at < n; at += kPiece) {
+    const std::size_t piece = std::min<std::size_t>(kPiece, static_cast<std::size_t>(n) - at);
+    b.s->resize(at + piece);
+    ar(cereal::binary_data(b.s->data() + at, piece));
+  }
 }
 
 // The rejections of an ack, with their count checked before the vector grows.
