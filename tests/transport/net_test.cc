@@ -39,7 +39,8 @@ struct LiveHub : test::Deployment {
   std::mutex mu;
   std::vector<std::string> lines;
 
-  LiveHub() {
+  // `host`: the name or address devices are enrolled with (the hub's certificate names it).
+  explicit LiveHub(const std::string& host = "127.0.0.1") : test::Deployment(host) {
     HubOptions o;
     o.hub_id = "hub-test";
     o.idle_timeout = std::chrono::milliseconds(3000);
@@ -79,6 +80,12 @@ struct LiveHub : test::Deployment {
     o.pull_batch_ops = 50;
     return sync_with_hub(d.engine(), e, o);
   }
+};
+
+// A hub enrolled by host name: devices look "localhost" up (in /etc/hosts: no query leaves the
+// machine) and the hub's certificate carries that name.
+struct LiveHubByName : LiveHub {
+  LiveHubByName() : LiveHub("localhost") {}
 };
 
 std::string visit_json(Inspection& in, const std::string& id) {
@@ -358,6 +365,21 @@ TEST_CASE_METHOD(LiveHub,
     }
   }
   CHECK(cuts >= 30);  // the cuts really fell inside sessions, push and pull alike
+}
+
+TEST_CASE_METHOD(LiveHubByName,
+                 "a device reaches a hub enrolled by host name, and checks that name",
+                 "[transport][net]") {
+  test::TestDevice a = enrolled("I0011");
+  REQUIRE(a.enrollment.hub_host == "localhost");
+  Result<SyncReport> r = sync(a);
+  INFO(r.status().to_string());
+  REQUIRE(r.ok());
+  CHECK(r->pulled > 0);
+  // The certificate names "localhost" only: the same hub by its address is not the enrolled hub.
+  a.enrollment.hub_host = "127.0.0.1";
+  Result<SyncReport> by_address = sync(a);
+  CHECK(by_address.status().code() == Code::kRejected);
 }
 
 TEST_CASE("addresses are HOST:PORT or [IPv6]:PORT, and anything else is named",

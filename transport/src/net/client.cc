@@ -26,11 +26,24 @@ struct ClientRun {
   Result<SyncReport> result = Status::internal("sync did not run");
 };
 
-asio::awaitable<Status> connect(tcp::socket& socket, tcp::endpoint endpoint) {
-  auto [ec] = co_await socket.async_connect(endpoint, net::use_tuple);
-  if (ec)
-    co_return Status::unavailable("connecting to the hub at " + endpoint.address().to_string() +
-                                  ":" + std::to_string(endpoint.port()) + ": " + ec.message());
+// Connects to the hub at an IP address, or at each address its host name resolves to in turn.
+asio::awaitable<Status> connect(tcp::socket& socket, std::string host, std::uint16_t port) {
+  const std::string where = host + ":" + std::to_string(port);
+  std::vector<tcp::endpoint> endpoints;
+  boost::system::error_code ec;
+  const asio::ip::address address = asio::ip::make_address(host, ec);
+  if (!ec) {
+    endpoints.emplace_back(address, port);
+  } else {
+    tcp::resolver resolver(co_await asio::this_coro::executor);
+    auto [rec, found] = co_await resolver.async_resolve(host, std::to_string(port), net::use_tuple);
+    if (rec)
+      co_return Status::unavailable("looking up the hub's name " + where + ": " + rec.message());
+    for (const auto& entry : found) endpoints.push_back(entry.endpoint());
+  }
+  auto [cec, used] = co_await asio::async_connect(socket, endpoints, net::use_tuple);
+  if (cec)
+    co_return Status::unavailable("connecting to the hub at " + where + ": " + cec.message());
   co_return Status();
 }
 
@@ -38,21 +51,15 @@ asio::awaitable<Status> connect(tcp::socket& socket, tcp::endpoint endpoint) {
 asio::awaitable<void> run_session(ClientRun* run) {
   const SyncOptions& o = run->options;
   const Enrollment& e = *run->enrollment;
-  boost::system::error_code ec;
-  const asio::ip::address address = asio::ip::make_address(e.hub_host, ec);
-  if (ec) {
-    run->result =
-        Status::invalid_input("the hub address '" + e.hub_host + "' is not an IP address");
-    co_return;
-  }
   net::TlsStream stream(co_await asio::this_coro::executor, *run->ctx);
-  if (Status s = co_await net::within(
-          o.connect_timeout, connect(stream.next_layer(), tcp::endpoint(address, e.hub_port)),
-          "connecting to the hub");
+  if (Status s = co_await net::within(o.connect_timeout,
+                                      connect(stream.next_layer(), e.hub_host, e.hub_port),
+                                      "connecting to the hub");
       !s.ok()) {
     run->result = s;
     co_return;
   }
+  boost::system::error_code ec;
   stream.next_layer().set_option(tcp::no_delay(true), ec);
   if (Status s = tls::prepare_client_stream(stream, e.hub_host); !s.ok()) {
     run->result = s;
