@@ -39,11 +39,15 @@ struct LiveHub : test::Deployment {
   std::mutex mu;
   std::vector<std::string> lines;
 
-  // `host`: the name or address devices are enrolled with (the hub's certificate names it).
-  explicit LiveHub(const std::string& host = "127.0.0.1") : test::Deployment(host) {
+  // `host`: the name or address devices are enrolled with (the hub's certificate names it);
+  // `stall`, when given: the hub's handshake, idle and write timeouts.
+  explicit LiveHub(const std::string& host = "127.0.0.1",
+                   std::chrono::milliseconds stall = std::chrono::milliseconds(0))
+      : test::Deployment(host) {
     HubOptions o;
     o.hub_id = "hub-test";
     o.idle_timeout = std::chrono::milliseconds(3000);
+    if (stall.count() > 0) o.handshake_timeout = o.idle_timeout = o.write_timeout = stall;
     o.log = [this](const std::string& line) {
       std::lock_guard<std::mutex> lock(mu);
       lines.push_back(line);
@@ -71,6 +75,16 @@ struct LiveHub : test::Deployment {
     std::lock_guard<std::mutex> lock(mu);
     return lines;
   }
+  // Waits (at most 10 s) for a log line that contains `text`.
+  bool logged(const std::string& text) {
+    for (int i = 0; i < 1000; ++i) {
+      for (const std::string& line : log_lines()) {
+        if (line.find(text) != std::string::npos) return true;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    return false;
+  }
   Result<SyncReport> sync(test::TestDevice& d, std::uint16_t port = 0) {
     Enrollment e = d.enrollment;
     if (port != 0) e.hub_port = port;
@@ -80,6 +94,11 @@ struct LiveHub : test::Deployment {
     o.pull_batch_ops = 50;
     return sync_with_hub(d.engine(), e, o);
   }
+};
+
+// A hub whose handshake, idle and write timeouts are 1 s.
+struct StallingHub : LiveHub {
+  StallingHub() : LiveHub("127.0.0.1", std::chrono::milliseconds(1000)) {}
 };
 
 // A hub enrolled by host name: devices look "localhost" up (in /etc/hosts: no query leaves the
@@ -365,6 +384,41 @@ TEST_CASE_METHOD(LiveHub,
     }
   }
   CHECK(cuts >= 30);  // the cuts really fell inside sessions, push and pull alike
+}
+
+TEST_CASE_METHOD(StallingHub,
+                 "the hub ends a session that stalls in the handshake, between messages or "
+                 "inside a message",
+                 "[transport][net]") {
+  test::TestDevice a = enrolled("I0011");
+  Result<std::unique_ptr<asio::ssl::context>> ctx = tls::client_context(
+      a.enrollment.ca_pem, tls::Credentials{a.enrollment.cert_pem, a.enrollment.key_pem});
+  REQUIRE(ctx.ok());
+  RawClient client;
+  client.ctx = std::move(ctx.value());
+  const auto started = std::chrono::steady_clock::now();
+  SECTION("a TCP connection that never starts TLS") {
+    tcp::socket plain(client.io);
+    plain.connect(tcp::endpoint(asio::ip::make_address("127.0.0.1"), server->port()));
+    CHECK(logged("outcome=unavailable: TLS handshake: no progress for 1000 ms"));
+  }
+  SECTION("a session that sends nothing after its handshake") {
+    REQUIRE_FALSE(client.connect(server->port()));
+    CHECK(logged("outcome=unavailable: waiting for a message: no progress for 1000 ms"));
+  }
+  SECTION("a message whose body stops coming") {
+    REQUIRE_FALSE(client.connect(server->port()));
+    wire::Hello h;
+    h.device_id = a.enrollment.device_id;
+    std::string bytes;
+    wire::append_frame(bytes, wire::encode(h));
+    REQUIRE(bytes.size() > wire::kFrameHeaderBytes + 10);
+    asio::write(*client.stream, asio::buffer(bytes.data(), wire::kFrameHeaderBytes + 10));
+    CHECK(logged("outcome=unavailable: receiving a message: no progress for 1000 ms"));
+  }
+  CHECK(std::chrono::steady_clock::now() - started < std::chrono::seconds(8));
+  // The stalled sessions took nothing from anyone else.
+  CHECK(sync(a).ok());
 }
 
 TEST_CASE_METHOD(LiveHubByName,
