@@ -376,6 +376,14 @@ TEST_CASE_METHOD(LiveHub,
       REQUIRE(all.ok());
       for (const Op& op : all->ops) on_hub += op.id.device == d->enrollment.device_id ? 1 : 0;
       CHECK(on_hub == last);
+      // And the other device holds each of them once (a log holds no op twice: the count is
+      // exact only if none is missing).
+      test::TestDevice& other = d == &a ? b : a;
+      std::size_t on_other = 0;
+      Result<LogSlice> theirs = other.engine().log_after(0, 100'000'000);
+      REQUIRE(theirs.ok());
+      for (const Op& op : theirs->ops) on_other += op.id.device == d->enrollment.device_id ? 1 : 0;
+      CHECK(on_other == last);
     }
     for (const std::string& v : visits) {
       const std::string on_hub = visit_json(admin_store->inspection(), v);
