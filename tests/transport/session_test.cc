@@ -99,6 +99,20 @@ TEST_CASE_METHOD(test::Deployment, "the hub refuses what it must, with the reaso
     CHECK(s.code() == Code::kRejected);
     CHECK_THAT(s.message(), Catch::Contains("revoked"));
   }
+  SECTION("a device that speaks only a newer protocol: refused, as the device reports it") {
+    session::HubSession hs(*store, a.enrollment.device_id, "hub-test");
+    wire::Hello h;
+    h.device_id = a.enrollment.device_id;
+    h.protocol_min = h.protocol_max = wire::kProtocolVersion + 1;
+    Result<std::vector<wire::Frame>> r = hs.on_frame(wire::encode(h));
+    REQUIRE(r.ok());
+    REQUIRE(r->size() == 1);
+    session::DeviceSession dev(a.engine(), SyncOptions{});
+    REQUIRE(dev.start().ok());
+    Result<std::vector<wire::Frame>> told = dev.on_frame(r->front());
+    CHECK(told.status().code() == Code::kRejected);  // `visitsync sync` exits 4
+    CHECK_THAT(told.status().message(), Catch::Contains("protocol versions"));
+  }
   SECTION("a message out of turn") {
     session::HubSession hs(*store, a.enrollment.device_id, "hub-test");
     Result<std::vector<wire::Frame>> r = hs.on_frame(wire::encode(wire::PullRequest{}));

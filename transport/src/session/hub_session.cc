@@ -25,10 +25,11 @@ Result<std::vector<wire::Frame>> HubSession::on_hello(const wire::Frame& f) {
   Result<wire::Hello> h = wire::decode<wire::Hello>(f);
   if (!h.ok()) return h.status();
   if (h->protocol_min > wire::kProtocolVersion || h->protocol_max < wire::kProtocolVersion) {
-    return refuse(Status::invalid_input("protocol versions " + std::to_string(h->protocol_min) +
-                                        " to " + std::to_string(h->protocol_max) +
-                                        " are not supported (this hub speaks " +
-                                        std::to_string(wire::kProtocolVersion) + ")"));
+    // The device's software cannot sync with this hub: a refusal (exit 4), not a fault.
+    return refuse(Status::rejected("protocol versions " + std::to_string(h->protocol_min) + " to " +
+                                   std::to_string(h->protocol_max) +
+                                   " are not supported (this hub speaks " +
+                                   std::to_string(wire::kProtocolVersion) + ")"));
   }
   if (h->device_id != peer_) {
     return refuse(Status::rejected("the hello names device " + h->device_id +
