@@ -122,12 +122,19 @@ for kv in extinguishers_total=24 exits_clear=yes food_samples_kept_48h=yes cctv_
 done
 run vs visit submit --data "$A" "$v2"
 echo "    I0011 also records and submits a campus-safety visit ($v2)."
+v3=$(vs visit start --data "$B" --school $school --template rural-support)
+for kv in boarders=86 left_behind_children=37 left_behind_records=yes rural_allowance_paid=yes overall_rating=4; do
+  vs visit set --data "$B" "$v3" "${kv%%=*}" "${kv#*=}"
+done
+run vs visit submit --data "$B" "$v3"
+echo "    I0021 records and submits a rural-support visit of its own ($v3): 37 left-behind children."
 
 say "6. Both sync. The two class counts were written concurrently: the engine keeps both and flags them."
 run vs sync --data "$A"
 run vs sync --data "$B"
 run vs sync --data "$A"
 run vs conflicts --data "$A"
+flagged=$(vs conflicts --data "$A" --json | python3 -c 'import json, sys; print(len(json.load(sys.stdin)))')
 run vs visit submit --data "$A" "$v1"
 run vs sync --data "$A"
 
@@ -164,10 +171,17 @@ say "10. The hub stops cleanly on SIGTERM."
 stop_hub
 sed -n '/session device=/p;/stopping/p;/stopped/p' "$work/hub.log" | tail -4 | sed 's/^/    /'
 
-visits=$(grep -c . "$work/export-hub.jsonl")
+# The figures of the summary, counted from the hub's export and log.
+read -r visits inspectors returned approved submitted < <(python3 -c '
+import json, sys
+v = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
+count = lambda s: sum(1 for x in v if x["status"] == s)
+print(len(v), len({x["started_by"] for x in v}), count("returned"), count("approved"), count("submitted"))
+' "$work/export-hub.jsonl")
 sessions=$(grep -c "session device=" "$work/hub.log")
 say "Summary"
-echo "  $visits visits recorded offline by 2 inspectors, synced in $sessions TLS sessions with one hub;"
-echo "  1 concurrent edit flagged and settled by the supervisor; 1 visit returned, 1 approved;"
+echo "  $visits visits recorded offline by $inspectors inspectors, synced in $sessions TLS sessions with one hub;"
+echo "  $flagged concurrent edit(s) flagged and settled by the supervisor;"
+echo "  $returned visit returned, $approved approved, $submitted awaiting review;"
 echo "  exports identical on the hub and all 3 devices: $same. Everything is in $work"
 [[ $same == yes ]]

@@ -99,10 +99,12 @@ TEST_CASE("the demo's scenario ends with the same visits on the hub and all thre
   INFO(demo.out << "\n" << demo.err);
   REQUIRE(demo.exit_code == 0);
   CHECK_THAT(demo.out, Catch::Contains("exports identical on the hub and all 3 devices: yes"));
+  CHECK_THAT(demo.out, Catch::Contains("3 visits recorded offline by 2 inspectors"));
+  CHECK_THAT(demo.out, Catch::Contains("1 concurrent edit(s) flagged"));
 
   const std::string base = dir.file("demo") + "/export-";
   const std::set<std::string> hub = lines_of(base + "hub.jsonl");
-  REQUIRE(hub.size() == 2);
+  REQUIRE(hub.size() == 3);
   for (const char* who : {"a", "b", "s"}) {
     INFO("device " << who);
     CHECK(lines_of(base + who + ".jsonl") == hub);
@@ -110,6 +112,7 @@ TEST_CASE("the demo's scenario ends with the same visits on the hub and all thre
   }
   int returned = 0;
   int approved = 0;
+  int submitted = 0;
   for (const std::string& line : hub) {
     const json v = json::parse(line);
     CHECK(v["school_id"] == "S00033");
@@ -125,13 +128,20 @@ TEST_CASE("the demo's scenario ends with the same visits on the hub and all thre
       REQUIRE(v["reviews"].size() == 1);
       CHECK(v["reviews"][0]["decision"] == "return");
       CHECK(v["findings"].size() == 1);  // largest class 58: above 55
+    } else if (v["template_id"] == "rural-support") {
+      ++submitted;
+      CHECK(v["status"] == "submitted");
+      CHECK(v["started_by"] == "I0021");
+      CHECK(v["answers"]["left_behind_children"] == 37);
     } else {
       ++approved;
+      CHECK(v["template_id"] == "campus-safety");
       CHECK(v["status"] == "approved");
     }
   }
   CHECK(returned == 1);
   CHECK(approved == 1);
+  CHECK(submitted == 1);
   const std::string csv = test::slurp(base + "hub.csv");
   CHECK(csv.substr(0, 3) == "\xEF\xBB\xBF");
   CHECK_THAT(csv, Catch::Contains("代县上馆第2小学"));
