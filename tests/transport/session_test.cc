@@ -1,6 +1,7 @@
 // The session state machines, connected in memory: a full sync, refusals, and a session cut
 // after any message, then resumed, with nothing lost or duplicated.
 #include <filesystem>
+#include <functional>
 
 #include <catch2/catch.hpp>
 
@@ -16,8 +17,10 @@ namespace {
 // Runs a session to its end, or until `max_frames` frames have crossed (a cut link). `peer` is
 // the device id the hub's TLS layer would have read from the certificate.
 Status run(test::TestDevice& d, HubStore& hub, std::size_t max_frames = 1'000'000,
-           SyncReport* report = nullptr, std::string peer = "") {
+           SyncReport* report = nullptr, std::string peer = "",
+           std::function<void(const SyncProgress&)> progress = nullptr) {
   SyncOptions o;
+  o.progress = std::move(progress);
   o.push_batch_ops = 50;
   o.pull_batch_ops = 40;
   session::DeviceSession dev(d.engine(), o);
@@ -83,6 +86,28 @@ TEST_CASE_METHOD(test::Deployment, "two devices sync through the session state m
   CHECK(report.pulled == written);
   CHECK(visit_json(*a.in, id.value()) == visit_json(*b.in, id.value()));
   CHECK(visit_json(store->inspection(), id.value()) == visit_json(*a.in, id.value()));
+}
+
+TEST_CASE_METHOD(test::Deployment,
+                 "progress counts the ops pushed against those the session set out to push",
+                 "[transport][session]") {
+  test::TestDevice a = device("I0011");
+  REQUIRE(run(a, *store).ok());
+  for (int i = 0; i < 10; ++i) {
+    Result<std::string> id = a.in->start_visit(test::kSharedSchool, "school-conditions");
+    REQUIRE(id.ok());
+    test::answer_required(*a.in, id.value());
+  }
+  const std::uint64_t mine = a.engine().stats()->last_own_seq;
+  REQUIRE(mine > 100);  // more than two pushes of 50
+  std::vector<SyncProgress> seen;
+  REQUIRE(run(a, *store, 1'000'000, nullptr, "", [&](const SyncProgress& p) {
+            seen.push_back(p);
+          }).ok());
+  REQUIRE(seen.size() >= 3);
+  for (const SyncProgress& p : seen) CHECK(p.to_push == mine);
+  CHECK(seen.front().pushed == 50);
+  CHECK(seen.back().pushed == mine);
 }
 
 TEST_CASE_METHOD(test::Deployment, "the hub refuses what it must, with the reason",

@@ -322,8 +322,9 @@ int cmd_sync(const Args& a) {
     const bool terminal = isatty(STDERR_FILENO) == 1;
     if (terminal) {
       options.progress = [](const vs::SyncProgress& p) {
-        std::fprintf(stderr, "\rsyncing: %llu ops pushed, %llu pulled   ",
+        std::fprintf(stderr, "\rsyncing: %llu of %llu ops pushed, %llu pulled   ",
                      static_cast<unsigned long long>(p.pushed),
+                     static_cast<unsigned long long>(p.to_push),
                      static_cast<unsigned long long>(p.pulled));
       };
     }

@@ -43,6 +43,7 @@ Result<std::vector<wire::Frame>> DeviceSession::start() {
   Result<std::string> cursor = engine_.setting(kCursorSetting);
   if (!cursor.ok()) return cursor.status();
   acked_ = acked.value();
+  last_own_seq_ = st->last_own_seq;
   cursor_ = cursor.value();
   wire::Hello h;
   h.device_id = engine_.device_id();
@@ -111,6 +112,7 @@ Result<std::vector<wire::Frame>> DeviceSession::on_welcome(const wire::Frame& f)
     acked_ = w->acked_seq;
     if (Status s = engine_.set_counter(kAckedCounter, acked_); !s.ok()) return s;
   }
+  to_push_ = last_own_seq_ > acked_ ? last_own_seq_ - acked_ : 0;
   state_ = State::kPushing;
   return next_push();
 }
@@ -169,7 +171,7 @@ Result<std::vector<wire::Frame>> DeviceSession::on_ack(const wire::Frame& f) {
   report_.pushed += ack->acked_seq - acked_;
   for (auto& r : ack->rejected) report_.rejected.push_back(std::move(r));
   acked_ = ack->acked_seq;
-  if (options_.progress) options_.progress(SyncProgress{report_.pushed, 0, report_.pulled});
+  if (options_.progress) options_.progress(SyncProgress{report_.pushed, to_push_, report_.pulled});
   return next_push();
 }
 
@@ -204,7 +206,7 @@ Result<std::vector<wire::Frame>> DeviceSession::on_pull(const wire::Frame& f) {
   report_.pulled += ops->size();
   report_.applied += r->applied;
   cursor_ = b->next_cursor;
-  if (options_.progress) options_.progress(SyncProgress{report_.pushed, 0, report_.pulled});
+  if (options_.progress) options_.progress(SyncProgress{report_.pushed, to_push_, report_.pulled});
   if (b->more) return pull_request();
   state_ = State::kDone;
   return one(wire::Bye{});

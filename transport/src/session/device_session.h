@@ -52,6 +52,8 @@ class DeviceSession {
   State state_ = State::kStart;
   SyncReport report_;
   std::uint64_t acked_ = 0;
+  std::uint64_t last_own_seq_ = 0;       // at start(): the newest op there is to push
+  std::uint64_t to_push_ = 0;            // ops this session sets out to push (after the welcome)
   std::deque<std::uint64_t> in_flight_;  // the last seq of each push not yet acknowledged
   std::string cursor_;
 };
