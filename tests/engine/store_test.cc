@@ -327,7 +327,7 @@ TEST_CASE_METHOD(Received, "a run keeps ops whose seqs and clocks go backwards",
 }
 
 TEST_CASE_METHOD(Received,
-                 "a batch whose log write fails leaves nothing; its retry stores each op once",
+                 "a batch whose log write fails leaves nothing, and its retry stores each op once",
                  "[engine][store][log]") {
   auto b = try_open(path, "dev-b");
   REQUIRE(b.ok());
