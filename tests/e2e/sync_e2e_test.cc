@@ -113,6 +113,7 @@ TEST_CASE("the demo's scenario ends with the same visits on the hub and all thre
   int returned = 0;
   int approved = 0;
   int submitted = 0;
+  std::string awaiting;  // the visit still to review
   for (const std::string& line : hub) {
     const json v = json::parse(line);
     CHECK(v["school_id"] == "S00033");
@@ -130,6 +131,7 @@ TEST_CASE("the demo's scenario ends with the same visits on the hub and all thre
       CHECK(v["findings"].size() == 1);  // largest class 58: above 55
     } else if (v["template_id"] == "rural-support") {
       ++submitted;
+      awaiting = v["visit_id"];
       CHECK(v["status"] == "submitted");
       CHECK(v["started_by"] == "I0021");
       CHECK(v["answers"]["left_behind_children"] == 37);
@@ -146,6 +148,34 @@ TEST_CASE("the demo's scenario ends with the same visits on the hub and all thre
   CHECK(csv.substr(0, 3) == "\xEF\xBB\xBF");
   CHECK_THAT(csv, Catch::Contains("代县上馆第2小学"));
   CHECK_THAT(test::slurp(dir.file("demo") + "/hub.log"), Catch::Contains("stopped"));
+
+  // Headquarters works on the hub's store itself: nothing is flagged, and the visit still
+  // awaiting review is approved there; a second decision on it is refused.
+  const std::string admin = VS_TOOLS_DIR "/visitsync-admin";
+  const std::string hub_dir = dir.file("demo") + "/hub";
+  test::RunResult flagged = test::run(admin, {"conflicts", "--data", hub_dir, "--json"});
+  INFO(flagged.err);
+  REQUIRE(flagged.exit_code == 0);
+  CHECK(json::parse(flagged.out).empty());
+  REQUIRE_FALSE(awaiting.empty());
+  test::RunResult review = test::run(admin, {"review", "--data", hub_dir, awaiting, "approve"});
+  INFO(review.err);
+  CHECK(review.exit_code == 0);
+  test::RunResult again = test::run(admin, {"review", "--data", hub_dir, awaiting, "return"});
+  CHECK(again.exit_code == 2);
+  CHECK_FALSE(again.err.empty());
+  test::RunResult exported = test::run(admin, {"export", "--data", hub_dir, "--format", "jsonl"});
+  REQUIRE(exported.exit_code == 0);
+  bool found = false;
+  std::istringstream lines(exported.out);
+  for (std::string line; std::getline(lines, line);) {
+    const json v = json::parse(line);
+    if (v["visit_id"] == awaiting) {
+      found = true;
+      CHECK(v["status"] == "approved");
+    }
+  }
+  CHECK(found);
 }
 
 TEST_CASE("the hub process refuses strangers, keeps serving, and stops cleanly",
