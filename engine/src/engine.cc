@@ -484,6 +484,8 @@ Status Engine::check_integrity() {
 
 Hlc Engine::now_hlc() { return impl_->hlc.last(); }
 
+std::int64_t Engine::wall_ms() { return impl_->hlc.wall_ms(); }
+
 Status Engine::observe(Hlc remote) {
   return impl_->in_txn([&]() -> Status {
     impl_->hlc.observe(remote);

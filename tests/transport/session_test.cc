@@ -110,6 +110,29 @@ TEST_CASE_METHOD(test::Deployment,
   CHECK(seen.back().pushed == mine);
 }
 
+TEST_CASE_METHOD(test::Deployment, "a device learns how far its clock is from the hub's",
+                 "[transport][session]") {
+  test::ManualClock ahead{test::kToday + 2 * 3'600'000};  // two hours fast
+  Result<DeviceRecord> rec = store->enroll_device("I0011");
+  REQUIRE(rec.ok());
+  Result<std::unique_ptr<Inspection>> in = Inspection::create(
+      dir().file(rec->device_id), rec->device_id, "enrolled", "I0011", rec->role, &ahead);
+  REQUIRE(in.ok());
+  test::TestDevice fast{Enrollment{}, std::move(in.value())};
+  fast.enrollment.device_id = rec->device_id;
+  SyncReport report;
+  REQUIRE(run(fast, *store, 1'000'000, &report).ok());
+  CHECK(report.skew_ms == 2 * 3'600'000);
+  // An hour later, having written nothing since: its clock is what counts, not its last stamp.
+  ahead.advance(3'600'000);
+  clock.advance(3'600'000);
+  REQUIRE(run(fast, *store, 1'000'000, &report).ok());
+  CHECK(report.skew_ms == 2 * 3'600'000);
+  ahead.advance(-3 * 3'600'000);  // now an hour slow
+  REQUIRE(run(fast, *store, 1'000'000, &report).ok());
+  CHECK(report.skew_ms == -3'600'000);
+}
+
 TEST_CASE_METHOD(test::Deployment, "the hub refuses what it must, with the reason",
                  "[transport][session][input]") {
   test::TestDevice a = device("I0011");

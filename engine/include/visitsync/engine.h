@@ -152,6 +152,9 @@ class Engine {
   // replica's wall clock (a clock wrong by years must not drag every replica's stamps along).
   Hlc now_hlc();
   Status observe(Hlc remote);
+  // This replica's wall clock now, in ms since the epoch (what a hub compares with its own to
+  // tell a device its clock is off: now_hlc() may be days old, or pushed ahead by a peer).
+  std::int64_t wall_ms();
   static constexpr std::int64_t kMaxClockLeadMs = std::int64_t{10} * 60 * 1000;
 
   // For the layers built on the engine (inspection, hub): runs `body` inside one write

@@ -48,7 +48,9 @@ Result<std::vector<wire::Frame>> DeviceSession::start() {
   wire::Hello h;
   h.device_id = engine_.device_id();
   h.schema_version = st->schema_version;
-  h.device_clock = engine_.now_hlc();
+  // The wall clock, not the last stamp: the hub reports the skew from it.
+  h.device_clock =
+      make_hlc(static_cast<std::uint64_t>(std::max<std::int64_t>(engine_.wall_ms(), 0)), 0);
   h.last_seq = st->last_own_seq;
   state_ = State::kHello;
   return one(h);

@@ -30,7 +30,7 @@ struct Hello {
   std::uint32_t protocol_max = kProtocolVersion;
   std::string device_id;
   std::int32_t schema_version = 0;
-  std::uint64_t device_clock = 0;  // the device's HLC
+  std::uint64_t device_clock = 0;  // the device's wall clock now, as an HLC reading
   std::uint64_t last_seq = 0;      // the highest seq the device has written
 };
 
