@@ -27,6 +27,8 @@ struct ClientRun {
 };
 
 // Connects to the hub at an IP address, or at each address its host name resolves to in turn.
+// A lookup cannot be cancelled (Asio runs getaddrinfo on a thread of its own): the connect
+// timeout around this waits for it, and the system resolver's timeouts bound it.
 asio::awaitable<Status> connect(tcp::socket& socket, std::string host, std::uint16_t port) {
   const std::string where = host + ":" + std::to_string(port);
   std::vector<tcp::endpoint> endpoints;
