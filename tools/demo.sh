@@ -172,12 +172,13 @@ stop_hub
 sed -n '/session device=/p;/stopping/p;/stopped/p' "$work/hub.log" | tail -4 | sed 's/^/    /'
 
 # The figures of the summary, counted from the hub's export and log.
-read -r visits inspectors returned approved submitted < <(python3 -c '
+counts=$(python3 -c '
 import json, sys
 v = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
 count = lambda s: sum(1 for x in v if x["status"] == s)
 print(len(v), len({x["started_by"] for x in v}), count("returned"), count("approved"), count("submitted"))
 ' "$work/export-hub.jsonl")
+read -r visits inspectors returned approved submitted <<<"$counts"
 sessions=$(grep -c "session device=" "$work/hub.log")
 say "Summary"
 echo "  $visits visits recorded offline by $inspectors inspectors, synced in $sessions TLS sessions with one hub;"

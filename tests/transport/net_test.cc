@@ -1,9 +1,11 @@
 // The hub and devices over real TLS 1.3 on 127.0.0.1: syncs, refusals, one live session per
 // device, rejected ops reported back, and a proxy that cuts the link after N bytes for many N.
 #include <atomic>
+#include <fstream>
 #include <mutex>
 #include <netinet/in.h>
 #include <poll.h>
+#include <sstream>
 #include <sys/socket.h>
 #include <thread>
 #include <unistd.h>
@@ -425,13 +427,32 @@ TEST_CASE_METHOD(StallingHub,
     CHECK(logged("outcome=unavailable: receiving a message: no progress for 1000 ms"));
   }
   CHECK(std::chrono::steady_clock::now() - started < std::chrono::seconds(8));
-  // The stalled sessions took nothing from anyone else.
-  CHECK(sync(a).ok());
+  // The hub still serves: a new session completes its handshake.
+  Result<std::unique_ptr<asio::ssl::context>> again = tls::client_context(
+      a.enrollment.ca_pem, tls::Credentials{a.enrollment.cert_pem, a.enrollment.key_pem});
+  REQUIRE(again.ok());
+  RawClient next;
+  next.ctx = std::move(again.value());
+  CHECK_FALSE(next.connect(server->port()));
 }
 
 TEST_CASE_METHOD(LiveHubByName,
                  "a device reaches a hub enrolled by host name, and checks that name",
                  "[transport][net]") {
+  // Only where /etc/hosts answers for localhost: elsewhere the lookup could ask a DNS server
+  // off this machine, and tests talk to loopback addresses only.
+  std::ifstream hosts("/etc/hosts");
+  bool local = false;
+  for (std::string line; std::getline(hosts, line);) {
+    std::istringstream words(line.substr(0, line.find('#')));
+    std::string address, name;
+    words >> address;
+    while (words >> name) local = local || (address == "127.0.0.1" && name == "localhost");
+  }
+  if (!local) {
+    WARN("not run: /etc/hosts does not map localhost to 127.0.0.1");
+    return;
+  }
   test::TestDevice a = enrolled("I0011");
   REQUIRE(a.enrollment.hub_host == "localhost");
   Result<SyncReport> r = sync(a);

@@ -80,6 +80,22 @@ TEST_CASE("a batch of ops survives its encoding byte for byte", "[transport][wir
   CHECK(decode_batch(encode_batch({}))->empty());
 }
 
+TEST_CASE("a batch of the smallest ops there are decodes: nine bytes an op are enough",
+          "[transport][wire]") {
+  std::vector<Op> ops(20'000);
+  for (std::size_t i = 0; i < ops.size(); ++i) {
+    ops[i].id = OpId{"d-1", 1 + i};
+    ops[i].hlc = make_hlc(1'795'435'200'000, 0);
+    ops[i].record = "visit/S1/v";
+    ops[i].field = "a.f";
+  }
+  Result<std::vector<Op>> back = decode_batch(encode_batch(ops));
+  INFO(back.status().to_string());
+  REQUIRE(back.ok());
+  REQUIRE(back->size() == ops.size());
+  CHECK(same(back->back(), ops.back()));
+}
+
 TEST_CASE("every message survives its encoding", "[transport][wire]") {
   Hello h;
   h.device_id = "d-I0011-1";

@@ -54,6 +54,11 @@ asio::awaitable<void> run_session(ClientRun* run) {
   const SyncOptions& o = run->options;
   const Enrollment& e = *run->enrollment;
   net::TlsStream stream(co_await asio::this_coro::executor, *run->ctx);
+  // First, so that a malformed host name is refused before it reaches a name lookup.
+  if (Status s = tls::prepare_client_stream(stream, e.hub_host); !s.ok()) {
+    run->result = s;
+    co_return;
+  }
   if (Status s = co_await net::within(o.connect_timeout,
                                       connect(stream.next_layer(), e.hub_host, e.hub_port),
                                       "connecting to the hub");
@@ -63,10 +68,6 @@ asio::awaitable<void> run_session(ClientRun* run) {
   }
   boost::system::error_code ec;
   stream.next_layer().set_option(tcp::no_delay(true), ec);
-  if (Status s = tls::prepare_client_stream(stream, e.hub_host); !s.ok()) {
-    run->result = s;
-    co_return;
-  }
   if (Status s = co_await net::within(o.handshake_timeout,
                                       net::tls_handshake(stream, asio::ssl::stream_base::client),
                                       "TLS handshake with the hub");

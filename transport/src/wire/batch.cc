@@ -1,6 +1,5 @@
 #include "wire/batch.h"
 
-#include <algorithm>
 #include <cmath>
 #include <memory>
 #include <unordered_map>
@@ -301,33 +300,6 @@ std::string encode_batch(const std::vector<Op>& ops) {
   return out;
 }
 
-namespace {
-
-// Decompresses one zstd frame of `size` bytes. The buffer grows as output comes, so what is
-// allocated follows the bytes actually produced, never a size the sender merely claims.
-Result<std::string> decompress(std::string_view compressed, std::size_t size) {
-  std::unique_ptr<ZSTD_DCtx, std::size_t (*)(ZSTD_DCtx*)> dctx(ZSTD_createDCtx(), ZSTD_freeDCtx);
-  if (!dctx) return Status::internal("batch: out of memory for decompression");
-  std::string out;
-  ZSTD_inBuffer in{compressed.data(), compressed.size(), 0};
-  std::size_t produced = 0;
-  for (;;) {
-    const std::size_t room = std::min(size + 1, std::max<std::size_t>(64u << 10, 2 * produced));
-    out.resize(room);
-    ZSTD_outBuffer o{out.data(), out.size(), produced};
-    const std::size_t rc = ZSTD_decompressStream(dctx.get(), &o, &in);
-    produced = o.pos;
-    if (ZSTD_isError(rc) || produced > size) return Status::corrupt("batch: bad compression");
-    if (rc == 0) break;  // the frame is complete
-    if (in.pos == in.size && o.pos < o.size) return Status::corrupt("batch: bad compression");
-  }
-  if (produced != size || in.pos != in.size) return Status::corrupt("batch: bad compression");
-  out.resize(produced);
-  return out;
-}
-
-}  // namespace
-
 Result<std::vector<Op>> decode_batch(std::string_view bytes) {
   ByteReader head(bytes);
   const std::uint8_t codec = head.u8();
@@ -341,9 +313,14 @@ Result<std::vector<Op>> decode_batch(std::string_view bytes) {
   const unsigned long long declared =
       ZSTD_getFrameContentSize(compressed.data(), compressed.size());
   if (declared != size) return Status::corrupt("batch: compressed size does not match its header");
-  Result<std::string> raw_bytes = decompress(compressed, static_cast<std::size_t>(size));
-  if (!raw_bytes.ok()) return raw_bytes.status();
-  const std::string& raw = raw_bytes.value();
+  // The buffer is the declared size, at most kMaxBatchBytes, and not zero-filled: its pages are
+  // committed only as output is written, so a header that claims megabytes and holds nothing
+  // costs address space, not memory.
+  const auto n_raw = static_cast<std::size_t>(size);
+  std::unique_ptr<char[]> buffer(new char[n_raw == 0 ? 1 : n_raw]);
+  const std::size_t n = ZSTD_decompress(buffer.get(), n_raw, compressed.data(), compressed.size());
+  if (ZSTD_isError(n) || n != n_raw) return Status::corrupt("batch: bad compression");
+  const std::string_view raw(buffer.get(), n_raw);
 
   ByteReader r(raw);
   if (r.u8() != kFormat) return Status::corrupt("batch: unknown format");
