@@ -566,16 +566,25 @@ TEST_CASE_METHOD(HubFixture, "a photo answer syncs without a rejected op", "[eng
   CHECK(found);
 }
 
-TEST_CASE_METHOD(HubFixture,
+namespace {
+
+// Two devices that inspect kSchool, up to date, and a copy of the hub made then (hub-copy).
+struct CopiedHub : HubFixture {
+  Device a = enroll("I0011");
+  Device b = enroll("I0021");
+  CopiedHub() {
+    pull(a);
+    pull(b);
+    copy_hub(dir.file("hub-copy"));
+  }
+};
+
+}  // namespace
+
+TEST_CASE_METHOD(CopiedHub,
                  "cursors made before a hub was restored from an older copy start over and skip "
                  "nothing",
                  "[engine][hub]") {
-  Device a = enroll("I0011");
-  Device b = enroll("I0021");  // both inspect kSchool
-  pull(a);
-  pull(b);
-  copy_hub(dir.file("hub-copy"));
-
   // After the copy: a's visit reaches the hub and b.
   const std::string a_visit = start(a);
   REQUIRE(a.in->set_answer(a_visit, "class_count", "9").ok());
@@ -604,15 +613,10 @@ TEST_CASE_METHOD(HubFixture,
   CHECK(b.in->engine().digest().value() == c.in->engine().digest().value());
 }
 
-TEST_CASE_METHOD(HubFixture,
+TEST_CASE_METHOD(CopiedHub,
                  "a cursor at a run that a restored hub holds longer, from the same first op, "
                  "starts over",
                  "[engine][hub]") {
-  Device a = enroll("I0011");
-  Device b = enroll("I0021");
-  pull(a);
-  pull(b);
-  copy_hub(dir.file("hub-copy"));
   // Two pushes of one visit: two runs. b's cursor ends at the first.
   const std::string visit = start(a);
   REQUIRE(a.in->set_answer(visit, "class_count", "9").ok());
