@@ -405,7 +405,7 @@ TEST_CASE_METHOD(Received, "a store written before runs reads its log and stores
 
 TEST_CASE_METHOD(Received,
                  "a run's bytes damaged at random are read or refused as corrupt, never a crash",
-                 "[engine][store][log][input]") {
+                 "[engine][store][log][input][property]") {
   receive(0, sent.size(), sent.size());
   const std::string hex = raw_sql(path, "SELECT hex(more) FROM ops WHERE pos = 2");
   REQUIRE(hex.size() > 1000);
