@@ -152,12 +152,12 @@ std::string Inspection::to_json(const VisitView& v) {
 }
 
 Result<std::string> Inspection::export_visits(ExportFormat format, std::string_view template_id) {
-  Result<std::vector<VisitView>> all = visits();
-  if (!all.ok()) return all.status();
-  std::vector<VisitView> chosen;
-  for (VisitView& v : all.value()) {
+  std::vector<VisitView> chosen;  // only these views are kept
+  Status built = impl_->each_visit([&](VisitView& v) {
     if (template_id.empty() || v.template_id == template_id) chosen.push_back(std::move(v));
-  }
+    return Status();
+  });
+  if (!built.ok()) return built;
   std::sort(chosen.begin(), chosen.end(), [](const VisitView& a, const VisitView& b) {
     return a.started_at != b.started_at ? a.started_at < b.started_at : a.id < b.id;
   });

@@ -434,13 +434,13 @@ Result<LocalStatus> Inspection::status() {
   Result<EngineStats> es = impl_->engine->stats();
   if (!es.ok()) return es.status();
   st.engine = es.value();
-  Result<std::vector<VisitView>> vs = visits();
-  if (!vs.ok()) return vs.status();
-  st.visits = vs->size();
-  for (const VisitView& v : vs.value()) {
+  Status counted = impl_->each_visit([&](VisitView& v) {
+    ++st.visits;
     ++st.visits_by_phase[static_cast<int>(v.status.phase)];
     st.flags += v.flags.size();
-  }
+    return Status();
+  });
+  if (!counted.ok()) return counted;
   Result<std::uint64_t> acked = impl_->engine->counter("push.acked");
   if (!acked.ok()) return acked.status();
   st.unsynced_ops = st.engine.last_own_seq - std::min(acked.value(), st.engine.last_own_seq);

@@ -1,6 +1,7 @@
 // Inspection::Impl: shared by the domain's .cc files (reference, visits, export).
 #pragma once
 
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -33,6 +34,9 @@ struct Inspection::Impl {
   Result<std::string> visit_key(std::string_view id_or_prefix);
   // The full view of a visit record.
   Result<VisitView> build_view(const std::string& key);
+  // Builds every visit's view in key order and hands each to `fn`, one at a time (a device may
+  // hold thousands of visits; their views together would take hundreds of megabytes).
+  Status each_visit(const std::function<Status(VisitView&)>& fn);
   // visit_key() then build_view(); the record key goes to `key` when given.
   Result<VisitView> find_visit(std::string_view id_or_prefix, std::string* key = nullptr);
   // Loads a visit, refusing one this actor may not write answers to.

@@ -604,26 +604,34 @@ Result<VisitView> Inspection::visit(std::string_view id_or_prefix) {
   return impl_->find_visit(id_or_prefix);
 }
 
-Result<std::vector<VisitView>> Inspection::visits() {
-  Result<std::vector<std::string>> keys = impl_->engine->records_with_prefix(domain::kVisitPrefix);
+Status Inspection::Impl::each_visit(const std::function<Status(VisitView&)>& fn) {
+  Result<std::vector<std::string>> keys = engine->records_with_prefix(domain::kVisitPrefix);
   if (!keys.ok()) return keys.status();
-  std::vector<VisitView> out;
-  out.reserve(keys->size());
   for (const std::string& key : keys.value()) {
-    Result<VisitView> v = impl_->build_view(key);
+    Result<VisitView> v = build_view(key);
     if (!v.ok()) return v.status();
-    out.push_back(std::move(v.value()));
+    if (Status s = fn(v.value()); !s.ok()) return s;
   }
+  return Status();
+}
+
+Result<std::vector<VisitView>> Inspection::visits() {
+  std::vector<VisitView> out;
+  Status s = impl_->each_visit([&](VisitView& v) {
+    out.push_back(std::move(v));
+    return Status();
+  });
+  if (!s.ok()) return s;
   return out;
 }
 
 Result<std::vector<Flag>> Inspection::flags() {
-  Result<std::vector<VisitView>> all = visits();
-  if (!all.ok()) return all.status();
   std::vector<Flag> out;
-  for (VisitView& v : all.value()) {
+  Status s = impl_->each_visit([&](VisitView& v) {
     for (Flag& f : v.flags) out.push_back(std::move(f));
-  }
+    return Status();
+  });
+  if (!s.ok()) return s;
   return out;
 }
 
