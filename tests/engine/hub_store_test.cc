@@ -42,10 +42,7 @@ struct HubFixture {
                     .ok());
       }
     }
-    Result<std::unique_ptr<HubStore>> opened = HubStore::open(dir.file("hub"), &clock);
-    INFO(opened.status().to_string());
-    REQUIRE(opened.ok());
-    hub = std::move(opened.value());
+    reopen_hub();
   }
 
   struct Device {
@@ -122,6 +119,7 @@ struct HubFixture {
   }
   void reopen_hub() {
     Result<std::unique_ptr<HubStore>> opened = HubStore::open(dir.file("hub"), &clock);
+    INFO(opened.status().to_string());
     REQUIRE(opened.ok());
     hub = std::move(opened.value());
   }
@@ -139,6 +137,16 @@ struct HubFixture {
     REQUIRE(all.ok());
     for (const Op& op : all->ops) out.insert(scope_of_record(op.record));
     return out;
+  }
+};
+
+// I0011 and I0021, who both inspect kSchool, each with a device that has pulled its scope.
+struct TwoInspectors : HubFixture {
+  Device a = enroll("I0011");
+  Device b = enroll("I0021");
+  TwoInspectors() {
+    pull(a);
+    pull(b);
   }
 };
 
@@ -511,12 +519,8 @@ TEST_CASE_METHOD(HubFixture,
   CHECK_FALSE(a.in->school(kSchool).ok());
 }
 
-TEST_CASE_METHOD(HubFixture, "an inspector's settling of a co-inspector's conflict is accepted",
+TEST_CASE_METHOD(TwoInspectors, "an inspector's settling of a co-inspector's conflict is accepted",
                  "[engine][hub]") {
-  Device a = enroll("I0011");
-  Device b = enroll("I0021");
-  pull(a);
-  pull(b);
   const std::string id = start(a);
   REQUIRE(push(a).ok());
   pull(b);
@@ -568,14 +572,17 @@ TEST_CASE_METHOD(HubFixture, "a photo answer syncs without a rejected op", "[eng
 
 namespace {
 
-// Two devices that inspect kSchool, up to date, and a copy of the hub made then (hub-copy).
-struct CopiedHub : HubFixture {
-  Device a = enroll("I0011");
-  Device b = enroll("I0021");
-  CopiedHub() {
-    pull(a);
+// TwoInspectors, and a copy of the hub made then (hub-copy).
+struct CopiedHub : TwoInspectors {
+  CopiedHub() { copy_hub(dir.file("hub-copy")); }
+  // a starts a visit and counts 9 classes; the hub and then b receive it. Returns its id.
+  std::string visit_of_a() {
+    const std::string id = start(a);
+    REQUIRE(a.in->set_answer(id, "class_count", "9").ok());
+    REQUIRE(push(a).ok());
     pull(b);
-    copy_hub(dir.file("hub-copy"));
+    REQUIRE(b.in->visit(id).ok());
+    return id;
   }
 };
 
@@ -586,11 +593,7 @@ TEST_CASE_METHOD(CopiedHub,
                  "nothing",
                  "[engine][hub]") {
   // After the copy: a's visit reaches the hub and b.
-  const std::string a_visit = start(a);
-  REQUIRE(a.in->set_answer(a_visit, "class_count", "9").ok());
-  REQUIRE(push(a).ok());
-  pull(b);
-  REQUIRE(b.in->visit(a_visit).ok());
+  const std::string a_visit = visit_of_a();
 
   // The hub is restored from the copy: a's visit is gone from it, and its log positions are
   // taken by a visit from a new device before a pushes its own again.
@@ -618,10 +621,7 @@ TEST_CASE_METHOD(CopiedHub,
                  "starts over",
                  "[engine][hub]") {
   // Two pushes of one visit: two runs. b's cursor ends at the first.
-  const std::string visit = start(a);
-  REQUIRE(a.in->set_answer(visit, "class_count", "9").ok());
-  REQUIRE(push(a).ok());
-  pull(b);
+  const std::string visit = visit_of_a();
   REQUIRE(a.in->set_answer(visit, "largest_class_size", "61").ok());
   REQUIRE(push(a).ok());
   // Restored, the hub gets both in one push: one run at b's position, with the same first op.
@@ -638,12 +638,8 @@ TEST_CASE_METHOD(CopiedHub,
   CHECK(b.in->engine().digest().value() == c.in->engine().digest().value());
 }
 
-TEST_CASE_METHOD(HubFixture, "a pull stays within its byte budget when runs are long",
+TEST_CASE_METHOD(TwoInspectors, "a pull stays within its byte budget when runs are long",
                  "[engine][hub]") {
-  Device a = enroll("I0011");
-  Device b = enroll("I0021");
-  pull(a);
-  pull(b);
   const std::string visit = start(a);
   std::string text;
   while (text.size() < 5900) text += "教室屋顶漏雨，";  // 2,000 characters at most

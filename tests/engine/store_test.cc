@@ -230,6 +230,13 @@ void check_same(const std::vector<Op>& got, const std::vector<Op>& want) {
   }
 }
 
+// The whole log of `e` is `want`, op for op.
+void check_log(Engine& e, const std::vector<Op>& want) {
+  Result<LogSlice> got = e.log_after(0, 1'000'000);
+  REQUIRE(got.ok());
+  check_same(got->ops, want);
+}
+
 // dev-a's ops_to_send(), and the store of dev-b that receives them.
 struct Received {
   test::TempDir dir;
@@ -264,11 +271,7 @@ TEST_CASE_METHOD(Received,
   REQUIRE(b.ok());
   CHECK(b.value()->stats()->ops == sent.size());
 
-  SECTION("read whole") {
-    Result<LogSlice> got = b.value()->log_after(0, 1'000'000);
-    REQUIRE(got.ok());
-    check_same(got->ops, sent);
-  }
+  SECTION("read whole") { check_log(*b.value(), sent); }
   SECTION("a slice smaller than a run returns the run whole; the next goes on after it") {
     std::vector<Op> got;
     std::uint64_t cursor = 0;
@@ -320,9 +323,7 @@ TEST_CASE_METHOD(Received, "a run keeps ops whose seqs and clocks go backwards",
   Result<ApplyReport> r = c.value()->apply_remote(reversed);
   REQUIRE(r.ok());
   REQUIRE(r->applied == sent.size());
-  Result<LogSlice> got = c.value()->log_after(0, 1'000'000);
-  REQUIRE(got.ok());
-  check_same(got->ops, reversed);
+  check_log(*c.value(), reversed);
   CHECK(raw_sql(dir.file("c.db"), "SELECT count(*) FROM ops") == "9");
 }
 
@@ -345,9 +346,7 @@ TEST_CASE_METHOD(Received,
   Result<ApplyReport> retried = b.value()->apply_remote(sent);
   REQUIRE(retried.ok());
   CHECK(retried->applied == sent.size());
-  Result<LogSlice> got = b.value()->log_after(0, 1'000'000);
-  REQUIRE(got.ok());
-  check_same(got->ops, sent);
+  check_log(*b.value(), sent);
   auto c = try_open(dir.file("c.db"), "dev-c");  // received without a failure
   REQUIRE(c.ok());
   REQUIRE(c.value()->apply_remote(sent).ok());
@@ -377,9 +376,7 @@ TEST_CASE("a run of long values stops growing at its byte limit", "[engine][stor
   CHECK(raw_sql(path, "SELECT count(*) FROM ops") == "17");
   auto b = try_open(path, "dev-b");
   REQUIRE(b.ok());
-  Result<LogSlice> got = b.value()->log_after(0, 1'000);
-  REQUIRE(got.ok());
-  check_same(got->ops, sent->ops);
+  check_log(*b.value(), sent->ops);
 }
 
 TEST_CASE_METHOD(Received, "a store written before runs reads its log and stores new ops in runs",
@@ -397,9 +394,7 @@ TEST_CASE_METHOD(Received, "a store written before runs reads its log and stores
   receive(300, sent.size(), sent.size());
   b = try_open(path, "dev-b");
   REQUIRE(b.ok());
-  Result<LogSlice> got = b.value()->log_after(0, 1'000'000);
-  REQUIRE(got.ok());
-  check_same(got->ops, sent);
+  check_log(*b.value(), sent);
   CHECK(raw_sql(path, "SELECT count(*) FROM ops WHERE more_ops > 0") == "2");
 }
 
