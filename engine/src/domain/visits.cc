@@ -337,12 +337,16 @@ Result<const Item*> find_item(const VisitView& v, std::string_view item) {
   return it;
 }
 
-// A counter answer given as a total ("5") or as a change ("+1", "-2"): the increment to write.
-// The total it leads to must suit the item's bounds.
-Result<std::int64_t> counter_increment(const Item& item, const Answer& current,
+// A counter answer given as a total ("5") or as a change ("+1", "-2"): the increment to write
+// on visit `v`. The total it leads to must suit the item's bounds.
+Result<std::int64_t> counter_increment(const VisitView& v, const Item& item,
                                        std::string_view text) {
+  const auto current = std::find_if(v.answers.begin(), v.answers.end(),
+                                    [&](const Answer& a) { return a.item == &item; });
+  if (current == v.answers.end())
+    return Status::internal("visit " + short_id(v.id) + " lacks item " + item.key);
   const std::int64_t total =
-      current.value.kind() == Value::Kind::kInteger ? current.value.as_integer() : 0;
+      current->value.kind() == Value::Kind::kInteger ? current->value.as_integer() : 0;
   std::int64_t target = 0;
   std::int64_t change = 0;
   if (!text.empty() && (text[0] == '+' || text[0] == '-')) {
@@ -391,11 +395,7 @@ Status Inspection::set_answer(std::string_view visit, std::string_view item,
     const std::string key = domain::visit_record(v->school_id, v->id);
     Value value;
     if (spec.merge == Policy::kCounter) {
-      const Answer* current = nullptr;
-      for (const Answer& a : v->answers) {
-        if (a.item == &spec) current = &a;
-      }
-      Result<std::int64_t> inc = counter_increment(spec, *current, text);
+      Result<std::int64_t> inc = counter_increment(v.value(), spec, text);
       if (!inc.ok()) return inc.status();
       if (inc.value() == 0) return Status();
       value = Value::integer(inc.value());
@@ -555,14 +555,8 @@ Status Inspection::resolve(std::string_view visit, std::string_view item, std::s
     const bool counter = it.value()->merge == Policy::kCounter;
     Result<Value> value = Value();
     if (counter) {
-      const Answer* now = nullptr;
-      for (const Answer& a : v->answers) {
-        if (a.item == it.value()) now = &a;
-      }
-      if (now == nullptr)
-        return Status::internal("visit " + short_id(v->id) + " lacks " + flag->item);
       Result<std::int64_t> inc =
-          text.empty() ? Result<std::int64_t>(0) : counter_increment(*it.value(), *now, text);
+          text.empty() ? Result<std::int64_t>(0) : counter_increment(v.value(), *it.value(), text);
       if (!inc.ok()) return inc.status();
       value = Value::integer(inc.value());
     } else {
