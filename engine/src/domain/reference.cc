@@ -34,13 +34,15 @@ class RowReader {
   const std::string& cell(const char* column) const { return row_.cells[columns_.at(column)]; }
   std::string id(const char* column) {
     const std::string& v = cell(column);
-    if (!domain::valid_ref_id(v)) fail(column, "'" + v + "' is not an id (1 to 32 of A-Z a-z 0-9 _ -)");
+    if (!domain::valid_ref_id(v))
+      fail(column, "'" + v + "' is not an id (1 to 32 of A-Z a-z 0-9 _ -)");
     return v;
   }
   Value text(const char* column, bool required = true) {
     const std::string& v = cell(column);
     if (required && v.empty()) fail(column, "empty");
-    if (v.size() > kMaxTextCell) fail(column, "longer than " + std::to_string(kMaxTextCell) + " bytes");
+    if (v.size() > kMaxTextCell)
+      fail(column, "longer than " + std::to_string(kMaxTextCell) + " bytes");
     return Value::text(v);
   }
   Value one_of(const char* column, const std::vector<std::string>& allowed) {
@@ -70,9 +72,11 @@ class RowReader {
     const std::string& v = cell(column);
     double d = 0;
     const auto res = std::from_chars(v.data(), v.data() + v.size(), d);
-    if (res.ec != std::errc() || res.ptr != v.data() + v.size() || !std::isfinite(d) || std::fabs(d) > limit) {
-      fail(column, "'" + v + "' is not a coordinate from -" + std::to_string(static_cast<int>(limit)) +
-                       " to " + std::to_string(static_cast<int>(limit)));
+    if (res.ec != std::errc() || res.ptr != v.data() + v.size() || !std::isfinite(d) ||
+        std::fabs(d) > limit) {
+      fail(column, "'" + v + "' is not a coordinate from -" +
+                       std::to_string(static_cast<int>(limit)) + " to " +
+                       std::to_string(static_cast<int>(limit)));
     }
     return d;
   }
@@ -138,28 +142,35 @@ struct KindSpec {
 };
 
 const KindSpec& spec_of(ReferenceKind kind) {
-  static const KindSpec kSchools{
-      "school",
-      {"school_id", "name", "city", "county", "township", "level", "boarding", "students", "teachers", "lat", "lon"},
-      parse_school};
-  static const KindSpec kInspectors{"inspector", {"inspector_id", "name", "role", "county"}, parse_inspector};
-  static const KindSpec kAssignments{"assignment", {"inspector_id", "school_id", "from", "until"}, parse_assignment};
+  static const KindSpec kSchools{"school",
+                                 {"school_id", "name", "city", "county", "township", "level",
+                                  "boarding", "students", "teachers", "lat", "lon"},
+                                 parse_school};
+  static const KindSpec kInspectors{
+      "inspector", {"inspector_id", "name", "role", "county"}, parse_inspector};
+  static const KindSpec kAssignments{
+      "assignment", {"inspector_id", "school_id", "from", "until"}, parse_assignment};
   switch (kind) {
-    case ReferenceKind::kSchools: return kSchools;
-    case ReferenceKind::kInspectors: return kInspectors;
-    case ReferenceKind::kAssignments: return kAssignments;
+    case ReferenceKind::kSchools:
+      return kSchools;
+    case ReferenceKind::kInspectors:
+      return kInspectors;
+    case ReferenceKind::kAssignments:
+      return kAssignments;
   }
   return kSchools;
 }
 
-Result<std::map<std::string, std::size_t>> check_header(const domain::CsvTable& t, const KindSpec& spec) {
+Result<std::map<std::string, std::size_t>> check_header(const domain::CsvTable& t,
+                                                        const KindSpec& spec) {
   std::map<std::string, std::size_t> columns;
   for (std::size_t i = 0; i < t.header.size(); ++i) {
     const std::string& name = t.header[i];
     if (std::find(spec.columns.begin(), spec.columns.end(), name) == spec.columns.end()) {
       return Status::invalid_input("line 1: unknown column '" + name + "'");
     }
-    if (!columns.emplace(name, i).second) return Status::invalid_input("line 1: column '" + name + "' twice");
+    if (!columns.emplace(name, i).second)
+      return Status::invalid_input("line 1: column '" + name + "' twice");
   }
   for (const std::string& c : spec.columns) {
     if (columns.count(c) == 0) return Status::invalid_input("line 1: missing column '" + c + "'");
@@ -207,8 +218,9 @@ Result<ImportReport> Inspection::import_reference(ReferenceKind kind, std::strin
       continue;
     }
     if (kind == ReferenceKind::kAssignments) {
-      for (const auto& [ref, what] : {std::pair{domain::inspector_record(p.inspector), "inspector " + p.inspector},
-                                      std::pair{domain::school_record(p.school), "school " + p.school}}) {
+      for (const auto& [ref, what] :
+           {std::pair{domain::inspector_record(p.inspector), "inspector " + p.inspector},
+            std::pair{domain::school_record(p.school), "school " + p.school}}) {
         Result<bool> ok = exists(ref);
         if (!ok.ok()) return ok.status();
         if (!ok.value()) problems.push_back(at + what + " is not imported");
@@ -217,10 +229,12 @@ Result<ImportReport> Inspection::import_reference(ReferenceKind kind, std::strin
     rows.push_back(std::move(p));
   }
   if (!problems.empty()) {
-    std::string msg = std::to_string(problems.size()) + " bad row" + (problems.size() == 1 ? "" : "s") +
-                      ", nothing imported";
-    for (std::size_t i = 0; i < problems.size() && i < kMaxReported; ++i) msg += "\n  " + problems[i];
-    if (problems.size() > kMaxReported) msg += "\n  ... and " + std::to_string(problems.size() - kMaxReported) + " more";
+    std::string msg = std::to_string(problems.size()) + " bad row" +
+                      (problems.size() == 1 ? "" : "s") + ", nothing imported";
+    for (std::size_t i = 0; i < problems.size() && i < kMaxReported; ++i)
+      msg += "\n  " + problems[i];
+    if (problems.size() > kMaxReported)
+      msg += "\n  ... and " + std::to_string(problems.size() - kMaxReported) + " more";
     return Status::invalid_input(msg);
   }
 
