@@ -587,4 +587,19 @@ TEST_CASE_METHOD(Deployment, "a stored template this build cannot read leaves th
   const std::string id = start(a);  // the newest school-conditions is still found
   ok(a.set_answer(id, "class_count", "9"));
   CHECK(a.visits().ok());
+  // A co-inspector's visit made with that template: listed without answers, and the others too.
+  const std::string school = a.visit(id)->school_id;
+  const std::string future = "visit/" + school + "/5e0bd5a4-0000-4000-8000-00000000f00d";
+  REQUIRE(
+      a.engine()
+          .write_batch({Write{future, "school", Policy::kLww, Value::text(school), 0},
+                        Write{future, "template", Policy::kLww, Value::text("from-the-future"), 0},
+                        Write{future, "template_version", Policy::kLww, Value::integer(1), 0}})
+          .ok());
+  Result<std::vector<VisitView>> listed = a.visits();
+  REQUIRE(listed.ok());
+  CHECK(listed->size() == 2);
+  Status answered = a.set_answer("5e0bd5a4-0000-4000-8000-00000000f00d", "class_count", "9");
+  CHECK(answered.code() == Code::kNotFound);
+  CHECK_THAT(answered.message(), Catch::Contains("cannot read it"));
 }

@@ -307,8 +307,7 @@ Result<std::vector<std::shared_ptr<const Template>>> Inspection::templates() {
     Result<std::shared_ptr<const Template>> t = impl_->load_template(id, version);
     if (t.ok()) {
       out.push_back(t.value());
-    } else if (t.status().code() != Code::kInvalidInput && t.status().code() != Code::kCorrupt &&
-               t.status().code() != Code::kNotFound) {
+    } else if (!Impl::template_unavailable(t.status())) {
       return t.status();
     }
   }

@@ -28,6 +28,12 @@ struct Inspection::Impl {
   std::string now_iso() const;
 
   Result<std::shared_ptr<const Template>> load_template(std::string_view id, int version);
+  // A load_template() failure that leaves the rest usable: the template has not arrived, or it
+  // is stored in a form this build cannot read (a newer format, say).
+  static bool template_unavailable(const Status& s) {
+    return s.code() == Code::kNotFound || s.code() == Code::kInvalidInput ||
+           s.code() == Code::kCorrupt;
+  }
   // The newest stored version of each template id.
   Result<std::map<std::string, int>> newest_template_versions();
   // The record key of a visit from its id or a unique prefix of it.

@@ -228,8 +228,8 @@ Result<VisitView> Inspection::Impl::build_view(const std::string& key) {
   v.reviews = reviews_of(r);
   Result<std::shared_ptr<const Template>> t = load_template(v.template_id, v.template_version);
   if (!t.ok()) {
-    if (t.status().code() != Code::kNotFound) return t.status();
-    return v;  // its template has not arrived yet: the visit shows without answers
+    if (!template_unavailable(t.status())) return t.status();
+    return v;  // its template is not here yet, or unreadable: the visit shows without answers
   }
   v.checklist = t.value();
   for (const Item* item : v.checklist->items()) {
@@ -277,7 +277,8 @@ Result<VisitView> Inspection::Impl::visit_for_answers(std::string_view visit) {
   Result<VisitView> v = find_visit(visit);
   if (!v.ok()) return v.status();
   if (!v->checklist)
-    return Status::not_found("the template of visit " + short_id(v->id) + " is not here yet");
+    return Status::not_found("the template of visit " + short_id(v->id) +
+                             " is not here yet, or this build cannot read it");
   if (Status s = check_assigned(v->school_id); !s.ok()) return s;
   if (!v->status.editable()) return locked(v.value());
   return v;
@@ -547,7 +548,8 @@ Status Inspection::resolve(std::string_view visit, std::string_view item, std::s
       return id.ok() ? Status() : id.status();
     }
     if (!v->checklist)
-      return Status::not_found("the template of visit " + short_id(v->id) + " is not here yet");
+      return Status::not_found("the template of visit " + short_id(v->id) +
+                               " is not here yet, or this build cannot read it");
     Result<const Item*> it = find_item(v.value(), item);
     if (!it.ok()) return it.status();
     // A counter's flag lists late increments: the value is the total decided (or a change, as
