@@ -1,5 +1,6 @@
 // Sync with real processes on 127.0.0.1: the demo's scenario, checked on the exports of the
 // hub and all three devices; and the hub process refusing strangers while it keeps serving.
+#include <atomic>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -303,6 +304,7 @@ TEST_CASE("a hub stopped by SIGTERM during a push keeps everything it acknowledg
 
   // Up to three stops, each at another moment of the push; whatever the moment, what the
   // device holds as acknowledged is in the hub's store, and the next sync completes the rest.
+  int mid_push = 0;  // stops that fell inside the push (some of its ops acknowledged, not all)
   for (int attempt = 0; attempt < 3; ++attempt) {
     INFO("attempt " << attempt);
     test::BackgroundProcess server(bin("visitsync-hub"), {"--data", hub, "--listen", address},
@@ -318,13 +320,19 @@ TEST_CASE("a hub stopped by SIGTERM during a push keeps everything it acknowledg
     }
     SyncOptions small;
     small.push_batch_ops = 3;  // many pushes, each committed on its own
+    std::atomic<std::uint64_t> pushed{0};
+    small.progress = [&](const SyncProgress& p) { pushed = p.pushed; };
+    const std::uint64_t acked_before = in.value()->engine().counter("push.acked").value();
     Result<SyncReport> cut = Status::internal("not run");
     std::thread syncing([&] { cut = sync_with_hub(in.value()->engine(), e.value(), small); });
-    std::this_thread::sleep_for(std::chrono::milliseconds(20 + 30 * attempt));
+    // Stopped once the push is under way, further into it each time (at most 10 s of waiting).
+    for (int i = 0; i < 1000 && pushed < 10u + 60u * static_cast<unsigned>(attempt); ++i)
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
     CHECK(server.terminate() == 0);
     syncing.join();
     const std::uint64_t device_acked = in.value()->engine().counter("push.acked").value();
     const std::uint64_t last = in.value()->engine().stats()->last_own_seq;
+    if (device_acked > acked_before && device_acked < last) ++mid_push;
     in.value().reset();
 
     Result<std::unique_ptr<HubStore>> store = HubStore::open(hub);
@@ -343,6 +351,7 @@ TEST_CASE("a hub stopped by SIGTERM during a push keeps everything it acknowledg
     CHECK((seqs.empty() || *seqs.rbegin() == hello->device.acked_seq));
     if (!cut.ok()) CHECK(cut.status().code() == Code::kUnavailable);
   }
+  CHECK(mid_push >= 1);  // the stops did fall inside pushes, not before or after them
   test::BackgroundProcess server(bin("visitsync-hub"), {"--data", hub, "--listen", address},
                                  dir.file("hub-last.log"));
   REQUIRE(server.wait_for_log("listening on", std::chrono::seconds(10)));
