@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iterator>
+#include <optional>
 #include <unistd.h>
 
 #include <openssl/evp.h>
@@ -367,6 +368,31 @@ Result<Inspector> Inspection::inspector(std::string_view id) {
   return p;
 }
 
+namespace {
+
+// The period of an assignment record: from `from` to `until`, both days included. An assignment
+// imported without an end (an empty `until`) runs on. No period when the record is not (or not
+// yet whole) an assignment.
+struct Period {
+  Date from;
+  std::optional<Date> until;
+  bool covers(Date d) const { return from.days <= d.days && (!until || d.days <= until->days); }
+  std::string text() const {
+    return format_date(from) + (until ? " to " + format_date(*until) : " with no end");
+  }
+};
+
+std::optional<Period> period_of(const RecordView& r) {
+  const FieldView* from = r.find("from");
+  const FieldView* until = r.find("until");
+  if (from == nullptr || until == nullptr || from->value.kind() != Value::Kind::kDate) return {};
+  if (until->value.is_null()) return Period{from->value.as_date(), std::nullopt};
+  if (until->value.kind() != Value::Kind::kDate) return {};
+  return Period{from->value.as_date(), until->value.as_date()};
+}
+
+}  // namespace
+
 Result<std::vector<std::string>> Inspection::assigned_schools(std::string_view inspector_id) {
   const std::string prefix = domain::assignment_record(inspector_id, "");
   Result<std::vector<std::string>> keys = impl_->engine->records_with_prefix(prefix);
@@ -376,34 +402,23 @@ Result<std::vector<std::string>> Inspection::assigned_schools(std::string_view i
   for (const std::string& key : keys.value()) {
     Result<RecordView> r = impl_->engine->read(key);
     if (!r.ok()) return r.status();
-    const FieldView* from = r->find("from");
-    const FieldView* until = r->find("until");
-    if (from == nullptr || until == nullptr || from->value.kind() != Value::Kind::kDate ||
-        until->value.kind() != Value::Kind::kDate) {
-      continue;
-    }
-    if (from->value.as_date().days <= today.days && today.days <= until->value.as_date().days) {
-      schools.push_back(key.substr(prefix.size()));
-    }
+    const std::optional<Period> p = period_of(r.value());
+    if (p && p->covers(today)) schools.push_back(key.substr(prefix.size()));
   }
   return schools;
 }
 
 Status Inspection::Impl::check_assigned(std::string_view school_id) {
-  Result<std::optional<FieldView>> from =
-      engine->read_field(domain::assignment_record(actor_id, school_id), "from");
-  Result<std::optional<FieldView>> until =
-      engine->read_field(domain::assignment_record(actor_id, school_id), "until");
-  if (!from.ok()) return from.status();
-  if (!until.ok()) return until.status();
+  Result<RecordView> r = engine->read(domain::assignment_record(actor_id, school_id));
+  if (!r.ok() && r.status().code() != Code::kNotFound) return r.status();
   const std::string who =
       "inspector " + actor_id + " is not assigned to school " + std::string(school_id);
-  if (!from.value() || !until.value()) return Status::invalid_input(who);
+  const std::optional<Period> p = r.ok() ? period_of(r.value()) : std::nullopt;
+  if (!p) return Status::invalid_input(who);
   const Date d = today();
-  if (d.days < from.value()->value.as_date().days || d.days > until.value()->value.as_date().days) {
+  if (!p->covers(d)) {
     return Status::invalid_input(who + " today (" + format_date(d) + "); the assignment runs " +
-                                 format_date(from.value()->value.as_date()) + " to " +
-                                 format_date(until.value()->value.as_date()));
+                                 p->text());
   }
   return Status();
 }

@@ -80,7 +80,9 @@ class RowReader {
     }
     return d;
   }
-  Value date(const char* column) {
+  // A date; with `optional`, an empty cell is null.
+  Value date(const char* column, bool optional = false) {
+    if (optional && cell(column).empty()) return Value();
     Result<Date> d = parse_date(cell(column));
     if (!d.ok()) {
       fail(column, "'" + cell(column) + "' is not a date (YYYY-MM-DD)");
@@ -129,8 +131,9 @@ Parsed parse_assignment(RowReader& r) {
   p.school = r.id("school_id");
   p.key = domain::assignment_record(p.inspector, p.school);
   const Value from = r.date("from");
-  const Value until = r.date("until");
-  if (r.error.ok() && until.as_date().days < from.as_date().days) r.fail("until", "before from");
+  const Value until = r.date("until", true);  // empty: the assignment has no end
+  if (r.error.ok() && !until.is_null() && until.as_date().days < from.as_date().days)
+    r.fail("until", "before from");
   p.fields = {{"from", from}, {"until", until}};
   return p;
 }
