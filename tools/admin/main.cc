@@ -1,5 +1,6 @@
-// visitsync-admin: the hub administrator's command line (DESIGN.md § Command line). Parses
+// visitsync-admin: the hub administrator's command line (tools/COMMANDS.md). Parses
 // arguments, calls the library, prints, and maps the Status to the exit code.
+#include <algorithm>
 #include <cstdio>
 #include <filesystem>
 #include <functional>
@@ -14,6 +15,7 @@
 
 #include "args.h"
 #include "render.h"
+#include "sample.h"
 
 namespace {
 
@@ -177,6 +179,44 @@ Status cmd_export(const Args& a) {
   return Status();
 }
 
+Status cmd_sample(const Args& a) {
+  if (Status s = a.expect(0, "no arguments"); !s.ok()) return s;
+  Result<std::string> out = a.need("out");
+  if (!out.ok()) return out.status();
+  vs::admin::SampleSpec spec;
+  Result<std::int64_t> schools = a.number("schools", spec.schools);
+  Result<std::int64_t> inspectors = a.number("inspectors", spec.inspectors);
+  Result<std::int64_t> counties = a.number("counties", spec.counties);
+  Result<std::int64_t> seed = a.number("seed", static_cast<std::int64_t>(spec.seed));
+  for (const auto* r : {&schools, &inspectors, &counties, &seed})
+    if (!r->ok()) return r->status();
+  // Out-of-range values are clamped far enough to stay out of range for make_sample.
+  const auto narrow = [](std::int64_t v) {
+    return static_cast<int>(std::clamp<std::int64_t>(v, -1, 1'000'000'000));
+  };
+  spec.schools = narrow(schools.value());
+  spec.inspectors = narrow(inspectors.value());
+  spec.counties = narrow(counties.value());
+  if (seed.value() < 0) return Status::invalid_input("--seed: must not be negative");
+  spec.seed = static_cast<std::uint64_t>(seed.value());
+  spec.from = a.get("from").value_or(spec.from);
+  Result<vs::admin::SampleFiles> files = vs::admin::make_sample(spec);
+  if (!files.ok()) return files.status();
+  std::error_code ec;
+  fs::create_directories(out.value(), ec);
+  if (ec) return Status::invalid_input("--out: cannot make " + out.value() + ": " + ec.message());
+  const fs::path dir(out.value());
+  for (const auto& [name, text] :
+       {std::pair{"schools.csv", &files->schools}, std::pair{"inspectors.csv", &files->inspectors},
+        std::pair{"assignments.csv", &files->assignments}}) {
+    if (Status s = vs::cli::write_file((dir / name).string(), *text); !s.ok()) return s;
+  }
+  print("wrote " + std::to_string(spec.schools) + " schools, " + std::to_string(spec.inspectors) +
+        " inspectors (" + std::to_string(spec.counties) +
+        " supervisors) and their assignments to " + out.value() + "\n");
+  return Status();
+}
+
 // A command that returns a Status, run as one that returns the exit code.
 template <Status (*Fn)(const Args&)>
 int run(const Args& a) {
@@ -236,6 +276,18 @@ const std::vector<vs::cli::Command>& commands() {
        {"data"},
        {"json"},
        run<cmd_conflicts>},
+      {"sample",
+       "visitsync-admin sample --out DIR [--schools N] [--inspectors K] [--counties C]\n"
+       "                       [--seed S] [--from YYYY-MM-DD]\n"
+       "  Writes a reference data set to DIR: schools.csv, inspectors.csv and assignments.csv,\n"
+       "  ready for import. The same options give the same files. Defaults: 60 schools, 24\n"
+       "  inspectors, 10 counties, seed 1, assignments from 2026-09-01 with no end. School i and\n"
+       "  inspector j are in county (i-1) mod C and (j-1) mod C; I0001 to I<C> are the counties'\n"
+       "  supervisors; each school is assigned to two of its county's inspectors, in turn.\n"
+       "  schema/sample/ is this command's output with the defaults.\n",
+       {"out", "schools", "inspectors", "counties", "seed", "from"},
+       {},
+       run<cmd_sample>},
       {"export",
        "visitsync-admin export --data DIR --format csv|jsonl|summary [--template ID] [--out FILE]\n"
        "  Exports the hub's visits (see visitsync export --help).\n",

@@ -1,6 +1,7 @@
 #include "args.h"
 
 #include <algorithm>
+#include <charconv>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -123,6 +124,16 @@ Result<std::string> Args::need(const std::string& option) const {
   auto v = get(option);
   if (!v) return Status::invalid_input("missing --" + option + " (see --help)");
   return *v;
+}
+
+Result<std::int64_t> Args::number(const std::string& option, std::int64_t fallback) const {
+  auto v = get(option);
+  if (!v) return fallback;
+  std::int64_t n = 0;
+  const auto res = std::from_chars(v->data(), v->data() + v->size(), n);
+  if (res.ec != std::errc() || res.ptr != v->data() + v->size())
+    return Status::invalid_input("--" + option + ": '" + *v + "' is not a whole number");
+  return n;
 }
 
 Status Args::expect(std::size_t n, const std::string& names) const {

@@ -1,7 +1,8 @@
 // Command-line plumbing shared by the visitsync tools: argument parsing, error printing, and
-// the mapping of Status codes to exit codes (DESIGN.md § Command line).
+// the mapping of Status codes to exit codes (tools/COMMANDS.md).
 #pragma once
 
+#include <cstdint>
 #include <functional>
 #include <map>
 #include <optional>
@@ -32,6 +33,8 @@ class Args {
   std::optional<std::string> get(const std::string& option) const;
   // The value of a required option, or a usage error naming it.
   Result<std::string> need(const std::string& option) const;
+  // The whole number an option holds, `fallback` when it is absent, or a usage error.
+  Result<std::int64_t> number(const std::string& option, std::int64_t fallback) const;
   const std::vector<std::string>& positional() const { return positional_; }
   // Requires exactly `n` positionals, named in the error.
   Status expect(std::size_t n, const std::string& names) const;

@@ -1,0 +1,198 @@
+#include "sample.h"
+
+#include <algorithm>
+#include <array>
+#include <cstdio>
+#include <map>
+#include <vector>
+
+namespace vs::admin {
+namespace {
+
+// splitmix64: small, fast, and the same sequence everywhere (std's distributions are not).
+class Rng {
+ public:
+  explicit Rng(std::uint64_t seed) : state_(seed ^ 0x5661'7369'7473'796eULL) {}
+  std::uint64_t next() {
+    std::uint64_t z = (state_ += 0x9e37'79b9'7f4a'7c15ULL);
+    z = (z ^ (z >> 30)) * 0xbf58'476d'1ce4'e5b9ULL;
+    z = (z ^ (z >> 27)) * 0x94d0'49bb'1331'11ebULL;
+    return z ^ (z >> 31);
+  }
+  // In [0, n).
+  int below(int n) { return static_cast<int>(next() % static_cast<std::uint64_t>(n)); }
+  // In [lo, hi].
+  int between(int lo, int hi) { return lo + below(hi - lo + 1); }
+  // In [-1, 1).
+  double unit() { return static_cast<double>(next() >> 11) * 0x1.0p-52 - 1.0; }
+  template <typename T, std::size_t N>
+  const T& pick(const std::array<T, N>& a) {
+    return a[static_cast<std::size_t>(below(static_cast<int>(N)))];
+  }
+
+ private:
+  std::uint64_t state_;
+};
+
+struct County {
+  const char* name;
+  const char* city;
+  double lat, lon;
+  std::array<const char*, 4> townships;
+};
+
+// Real counties of northern China, with approximate centres.
+constexpr std::array<County, 10> kCounties = {{
+    {"代县", "忻州市", 39.07, 112.96, {"上馆镇", "阳明堡镇", "峨口镇", "枣林镇"}},
+    {"静乐县", "忻州市", 38.36, 111.94, {"鹅城镇", "杜家村镇", "康家会镇", "娘子神乡"}},
+    {"岢岚县", "忻州市", 38.70, 111.57, {"岚漪镇", "三井镇", "神堂坪乡", "高家会乡"}},
+    {"五寨县", "忻州市", 38.91, 111.85, {"砚城镇", "小河头镇", "三岔镇", "前所乡"}},
+    {"偏关县", "忻州市", 39.44, 111.51, {"新关镇", "天峰坪镇", "老营镇", "万家寨镇"}},
+    {"灵丘县", "大同市", 39.44, 114.23, {"武灵镇", "东河南镇", "上寨镇", "落水河乡"}},
+    {"广灵县", "大同市", 39.76, 114.28, {"壶泉镇", "南村镇", "作疃乡", "加斗乡"}},
+    {"阳高县", "大同市", 40.36, 113.75, {"龙泉镇", "罗文皂镇", "大白登镇", "王官屯镇"}},
+    {"平顺县", "长治市", 36.20, 113.44, {"青羊镇", "龙溪镇", "石城镇", "北耽车乡"}},
+    {"左权县", "晋中市", 37.08, 113.38, {"辽阳镇", "桐峪镇", "麻田镇", "芹泉镇"}},
+}};
+
+constexpr std::array<const char*, 12> kVillages = {"东沟",   "南坪",   "石门",   "王家庄",
+                                                   "李家湾", "柳树沟", "白草坪", "红崖",
+                                                   "大峪",   "后山",   "杏花村", "西梁"};
+constexpr std::array<const char*, 16> kSurnames = {"王", "李", "张", "刘", "陈", "杨", "赵", "黄",
+                                                   "周", "吴", "徐", "孙", "马", "胡", "郭", "高"};
+constexpr std::array<const char*, 20> kGiven = {"军", "敏", "静", "丽", "强", "磊", "洋",
+                                                "艳", "勇", "杰", "娟", "涛", "明", "超",
+                                                "秀", "霞", "平", "刚", "桂", "英"};
+
+struct Level {
+  const char* name;
+  int weight;  // out of 100
+  int min_students, max_students;
+  int boarding_pct;
+};
+constexpr std::array<Level, 4> kLevels = {{
+    {"teaching_point", 15, 8, 90, 0},
+    {"primary", 55, 120, 1800, 20},
+    {"junior", 20, 300, 2400, 60},
+    {"nine_year", 10, 200, 2000, 40},
+}};
+
+const Level& draw_level(Rng& rng) {
+  int r = rng.below(100);
+  for (const Level& l : kLevels) {
+    if (r < l.weight) return l;
+    r -= l.weight;
+  }
+  return kLevels[1];
+}
+
+std::string id(char prefix, int n, int width) {
+  char buf[16];
+  std::snprintf(buf, sizeof buf, "%c%0*d", prefix, width, n);
+  return buf;
+}
+
+// Past the table, counties repeat with a number: 代县(2).
+std::string county_name(int c) {
+  const std::string base = kCounties[static_cast<std::size_t>(c) % kCounties.size()].name;
+  const int round = c / static_cast<int>(kCounties.size());
+  return round == 0 ? base : base + "(" + std::to_string(round + 1) + ")";
+}
+
+std::string coordinate(double v) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.5f", v);
+  return buf;
+}
+
+std::string make_schools(const SampleSpec& spec, Rng& rng) {
+  std::string csv =
+      "school_id,name,city,county,township,level,boarding,students,teachers,lat,lon\n";
+  std::map<std::string, int> numbered;  // schools so far of a name, for "第N"
+  for (int i = 1; i <= spec.schools; ++i) {
+    const int c = (i - 1) % spec.counties;
+    const County& county = kCounties[static_cast<std::size_t>(c) % kCounties.size()];
+    const std::string township = rng.pick(county.townships);
+    const Level& level = draw_level(rng);
+    const std::string level_name = level.name;
+    // 代县上馆镇第2小学; a teaching point is named after its village: 代县峨口镇石门教学点, and
+    // the village's second one 代县峨口镇石门第2教学点.
+    std::string name = county_name(c) + township;
+    const char* kind = "教学点";
+    if (level_name == "teaching_point") {
+      name += rng.pick(kVillages);
+    } else {
+      kind = level_name == "primary" ? "小学" : level_name == "junior" ? "中学" : "学校";
+    }
+    const int n = ++numbered[name + kind];
+    if (n > 1 || level_name != "teaching_point") name += "第" + std::to_string(n);
+    name += kind;
+    const int students = rng.between(level.min_students, level.max_students);
+    const int teachers = std::max(2, students / rng.between(11, 19));
+    const bool boarding = rng.below(100) < level.boarding_pct;
+    csv += id('S', i, 5) + "," + name + "," + county.city + "," + county_name(c) + "," + township +
+           "," + level_name + "," + (boarding ? "1" : "0") + "," + std::to_string(students) + "," +
+           std::to_string(teachers) + "," + coordinate(county.lat + 0.3 * rng.unit()) + "," +
+           coordinate(county.lon + 0.3 * rng.unit()) + "\n";
+  }
+  return csv;
+}
+
+std::string make_inspectors(const SampleSpec& spec, Rng& rng) {
+  std::string csv = "inspector_id,name,role,county\n";
+  for (int j = 1; j <= spec.inspectors; ++j) {
+    const std::string first = rng.pick(kGiven);
+    std::string name = rng.pick(kSurnames) + first;
+    if (const std::string second = rng.pick(kGiven); rng.below(3) != 0 && second != first)
+      name += second;
+    const char* role = j <= spec.counties ? "supervisor" : "inspector";
+    csv +=
+        id('I', j, 4) + "," + name + "," + role + "," + county_name((j - 1) % spec.counties) + "\n";
+  }
+  return csv;
+}
+
+std::string make_assignments(const SampleSpec& spec) {
+  // The field inspectors of each county, in id order.
+  std::vector<std::vector<int>> field(static_cast<std::size_t>(spec.counties));
+  for (int j = spec.counties + 1; j <= spec.inspectors; ++j)
+    field[static_cast<std::size_t>((j - 1) % spec.counties)].push_back(j);
+  std::string csv = "inspector_id,school_id,from,until\n";
+  for (int i = 1; i <= spec.schools; ++i) {
+    const std::vector<int>& people = field[static_cast<std::size_t>((i - 1) % spec.counties)];
+    const std::size_t n = people.size();
+    const std::size_t k = static_cast<std::size_t>((i - 1) / spec.counties);
+    for (std::size_t a = 0; a < std::min<std::size_t>(2, n); ++a) {
+      csv += id('I', people[(k + a) % n], 4) + "," + id('S', i, 5) + "," + spec.from + ",\n";
+    }
+  }
+  return csv;
+}
+
+Status check(const char* option, long long v, long long lo, long long hi) {
+  if (v >= lo && v <= hi) return Status();
+  return Status::invalid_input(std::string("--") + option + ": " + std::to_string(v) +
+                               " is not from " + std::to_string(lo) + " to " + std::to_string(hi));
+}
+
+}  // namespace
+
+Result<SampleFiles> make_sample(const SampleSpec& spec) {
+  // Ids have five digits for schools and four for inspectors.
+  if (Status s = check("schools", spec.schools, 1, 99'999); !s.ok()) return s;
+  if (Status s = check("inspectors", spec.inspectors, 1, 9'999); !s.ok()) return s;
+  if (Status s = check("counties", spec.counties, 1, 1'000); !s.ok()) return s;
+  if (spec.counties > spec.inspectors)
+    return Status::invalid_input("--counties: " + std::to_string(spec.counties) +
+                                 " counties need at least as many inspectors (one supervisor "
+                                 "each); --inspectors is " +
+                                 std::to_string(spec.inspectors));
+  if (Result<Date> d = parse_date(spec.from); !d.ok())
+    return Status::invalid_input("--from: '" + spec.from + "' is not a date (YYYY-MM-DD)");
+  // Each file draws from its own stream: more inspectors do not change the schools.
+  Rng schools(spec.seed), inspectors(spec.seed + 0x1000);
+  return SampleFiles{make_schools(spec, schools), make_inspectors(spec, inspectors),
+                     make_assignments(spec)};
+}
+
+}  // namespace vs::admin
