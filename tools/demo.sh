@@ -57,19 +57,12 @@ run() { printf '  $ %s\n' "${*/#$bin\//}"; "$@" | sed 's/^/    /'; }
 vs() { "$bin/visitsync" "$@"; }
 admin() { "$bin/visitsync-admin" "$@"; }
 
-# The shared reference data's assignments run from 2026-09-01 to 2027-01-31. Outside that
-# period the demo uses a copy whose assignments run to 2099, so that it works on any date.
-ref="$root/../shared/domain/reference"
-today=$(date -u +%F)
-if [[ "$today" > "2027-01-31" || "$today" < "2026-09-01" ]]; then
-  mkdir -p "$work/reference"
-  cp "$ref"/*.csv "$work/reference/"
-  sed -i 's/2026-09-01,2027-01-31/2000-01-01,2099-12-31/' "$work/reference/assignments.csv"
-  ref="$work/reference"
-fi
+# The project's sample deployment (schema/sample, made by `visitsync-admin sample`): its
+# assignments start on 2026-09-01 and have no end, so the demo runs on any later date.
+ref="$root/schema/sample"
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 hub="$work/hub"
-school=S00033  # a primary school in 代县, assigned to inspectors I0011 and I0021
+school=S00011  # a primary school in 代县, assigned to inspectors I0011 and I0021 (schema/sample)
 
 say "1. Headquarters sets up a deployment: a certificate authority, the hub's certificate and store."
 run admin init --data "$hub" --hub-address "127.0.0.1:$port"

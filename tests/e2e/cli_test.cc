@@ -18,7 +18,7 @@ using nlohmann::json;
 
 namespace {
 
-constexpr const char* kSchool = "S00033";  // primary, assigned to I0011: all four templates apply
+constexpr const char* kSchool = "S00011";  // primary, assigned to I0011: all four templates apply
 
 struct Device {
   test::TempDir dir;
@@ -63,7 +63,7 @@ std::string valid_value(const json& item, const std::string& photo) {
 
 TEST_CASE_METHOD(Device, "an inspector records a visit of each template with the command line",
                  "[e2e][cli]") {
-  const std::string ref = test::reference_dir_for_today(dir);
+  const std::string ref = test::sample_dir();
   const std::string init = ok({"init", "--standalone", "--inspector", "I0011", "--reference", ref,
                                "--templates", test::templates_dir()});
   CHECK_THAT(init, Catch::Contains("standalone device") && Catch::Contains("I0011"));
@@ -177,7 +177,7 @@ TEST_CASE_METHOD(Device, "an inspector records a visit of each template with the
     for (const json& i : s["items"]) expected_items += "," + std::string(i["key"]);
   }
   CHECK_THAT(header, Catch::EndsWith(expected_items));
-  CHECK_THAT(csv, Catch::Contains(visits["school-conditions"] + ",S00033,代县"));
+  CHECK_THAT(csv, Catch::Contains(visits["school-conditions"] + ",S00011,代县"));
   CHECK_THAT(csv, Catch::Contains(",submitted,1,I0011,"));
   CHECK_THAT(csv, Catch::Contains("\"第一条 first note\nsecond note, with a comma\""));
   CHECK(std::count(csv.begin(), csv.end(), '\n') >= 2);
@@ -188,7 +188,7 @@ TEST_CASE_METHOD(Device, "an inspector records a visit of each template with the
   const std::string jsonl = ok({"export", "--format", "jsonl"});
   CHECK(std::count(jsonl.begin(), jsonl.end(), '\n') == 4);
   CHECK_THAT(ok({"export", "--format", "summary"}),
-             Catch::Contains("school,S00033,") && Catch::Contains("county,代县,"));
+             Catch::Contains("school,S00011,") && Catch::Contains("county,代县,"));
 }
 
 TEST_CASE_METHOD(Device, "the command line explains itself and refuses bad usage",
@@ -240,7 +240,7 @@ TEST_CASE_METHOD(Device, "the command line explains itself and refuses bad usage
   CHECK_FALSE(std::filesystem::exists(data));
   test::RunResult unknown_inspector =
       vs({"init", "--standalone", "--inspector", "I9999", "--reference",
-          test::reference_dir_for_today(dir), "--templates", test::templates_dir()});
+          test::sample_dir(), "--templates", test::templates_dir()});
   CHECK(unknown_inspector.exit_code == 2);
   CHECK_THAT(unknown_inspector.err, Catch::Contains("no inspector 'I9999'"));
   // --data naming a file is bad input, and the file stays as it was.
@@ -248,7 +248,7 @@ TEST_CASE_METHOD(Device, "the command line explains itself and refuses bad usage
   std::ofstream(file) << "mine";
   test::RunResult on_file =
       test::run(VS_VISITSYNC_BIN, {"init", "--standalone", "--inspector", "I0011", "--reference",
-                                   test::reference_dir_for_today(dir), "--templates",
+                                   test::sample_dir(), "--templates",
                                    test::templates_dir(), "--data", file});
   CHECK(on_file.exit_code == 2);
   CHECK_THAT(on_file.err, Catch::Contains("not a folder"));
@@ -258,7 +258,7 @@ TEST_CASE_METHOD(Device, "the command line explains itself and refuses bad usage
 TEST_CASE_METHOD(Device, "an export to a folder, or into a missing folder, is bad usage",
                  "[e2e][cli][input]") {
   ok({"init", "--standalone", "--inspector", "I0011", "--reference",
-      test::reference_dir_for_today(dir), "--templates", test::templates_dir()});
+      test::sample_dir(), "--templates", test::templates_dir()});
   // A value that looks like --help is a value (after --), not a request for help.
   const std::string id =
       ok({"visit", "start", "--school", kSchool, "--template", "school-conditions"}).substr(0, 36);

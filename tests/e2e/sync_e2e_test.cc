@@ -78,7 +78,7 @@ HubFolder make_hub_folder(const test::TempDir& dir) {
   h.path = dir.file("hub");
   h.port = free_port();
   h.address = "127.0.0.1:" + std::to_string(h.port);
-  h.reference = test::reference_dir_for_today(dir);
+  h.reference = test::sample_dir();
   ok("visitsync-admin", {"init", "--data", h.path, "--hub-address", h.address});
   for (const char* k : {"schools", "inspectors", "assignments"}) {
     ok("visitsync-admin", {"import", "--data", h.path, k, h.reference + "/" + k + ".csv"});
@@ -117,7 +117,7 @@ TEST_CASE("the demo's scenario ends with the same visits on the hub and all thre
   std::string awaiting;  // the visit still to review
   for (const std::string& line : hub) {
     const json v = json::parse(line);
-    CHECK(v["school_id"] == "S00033");
+    CHECK(v["school_id"] == "S00011");
     CHECK(v["conflicts"].empty());  // the flagged class count was settled
     if (v["template_id"] == "school-conditions") {
       ++returned;
@@ -147,7 +147,7 @@ TEST_CASE("the demo's scenario ends with the same visits on the hub and all thre
   CHECK(submitted == 1);
   const std::string csv = test::slurp(base + "hub.csv");
   CHECK(csv.substr(0, 3) == "\xEF\xBB\xBF");
-  CHECK_THAT(csv, Catch::Contains("代县上馆第2小学"));
+  CHECK_THAT(csv, Catch::Contains("代县上馆镇第1小学"));
   CHECK_THAT(test::slurp(dir.file("demo") + "/hub.log"), Catch::Contains("stopped"));
 
   // Headquarters works on the hub's store itself: nothing is flagged, and the visit still
@@ -213,18 +213,18 @@ TEST_CASE("the hub process refuses strangers, keeps serving, and stops cleanly",
   }
   SECTION("ops of a school whose assignment ended are refused with the reason and kept") {
     std::string visit = ok("visitsync", {"visit", "start", "--data", dir.file("good"), "--school",
-                                         "S00003", "--template", "school-conditions"});
+                                         "S00001", "--template", "school-conditions"});
     visit.erase(visit.find_last_not_of('\n') + 1);
     ok("visitsync",
        {"visit", "set", "--data", dir.file("good"), visit, "enrolled_students", "412"});
     // Offline, the device does not know that headquarters ended the assignment.
     const std::string ended = dir.file("ended.csv");
     std::ofstream(ended)
-        << "inspector_id,school_id,from,until\nI0011,S00003,2000-01-01,2000-01-02\n";
+        << "inspector_id,school_id,from,until\nI0011,S00001,2000-01-01,2000-01-02\n";
     ok("visitsync-admin", {"import", "--data", hub, "assignments", ended});
     test::RunResult r = tool("visitsync", {"sync", "--data", dir.file("good")});
     CHECK(r.exit_code == 4);
-    CHECK_THAT(r.out, Catch::Contains("may not write visits of school S00003"));
+    CHECK_THAT(r.out, Catch::Contains("may not write visits of school S00001"));
     CHECK_THAT(r.err, Catch::Contains("refused"));
     const json status =
         json::parse(ok("visitsync", {"status", "--data", dir.file("good"), "--json"}));
@@ -314,7 +314,7 @@ TEST_CASE("a hub stopped by SIGTERM during a push keeps everything it acknowledg
     REQUIRE(in.ok());
     if (attempt == 0) REQUIRE(sync_with_hub(in.value()->engine(), e.value(), {}).ok());
     for (int i = 0; i < 40; ++i) {
-      Result<std::string> id = in.value()->start_visit("S00033", "school-conditions");
+      Result<std::string> id = in.value()->start_visit("S00011", "school-conditions");
       REQUIRE(id.ok());
       test::answer_required(*in.value(), id.value());
     }

@@ -1,5 +1,5 @@
-// Property: the merged state is a function of the set of ops received (DESIGN.md § Merge rules,
-// properties 1 and 2). Real engines on real files make a concurrent history, then the ops are
+// Property: the merged state is a function of the set of ops received (engine/MERGE.md,
+// "Convergence"). Real engines on real files make a concurrent history, then the ops are
 // delivered to fresh replicas under random schedules: any order, duplicates, partial batches,
 // relays through another replica. Every digest must equal the reference.
 //

@@ -1,4 +1,4 @@
-// The merge policies of DESIGN.md § Merge rules, one replica pair at a time, through the
+// The merge policies of engine/MERGE.md, one replica pair at a time, through the
 // public API on real store files.
 #include <catch2/catch.hpp>
 

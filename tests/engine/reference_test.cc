@@ -71,54 +71,59 @@ TEST_CASE("malformed CSV is refused with its line", "[engine][reference][csv][in
   CHECK_THAT(domain::parse_csv("").status().message(), Catch::Contains("empty"));
 }
 
-TEST_CASE_METHOD(Hub, "the shared reference data imports, and re-imports without duplicates",
+TEST_CASE_METHOD(Hub, "the sample deployment imports, and re-imports without duplicates",
                  "[engine][reference]") {
-  const std::string ref = test::shared_reference_dir();
+  const std::string ref = test::sample_dir();
   const ImportReport schools = import(ReferenceKind::kSchools, test::slurp(ref + "/schools.csv"));
   const ImportReport inspectors =
       import(ReferenceKind::kInspectors, test::slurp(ref + "/inspectors.csv"));
   const ImportReport assignments =
       import(ReferenceKind::kAssignments, test::slurp(ref + "/assignments.csv"));
-  CHECK(schools.rows == 240);
-  CHECK(schools.created == 240);
+  CHECK(schools.rows == 60);
+  CHECK(schools.created == 60);
   CHECK(inspectors.created == 24);
-  CHECK(assignments.created == 295);
+  CHECK(assignments.created == 84);  // two inspectors a school in counties 0-3, one in 4-9
 
   Result<School> s = in->school("S00001");
   REQUIRE(s.ok());
-  CHECK(s->name == "保德杨家湾第1教学点");
-  CHECK(s->level == "teaching_point");
-  CHECK(s->students == 46);
+  CHECK(s->name == "代县枣林镇第1小学");
+  CHECK(s->level == "primary");
+  CHECK(s->students == 146);
   REQUIRE(s->location);
-  CHECK(s->location->lat == Approx(38.81707));
+  CHECK(s->location->lat == Approx(38.78818));
   Result<Inspector> sup = in->inspector("I0001");
   REQUIRE(sup.ok());
   CHECK(sup->role == Role::kSupervisor);
   CHECK(sup->county == "代县");
-  CHECK(in->assigned_schools("I0002")->size() == 10);
+  CHECK(in->assigned_schools("I0012")->size() == 6);
+  CHECK(in->inspector("I0010")->role == Role::kSupervisor);
+  CHECK(in->inspector("I0011")->role == Role::kInspector);
+  // The sample's assignments have no end: the demo and the tests run on any later date.
+  clock.set(2'208'988'800'000);  // 2040-01-01
+  CHECK(in->assigned_schools("I0012")->size() == 6);
+  clock.set(test::kToday);
 
   const std::uint64_t ops = in->engine().stats()->ops;
   const std::string before = digest();
   SECTION("the same files again change nothing") {
     const ImportReport again = import(ReferenceKind::kSchools, test::slurp(ref + "/schools.csv"));
-    CHECK(again.unchanged == 240);
+    CHECK(again.unchanged == 60);
     CHECK(again.created == 0);
     CHECK(in->engine().stats()->ops == ops);
     CHECK(digest() == before);
   }
   SECTION("a changed row updates its record and writes only the changed field") {
     std::string csv = test::slurp(ref + "/schools.csv");
-    const std::string row =
-        "S00001,保德杨家湾第1教学点,忻州市,保德县,杨家湾镇,teaching_point,0,46,2,";
+    const std::string row = "S00001,代县枣林镇第1小学,忻州市,代县,枣林镇,primary,0,146,9,";
     REQUIRE(csv.find(row) != std::string::npos);
     csv.replace(csv.find(row), row.size(),
-                "S00001,保德杨家湾第1教学点,忻州市,保德县,杨家湾镇,teaching_point,0,52,2,");
+                "S00001,代县枣林镇第1小学,忻州市,代县,枣林镇,primary,0,152,9,");
     const ImportReport r = import(ReferenceKind::kSchools, csv);
     CHECK(r.updated == 1);
-    CHECK(r.unchanged == 239);
+    CHECK(r.unchanged == 59);
     CHECK(in->engine().stats()->ops == ops + 1);
-    CHECK(in->school("S00001")->students == 52);
-    CHECK(in->engine().records_with_prefix("school/")->size() == 240);
+    CHECK(in->school("S00001")->students == 152);
+    CHECK(in->engine().records_with_prefix("school/")->size() == 60);
   }
 }
 
@@ -195,5 +200,19 @@ TEST_CASE_METHOD(Hub, "an assignment must name an imported inspector and school,
   CHECK(ok.created == 1);
   CHECK(in->assigned_schools("I1").value() == std::vector<std::string>{"S1"});
   clock.set(test::kToday + 400 * 86'400'000LL);  // after the period
+  CHECK(in->assigned_schools("I1")->empty());
+
+  // An empty `until` is an assignment with no end; `from` is never optional.
+  CHECK_THAT(import_error(ReferenceKind::kAssignments,
+                          "inspector_id,school_id,from,until\nI1,S1,,2027-01-31\n")
+                 .message(),
+             Catch::Contains("line 2: from: '' is not a date"));
+  REQUIRE(
+      import(ReferenceKind::kAssignments, "inspector_id,school_id,from,until\nI1,S1,2026-12-01,\n")
+          .updated == 1);
+  CHECK(in->assigned_schools("I1").value() == std::vector<std::string>{"S1"});
+  clock.set(4'102'444'800'000);  // 2100-01-01
+  CHECK(in->assigned_schools("I1").value() == std::vector<std::string>{"S1"});
+  clock.set(test::kToday);  // before 2026-12-01
   CHECK(in->assigned_schools("I1")->empty());
 }

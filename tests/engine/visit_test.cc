@@ -1,5 +1,5 @@
 // Visits in domain terms: the lifecycle, refusals, findings, counters, and two inspectors
-// editing the same visit offline (DESIGN.md § Merge rules, property 4). Replicas exchange ops
+// editing the same visit offline (engine/MERGE.md, "Visits"). Replicas exchange ops
 // through the engine directly, as a sync through the hub would.
 #include <algorithm>
 #include <map>
@@ -16,7 +16,7 @@ using namespace vs;
 namespace {
 
 // Shared by I0011 and I0021, in 代县, whose supervisor is I0001; a primary school.
-constexpr const char* kSchool = "S00033";
+constexpr const char* kSchool = "S00011";
 
 struct Device {
   std::unique_ptr<test::ManualClock> clock;
@@ -35,9 +35,8 @@ struct Deployment {
     REQUIRE(h.ok());
     hub = std::move(h.value());
     for (const char* kind : {"schools", "inspectors", "assignments"}) {
-      Result<ImportReport> r =
-          hub->import_reference(*parse_reference_kind(kind),
-                                test::slurp(test::shared_reference_dir() + "/" + kind + ".csv"));
+      Result<ImportReport> r = hub->import_reference(
+          *parse_reference_kind(kind), test::slurp(test::sample_dir() + "/" + kind + ".csv"));
       REQUIRE(r.ok());
     }
     for (const char* t :
@@ -170,12 +169,12 @@ TEST_CASE_METHOD(Deployment, "a visit goes from draft to submitted, returned and
 TEST_CASE_METHOD(Deployment, "visits are refused where the rules say no",
                  "[engine][visit][input]") {
   Inspection& inspector = device("I0011");
-  CHECK_THAT(refused(inspector.start_visit("S00001", "school-conditions").status()).message(),
-             Catch::Contains("not assigned to school S00001"));
+  CHECK_THAT(refused(inspector.start_visit("S00002", "school-conditions").status()).message(),
+             Catch::Contains("not assigned to school S00002"));
   CHECK(inspector.start_visit("S99999", "school-conditions").status().code() == Code::kNotFound);
   CHECK(inspector.start_visit(kSchool, "no-such-template").status().code() == Code::kNotFound);
-  Inspection& other = device("I0002");
-  CHECK_THAT(refused(other.start_visit("S00001", "school-conditions").status()).message(),
+  // S00031 is a teaching point of the inspector's county, assigned to it.
+  CHECK_THAT(refused(inspector.start_visit("S00031", "school-conditions").status()).message(),
              Catch::Contains("does not apply to teaching_point schools"));
   CHECK_THAT(
       refused(device("I0001", Role::kSupervisor).start_visit(kSchool, "school-conditions").status())

@@ -1,6 +1,5 @@
 #include "support/test_support.h"
 
-#include <chrono>
 #include <cstdlib>
 #include <fstream>
 #include <iostream>
@@ -55,26 +54,8 @@ int property_rounds(int normal) {
   return normal;
 }
 
-std::string shared_reference_dir() { return VS_SOURCE_DIR "/../shared/domain/reference"; }
+std::string sample_dir() { return VS_SOURCE_DIR "/schema/sample"; }
 std::string templates_dir() { return VS_SOURCE_DIR "/schema/templates"; }
-
-std::string reference_dir_for_today(const TempDir& dir) {
-  const auto now = std::chrono::system_clock::now().time_since_epoch();
-  const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(now).count();
-  constexpr std::int64_t kPeriodEnd = 1801526400000;  // 2027-02-01T00:00:00Z
-  if (ms < kPeriodEnd) return shared_reference_dir();
-  const std::string out = dir.file("reference");
-  std::filesystem::create_directories(out);
-  for (const char* f : {"schools.csv", "inspectors.csv", "assignments.csv"}) {
-    std::string text = slurp(shared_reference_dir() + "/" + f);
-    for (std::size_t at = text.find("2027-01-31"); at != std::string::npos;
-         at = text.find("2027-01-31", at)) {
-      text.replace(at, 10, "2099-12-31");
-    }
-    std::ofstream(out + "/" + f, std::ios::binary) << text;
-  }
-  return out;
-}
 
 std::string slurp(const std::string& path) {
   std::ifstream in(path, std::ios::binary);

@@ -45,16 +45,13 @@ std::uint64_t seed();
 // A bound on property-test rounds: `normal`, or VS_PROPERTY_ROUNDS when set (to run longer).
 int property_rounds(int normal);
 
-// The folders of the shared reference data and of the project's templates.
-std::string shared_reference_dir();
+// The folders of the project's sample deployment (schema/sample: schools, inspectors and
+// assignments as CSV, made by `visitsync-admin sample`) and of its templates.
+std::string sample_dir();
 std::string templates_dir();
-// The shared reference data when today falls in its assignment period (2026-09-01 to
-// 2027-01-31); past it, a copy in `dir` whose assignments run to 2099, so that end-to-end tests
-// on the real clock keep working.
-std::string reference_dir_for_today(const TempDir& dir);
 // A whole file's content; fails the test if it cannot be read.
 std::string slurp(const std::string& path);
-// 2026-11-23 12:00 UTC, inside the assignment period of the shared reference data.
+// 2026-11-23 12:00 UTC, after the sample's assignments begin (2026-09-01; they have no end).
 inline constexpr std::int64_t kToday = 1795435200000;
 
 // Answers every required item of a school-conditions visit (a test fails if one is refused).

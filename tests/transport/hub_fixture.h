@@ -18,7 +18,7 @@
 namespace vs::test {
 
 // Shared by I0011 and I0021 (代县, supervisor I0001), a primary school.
-inline constexpr const char* kSharedSchool = "S00033";
+inline constexpr const char* kSharedSchool = "S00011";
 
 struct TestDevice {
   Enrollment enrollment;
@@ -37,7 +37,7 @@ class Deployment {
       for (const char* kind : {"schools", "inspectors", "assignments"}) {
         REQUIRE(h.value()
                     ->import_reference(*parse_reference_kind(kind),
-                                       slurp(shared_reference_dir() + "/" + kind + ".csv"))
+                                       slurp(sample_dir() + "/" + kind + ".csv"))
                     .ok());
       }
       for (const char* t :

@@ -312,13 +312,13 @@ TEST_CASE_METHOD(LiveHub,
   REQUIRE(admin_store->inspection()
               .import_reference(
                   ReferenceKind::kAssignments,
-                  "inspector_id,school_id,from,until\nI0011,S00033,2026-09-01,2026-11-01\n")
+                  "inspector_id,school_id,from,until\nI0011,S00011,2026-09-01,2026-11-01\n")
               .ok());
   REQUIRE(a.in->set_answer(id.value(), "class_count", "12").ok());
   Result<SyncReport> r = sync(a);
   REQUIRE(r.ok());
   REQUIRE(r->rejected.size() == 1);
-  CHECK_THAT(r->rejected[0].second, Catch::Contains("may not write visits of school S00033"));
+  CHECK_THAT(r->rejected[0].second, Catch::Contains("may not write visits of school S00011"));
   Result<std::vector<std::pair<std::uint64_t, std::string>>> refused = refused_ops(a.engine());
   REQUIRE(refused.ok());
   REQUIRE(refused->size() == 1);
@@ -329,7 +329,7 @@ TEST_CASE_METHOD(LiveHub,
     kept = kept || (ans.item->key == "class_count" && ans.value == Value::integer(12));
   CHECK(kept);
   CHECK(admin_store->engine()
-            .read_field("visit/S00033/" + id.value(), "a.class_count")
+            .read_field("visit/S00011/" + id.value(), "a.class_count")
             ->has_value() == false);
   // The pull brought the ended assignment: the device now refuses new answers itself.
   CHECK_THAT(a.in->set_answer(id.value(), "class_count", "13").message(),

@@ -1,5 +1,5 @@
 // tls/certs and tls/context: certificates chain to the deployment CA alone, and real TLS 1.3
-// handshakes on 127.0.0.1 accept exactly the peers DESIGN.md § Sync step 1 allows.
+// handshakes on 127.0.0.1 accept exactly the peers schema/PROTOCOL.md ("TLS") allows.
 #include <chrono>
 #include <ctime>
 #include <exception>

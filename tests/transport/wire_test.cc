@@ -46,7 +46,7 @@ std::vector<Op> sample_ops() {
     Op op;
     op.id = OpId{i % 2 == 0 ? "d-I0011-1" : "d-I0021-2", 10 + i};
     op.hlc = make_hlc(1'795'435'200'000 + i * 1000, static_cast<std::uint32_t>(i % 3));
-    op.record = "visit/S00033/" + std::to_string(i / 4);
+    op.record = "visit/S00011/" + std::to_string(i / 4);
     op.field = "a.item_" + std::to_string(i);
     op.policy = i == 10 ? Policy::kUnion : Policy::kLww;
     op.value = values[i];
