@@ -1,4 +1,7 @@
-# The layering rules of STYLE.md § 1, checked on the sources' #include lines:
+# The layering rules, checked on the sources' #include lines. Dependencies point one way
+# (tools -> transport -> engine, and tools -> engine), and this script checks three rules:
+# the engine has no network, TLS or transport code; public headers name no SQLite, OpenSSL,
+# cereal or Asio type (Asio only as io_context); session/ and wire/ do no I/O. Run it with
 #   cmake -DROOT=<source dir> -P tests/layering.cmake
 # Fails (and lists every offending include) when a layer reaches past its place.
 
@@ -37,6 +40,6 @@ forbid("session/ and wire/ do no I/O"
        transport/src/session transport/src/wire)
 
 if(problems)
-  message(FATAL_ERROR "layering: includes that break STYLE.md § 1:${problems}")
+  message(FATAL_ERROR "layering: includes that break the layering rules:${problems}")
 endif()
 message(STATUS "layering: every include is where it belongs")

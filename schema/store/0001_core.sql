@@ -1,5 +1,5 @@
 -- The engine's store, on devices and on the hub alike: the op log and the merged state.
--- DESIGN.md § Data model and § Merge rules. Never edit once released: add a migration.
+-- engine/MERGE.md describes both. Never edit once released: add a migration.
 
 -- One row per setting of this replica: 'device_id' (text), 'hlc' (the clock's last reading).
 CREATE TABLE meta (

@@ -1,4 +1,4 @@
-// visitsync: the device command line (DESIGN.md § Command line). Parses arguments, calls the
+// visitsync: the device command line (tools/COMMANDS.md). Parses arguments, calls the
 // library, prints, and maps the Status to the exit code.
 #include <algorithm>
 #include <cstdio>

@@ -88,7 +88,7 @@ const std::vector<std::string>& school_levels();
 // Parses and validates a template. kInvalidInput names the path of the first problem found.
 Result<Template> parse_template(std::string_view json);
 
-// Parses a value as typed on the command line (DESIGN.md § Command line) and checks it against
+// Parses a value as typed on the command line (tools/COMMANDS.md) and checks it against
 // the item: yes|no, numbers as written, YYYY-MM-DD, an option key, option keys separated by
 // commas, LAT,LON[,ACCURACY_M], text as given. Photo items take attachment ids (SHA-256 hex)
 // separated by commas. Errors name the item and what was expected.

@@ -1,8 +1,8 @@
 // Engine: one replica of the visitsync store (a device or the hub), on one SQLite file.
 //
 // Every local write becomes an op committed in the same transaction as the state it changes;
-// ops from other replicas are merged by apply_remote() under the rules of DESIGN.md § Merge
-// rules, so that the state is a function of the set of ops received. An Engine is used by one
+// ops from other replicas are merged by apply_remote() under the rules of engine/MERGE.md,
+// so that the state is a function of the set of ops received. An Engine is used by one
 // thread at a time; several Engines (in one or several processes) may open the same file.
 #pragma once
 

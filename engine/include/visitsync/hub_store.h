@@ -1,4 +1,4 @@
-// HubStore: the hub's side of sync on its store (DESIGN.md § Sync): enrolled devices, hello,
+// HubStore: the hub's side of sync on its store (schema/PROTOCOL.md): enrolled devices, hello,
 // push with authorization, and pulls by scope with resumable cursors. No sockets: transport/
 // drives it; one thread at a time.
 //

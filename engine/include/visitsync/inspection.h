@@ -1,4 +1,4 @@
-// Inspection: the domain on top of the engine (DESIGN.md § Data model). Templates, schools,
+// Inspection: the domain on top of the engine (engine/MERGE.md, "Visits"). Templates, schools,
 // inspectors, assignments, and visits with their answers, notes, status lifecycle, reviews,
 // findings, flags and exports.
 //
@@ -29,7 +29,7 @@ enum class Role : std::uint8_t {
 };
 std::string_view role_name(Role r);
 
-// The life of a visit (DESIGN.md § Merge rules, property 4). A return opens a new round.
+// The life of a visit (engine/MERGE.md, "Visits"). A return opens a new round.
 enum class Phase : std::uint8_t { kDraft, kSubmitted, kReturned, kApproved };
 std::string_view phase_name(Phase p);
 
@@ -151,7 +151,8 @@ class Inspection {
   // Changes who acts here (init sets it once the reference data is in).
   Status set_actor(const std::string& actor_id, Role role);
 
-  // Reference data from CSV (the files of ../shared/domain/reference): all rows or none. Bad
+  // Reference data from CSV (schools.csv, inspectors.csv, assignments.csv, as in schema/sample/
+  // made by `visitsync-admin sample`; columns in tools/COMMANDS.md): all rows or none. Bad
   // rows are reported with their line numbers; re-importing updates, never duplicates.
   Result<ImportReport> import_reference(ReferenceKind kind, std::string_view csv);
   // Publishes a template. Refused: an invalid template (with the path of the problem), or a

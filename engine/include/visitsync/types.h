@@ -1,7 +1,7 @@
 // The engine's vocabulary: values, merge policies, op ids, ops and the views a replica returns.
 //
 // These are plain value types, copyable and comparable, with no storage or network types in
-// them. DESIGN.md § Data model and § Merge rules define their meaning.
+// them. engine/MERGE.md defines their meaning.
 #pragma once
 
 #include <array>
@@ -27,7 +27,7 @@ inline constexpr std::size_t kMaxSetItemBytes = 256;
 inline constexpr std::size_t kMaxBaseEntries = 64;
 inline constexpr std::size_t kMaxMediaTypeBytes = 128;
 
-// How concurrent writes to one field meet (DESIGN.md § Merge rules). Values are stored and sent
+// How concurrent writes to one field meet (engine/MERGE.md). Values are stored and sent
 // on the wire: only ever append.
 enum class Policy : std::uint8_t {
   kLww = 0,      // value of the highest stamp; flagged when concurrent values differ
@@ -188,7 +188,7 @@ struct OpId {
 };
 
 // One write, as it travels between replicas. Its stamp is (hlc, id.device). base names the ops
-// whose value the writer saw for this field (DESIGN.md § Merge rules): they are superseded.
+// whose value the writer saw for this field (engine/MERGE.md): they are superseded.
 // context is the application's: the engine stores and carries it and never reads it (the
 // inspection layer keeps a visit's review round there).
 struct Op {

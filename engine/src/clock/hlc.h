@@ -1,4 +1,4 @@
-// The hybrid logical clock of one replica (DESIGN.md § Data model: stamp = (HLC, device id)).
+// The hybrid logical clock of one replica (engine/MERGE.md: stamp = (HLC, device id)).
 //
 // A reading is the wall clock's milliseconds with a logical counter below them. Readings only
 // grow, even when the wall clock jumps backwards; a reading seen from another replica pushes the

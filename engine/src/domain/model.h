@@ -1,4 +1,4 @@
-// How the inspection domain maps onto engine records and fields (DESIGN.md § Data model).
+// How the inspection domain maps onto engine records and fields (engine/MERGE.md, "Visits").
 //
 //   template/<id>/<version 6 digits>   body (text: the canonical JSON)
 //   school/<id>                        name city county township level (text), boarding (bool),

@@ -1,5 +1,5 @@
 // Visits: start, answers, notes, submit, review, resolve, and the view of a visit with its
-// findings and flags (DESIGN.md § Merge rules, property 4).
+// findings and flags (engine/MERGE.md, "Visits").
 #include <algorithm>
 #include <map>
 #include <set>

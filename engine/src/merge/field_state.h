@@ -1,5 +1,5 @@
-// The merged state of one field and the rule that folds a new op into it (DESIGN.md § Merge
-// rules). Pure logic: no storage, no clock.
+// The merged state of one field and the rule that folds a new op into it (engine/MERGE.md).
+// Pure logic: no storage, no clock.
 //
 // For lww, max, min and union the state is the causal frontier: the ops of the field that no
 // received op names in its base. `pending` remembers ids named in a base before the op itself

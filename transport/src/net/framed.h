@@ -1,4 +1,4 @@
-// Frames over a TLS stream, as C++20 coroutines on Boost.Asio (STYLE.md § 8). Every read,
+// Frames over a TLS stream, as C++20 coroutines on Boost.Asio (no callback chains). Every read,
 // write, handshake and close runs under a deadline through within(); an error code becomes a
 // Status at once.
 #pragma once

@@ -73,7 +73,8 @@ void close_quietly(net::TlsStream& stream) {
   stream.lowest_layer().close(ignored);
 }
 
-// One session, from the TLS handshake to the close (STYLE.md § 8).
+// One session, from the TLS handshake to the close: a named coroutine with by-value
+// parameters, every step under a deadline.
 asio::awaitable<void> serve(HubServer::Impl* im, std::shared_ptr<net::TlsStream> stream,
                             std::uint64_t serial, std::string peer) {
   const auto started = std::chrono::steady_clock::now();

@@ -1,4 +1,4 @@
-// The device's side of one sync session (DESIGN.md § Sync): hello, push until the hub has
+// The device's side of one sync session (schema/PROTOCOL.md): hello, push until the hub has
 // acknowledged every op, pull until it has nothing more, bye. Protocol logic only: frames in,
 // frames out, no sockets. It reads and writes the device's engine directly, one transaction per
 // acknowledged batch or applied pull, so a link cut at any byte resumes from the last ack and

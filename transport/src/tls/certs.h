@@ -1,5 +1,5 @@
 // The certificate authority of one deployment: its CA, the hub's server certificate and the
-// devices' client certificates, as PEM text (DESIGN.md § Sync, step 1).
+// devices' client certificates, as PEM text (schema/PROTOCOL.md, "Certificates and enrollment").
 //
 // Keys are EC P-256, signatures ECDSA with SHA-256, serials 128 random bits, and every
 // certificate starts one hour in the past (clock skew between machines). Private keys are

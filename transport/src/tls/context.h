@@ -1,5 +1,6 @@
 // Asio TLS contexts for the hub and for devices: TLS 1.3 only, mutual authentication against the
-// deployment's CA and nothing else (DESIGN.md § Sync, step 1; STYLE.md § 8.6).
+// deployment's CA and nothing else (schema/PROTOCOL.md, "TLS"): Asio's tlsv13 methods with
+// verify_peer, plus verify_fail_if_no_peer_cert on the hub.
 //
 // A context is built once and shared by every connection of its process; Asio/OpenSSL allow
 // streams on several threads to use one context. The builders catch every library exception and

@@ -1,4 +1,4 @@
-// The sync protocol's messages (DESIGN.md § Sync). Plain structs; cereal appears only in
+// The sync protocol's messages (schema/PROTOCOL.md). Plain structs; cereal appears only in
 // messages.cc. decode() checks every size against a limit before it allocates, and turns any
 // malformed, truncated or oversized payload into kCorrupt, never a crash.
 //

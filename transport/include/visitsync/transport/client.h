@@ -1,5 +1,5 @@
 // The device's side of sync: enrollment material and one sync with the hub over mutually
-// authenticated TLS 1.3 (DESIGN.md § Sync).
+// authenticated TLS 1.3 (schema/PROTOCOL.md).
 #pragma once
 
 #include <chrono>

@@ -1,5 +1,6 @@
 // A deployment's TLS material: the CA and the hub's certificate kept in the hub's data folder,
-// and the enrollment files that carry a device's key and certificate (DESIGN.md § Sync, step 1).
+// and the enrollment files that carry a device's key and certificate (schema/PROTOCOL.md,
+// "Certificates and enrollment").
 #pragma once
 
 #include <cstdint>

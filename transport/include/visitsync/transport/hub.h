@@ -1,6 +1,6 @@
 // The hub's network server: TLS 1.3 with client certificates from the deployment's CA, one
 // coroutine per session on the caller's io_context, every store call on one store thread
-// (DESIGN.md § Sync). Sessions end on a bye, a refusal, an error or a timeout; one line per
+// (schema/PROTOCOL.md). Sessions end on a bye, a refusal, an error or a timeout; one line per
 // session goes to the log.
 #pragma once
 
