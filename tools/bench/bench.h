@@ -12,10 +12,11 @@
 namespace vs::bench {
 
 struct BenchArgs {
-  std::string work_dir;   // workload files and stores
-  std::string generator;  // ../shared/workload/gen_workload.py
+  std::string work_dir;   // generated workload files and stores
   std::string tools_dir;  // where visitsync-hub is
-  int visits = 2000;
+  std::string workload;   // --workload: a visits file to run on instead of the generated one
+  std::string edits;      // --edits: its edits file (the sync bench)
+  int visits = 2000;      // of the generated workload
   int items = 150;
   int writes = 2000;   // single local writes timed by the engine bench
   int sessions = 500;  // concurrent sessions of the sessions bench
@@ -24,6 +25,8 @@ struct BenchArgs {
 int run_engine_bench(const BenchArgs& args);
 int run_sync_bench(const BenchArgs& args);
 int run_sessions_bench(const BenchArgs& args);
+// visitsync-bench workload ...: writes a generated workload file.
+int run_workload_command(int argc, char** argv);
 
 double median(std::vector<double> v);
 double percentile(std::vector<double> v, double q);
@@ -32,6 +35,11 @@ inline void note(const std::string& s) { std::fprintf(stderr, "visitsync-bench: 
 inline int fail(const Status& s) {
   std::fprintf(stderr, "visitsync-bench: error: %s\n", s.message().c_str());
   return 1;
+}
+// A workload or edits file that cannot be used: exit 2 (bad input), other failures exit 1.
+inline int fail_input(const Status& s) {
+  std::fprintf(stderr, "visitsync-bench: error: %s\n", s.message().c_str());
+  return s.code() == Code::kInvalidInput ? 2 : 1;
 }
 
 // A flat JSON object of numbers and strings, keys in insertion order.

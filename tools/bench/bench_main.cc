@@ -1,14 +1,19 @@
-// visitsync-bench engine|sync|sessions [options]: the project's benchmarks (DESIGN.md §
-// Performance). Last line of output: one JSON object.
+// visitsync-bench engine|sync|sessions|workload [options]: the project's benchmarks (README.md
+// "Benchmarks", tools/COMMANDS.md) and their workload generator (tools/bench/WORKLOAD.md). Last
+// line of a bench's output: one JSON object.
 #include <algorithm>
+#include <cerrno>
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
+#include <fstream>
+#include <optional>
 #include <string>
 #include <unistd.h>
 
 #include "bench.h"
+#include "workload_gen.h"
 
 namespace vs::bench {
 
@@ -42,69 +47,174 @@ void JsonOut::add(const std::string& k, const std::string& v) {
   body_ += "\"" + v + "\"";
 }
 
-}  // namespace vs::bench
-
 namespace {
 
-int usage() {
-  std::fprintf(
-      stderr,
-      "usage: visitsync-bench engine|sync|sessions [--work DIR] [--tools DIR] [--generator FILE]\n"
-      "                       [--visits N] [--items N] [--writes N] [--sessions N]\n"
-      "  engine    local writes, apply_remote and raw SQLite inserts\n"
-      "  sync      the workload pushed and pulled over TLS through visitsync-hub, then edits\n"
-      "  sessions  --sessions devices (500) push 5 visits each at once to one hub\n"
-      "Options: --work DIR (workload and stores), --tools DIR (visitsync-hub's folder).\n"
-      "The last line printed is one JSON object of the figures.\n");
+constexpr const char* kUsage =
+    "usage: visitsync-bench engine|sync|sessions [--work DIR] [--tools DIR] [--visits N]\n"
+    "                       [--items N] [--writes N] [--sessions N] [--workload FILE]\n"
+    "                       [--edits FILE]\n"
+    "       visitsync-bench workload [--visits N] [--items N] [--seed S] [--edits]\n"
+    "                       [--edit-frac F] [--conflict-frac F] --out FILE\n"
+    "  engine    local writes, apply_remote and raw SQLite inserts\n"
+    "  sync      the workload pushed and pulled over TLS through visitsync-hub, then edits\n"
+    "  sessions  --sessions devices (500) push 5 visits each at once to one hub\n"
+    "  workload  writes the generated workload's visits file (with --edits: its edits file)\n"
+    "            to FILE ('-': standard output); WORKLOAD.md describes the format\n"
+    "The benches run on the generated workload of --visits (2000) x --items (150), seed 42,\n"
+    "kept in --work DIR; --workload FILE runs them on a visits file instead (its counts come\n"
+    "from the file) and --edits FILE gives the sync bench that file's edits.\n"
+    "The last line a bench prints is one JSON object of the figures.\n";
+
+int usage_error(const std::string& what) {
+  std::fprintf(stderr, "visitsync-bench: error: %s (visitsync-bench --help lists the options)\n",
+               what.c_str());
   return 2;
 }
 
 bool parse_int(const char* s, int& out) {
   char* end = nullptr;
+  errno = 0;
   const long v = std::strtol(s, &end, 10);
-  if (end == s || *end != '\0' || v <= 0 || v > 100'000'000) return false;
+  if (end == s || *end != '\0' || errno != 0 || v <= 0 || v > 100'000'000) return false;
   out = static_cast<int>(v);
   return true;
 }
 
+bool parse_seed(const char* s, std::uint64_t& out) {
+  char* end = nullptr;
+  errno = 0;
+  if (*s < '0' || *s > '9') return false;
+  const unsigned long long v = std::strtoull(s, &end, 10);
+  if (*end != '\0' || errno != 0) return false;
+  out = v;
+  return true;
+}
+
+bool parse_fraction(const char* s, double& out) {
+  char* end = nullptr;
+  const double v = std::strtod(s, &end);
+  if (end == s || *end != '\0' || !(v >= 0 && v <= 1)) return false;
+  out = v;
+  return true;
+}
+
+// The value of option argv[i], or nullptr (and i past the end) when it has none.
+const char* value_of(int argc, char** argv, int& i) { return i + 1 < argc ? argv[++i] : nullptr; }
+
+std::string bad_value(const std::string& option, const char* v, const char* expected) {
+  return std::string("bad value '") + v + "' for " + option + " (expected " + expected + ")";
+}
+
+// Parses the options of a bench; returns an error message or nothing.
+std::optional<std::string> parse_bench_args(int argc, char** argv, BenchArgs& args) {
+  bool counts = false;
+  for (int i = 2; i < argc; ++i) {
+    const std::string a = argv[i];
+    const char* v = value_of(argc, argv, i);
+    if (v == nullptr)
+      return a.rfind("--", 0) == 0 ? a + " needs a value" : "unexpected '" + a + "'";
+    const char* whole = "a whole number from 1 to 100000000";
+    if (a == "--work") {
+      args.work_dir = v;
+    } else if (a == "--tools") {
+      args.tools_dir = v;
+    } else if (a == "--workload") {
+      args.workload = v;
+    } else if (a == "--edits") {
+      args.edits = v;
+    } else if (a == "--visits" || a == "--items") {
+      counts = true;
+      if (!parse_int(v, a == "--visits" ? args.visits : args.items)) return bad_value(a, v, whole);
+    } else if (a == "--writes" || a == "--sessions") {
+      if (!parse_int(v, a == "--writes" ? args.writes : args.sessions))
+        return bad_value(a, v, whole);
+    } else {
+      return "unknown option " + a;
+    }
+  }
+  const std::string which = argv[1];
+  if (counts && !args.workload.empty())
+    return std::string("--visits and --items do not go with --workload: the file has its counts");
+  if (!args.edits.empty() && which != "sync")
+    return std::string("--edits is an option of the sync bench");
+  if (which == "sync" && !args.workload.empty() && args.edits.empty())
+    return std::string("sync --workload FILE needs --edits FILE, the edits made for that workload");
+  return std::nullopt;
+}
+
+Status write_output(const std::string& out, const std::string& text) {
+  if (out == "-") {
+    if (std::fwrite(text.data(), 1, text.size(), stdout) != text.size() || std::fflush(stdout) != 0)
+      return Status::io("cannot write to standard output");
+    return Status();
+  }
+  std::ofstream f(out, std::ios::binary | std::ios::trunc);
+  f.write(text.data(), static_cast<std::streamsize>(text.size()));
+  if (!f.flush()) return Status::io("cannot write " + out);
+  return Status();
+}
+
 }  // namespace
+
+int run_workload_command(int argc, char** argv) {
+  WorkloadSpec spec;
+  EditSpec edit_spec;
+  bool edits = false;
+  std::string out;
+  for (int i = 2; i < argc; ++i) {
+    const std::string a = argv[i];
+    if (a == "--edits") {
+      edits = true;
+      continue;
+    }
+    const char* v = value_of(argc, argv, i);
+    if (v == nullptr)
+      return usage_error(a.rfind("--", 0) == 0 ? a + " needs a value" : "unexpected '" + a + "'");
+    const char* whole = "a whole number from 1 to 100000000";
+    const char* frac = "a number from 0 to 1";
+    if (a == "--out") {
+      out = v;
+    } else if (a == "--visits" || a == "--items") {
+      if (!parse_int(v, a == "--visits" ? spec.visits : spec.items))
+        return usage_error(bad_value(a, v, whole));
+    } else if (a == "--seed") {
+      if (!parse_seed(v, spec.seed)) return usage_error(bad_value(a, v, "a whole number >= 0"));
+    } else if (a == "--edit-frac" || a == "--conflict-frac") {
+      if (!parse_fraction(v, a == "--edit-frac" ? edit_spec.edit_frac : edit_spec.conflict_frac))
+        return usage_error(bad_value(a, v, frac));
+    } else {
+      return usage_error("unknown option " + a);
+    }
+  }
+  if (out.empty()) return usage_error("workload needs --out FILE");
+  if (Status s = check_spec(spec, edit_spec); !s.ok()) return usage_error(s.message());
+  const std::string text =
+      edits ? generate_edits_file(spec, edit_spec) : generate_visits_file(spec);
+  if (Status s = write_output(out, text); !s.ok()) return fail(s);
+  return 0;
+}
+
+}  // namespace vs::bench
 
 int main(int argc, char** argv) {
   using namespace vs::bench;
-  if (argc < 2 || std::strcmp(argv[1], "--help") == 0) return usage();
+  for (int i = 1; i < argc; ++i) {
+    if (std::strcmp(argv[i], "--help") == 0 || std::strcmp(argv[i], "-h") == 0) {
+      std::fputs(kUsage, stdout);
+      return 0;
+    }
+  }
+  if (argc < 2) return usage_error("which bench?");
   const std::string which = argv[1];
+  if (which == "workload") return run_workload_command(argc, argv);
+  if (which != "engine" && which != "sync" && which != "sessions")
+    return usage_error("unknown command '" + which + "'");
   BenchArgs args;
-  args.generator = VS_SOURCE_DIR "/../shared/workload/gen_workload.py";
   args.tools_dir = VS_TOOLS_DIR;
   args.work_dir =
       (std::filesystem::temp_directory_path() / ("visitsync-bench-" + std::to_string(getuid())))
           .string();
-  for (int i = 2; i < argc; ++i) {
-    const std::string a = argv[i];
-    if (i + 1 >= argc) return usage();
-    const char* v = argv[++i];
-    bool ok = true;
-    if (a == "--work")
-      args.work_dir = v;
-    else if (a == "--generator")
-      args.generator = v;
-    else if (a == "--tools")
-      args.tools_dir = v;
-    else if (a == "--visits")
-      ok = parse_int(v, args.visits);
-    else if (a == "--items")
-      ok = parse_int(v, args.items);
-    else if (a == "--writes")
-      ok = parse_int(v, args.writes);
-    else if (a == "--sessions")
-      ok = parse_int(v, args.sessions);
-    else
-      ok = false;
-    if (!ok) {
-      std::fprintf(stderr, "visitsync-bench: error: bad option %s %s\n", a.c_str(), v);
-      return 2;
-    }
-  }
+  if (std::optional<std::string> e = parse_bench_args(argc, argv, args)) return usage_error(*e);
   std::error_code ec;
   std::filesystem::create_directories(args.work_dir, ec);
   if (ec) {
@@ -114,7 +224,5 @@ int main(int argc, char** argv) {
   }
   if (which == "engine") return run_engine_bench(args);
   if (which == "sync") return run_sync_bench(args);
-  if (which == "sessions") return run_sessions_bench(args);
-  std::fprintf(stderr, "visitsync-bench: error: unknown bench '%s'\n", which.c_str());
-  return usage();
+  return run_sessions_bench(args);
 }

@@ -13,8 +13,6 @@
 #include <thread>
 #include <unistd.h>
 
-#include <nlohmann/json.hpp>
-
 #include <visitsync/transport/deployment.h>
 
 extern char** environ;
@@ -23,7 +21,6 @@ namespace vs::bench {
 namespace {
 
 namespace fs = std::filesystem;
-using nlohmann::json;
 
 std::uint16_t free_port() {
   const int s = socket(AF_INET, SOCK_STREAM, 0);
@@ -43,27 +40,6 @@ std::string slurp(const std::string& path) {
 }
 
 }  // namespace
-
-std::string template_json(const Workload& w) {
-  json items = json::array();
-  for (const WorkloadItem& item : w.items) {
-    json i = json::parse(item.json);
-    if (i.contains("max_len")) {
-      i["max_length"] = i["max_len"];
-      i.erase("max_len");
-    }
-    i["label"] = {{"zh", item.key}, {"en", item.key}};
-    items.push_back(i);
-  }
-  const json t = {{"template_id", w.template_id},
-                  {"version", 1},
-                  {"title", {{"zh", "基准检查表"}, {"en", "Benchmark checklist"}}},
-                  {"applies_to", school_levels()},
-                  {"sections", json::array({{{"key", "all"},
-                                             {"title", {{"zh", "全部"}, {"en", "All items"}}},
-                                             {"items", items}}})}};
-  return t.dump();
-}
 
 Assignments one_inspector_everywhere(const Workload& w) {
   Assignments a;

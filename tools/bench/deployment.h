@@ -25,9 +25,6 @@ using Assignments = std::map<std::string, std::set<std::string>>;
 // Every school of the workload, assigned to kBenchInspector.
 Assignments one_inspector_everywhere(const Workload& w);
 
-// The workload's checklist as a template of one section.
-std::string template_json(const Workload& w);
-
 class BenchDeployment {
  public:
   // Makes the hub folder in `dir` with the template, the workload's schools, and inspectors

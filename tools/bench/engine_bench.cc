@@ -168,15 +168,14 @@ std::vector<double> rates(const std::vector<double>& secs, double per) {
 
 int run_engine_bench(const BenchArgs& args) {
   const std::string dir = args.work_dir;
-  Result<std::string> preload_file =
-      workload_file(args.generator, dir, args.visits, args.items, 42, false);
-  if (!preload_file.ok()) return fail(preload_file.status());
-  Result<std::string> extra_file = workload_file(args.generator, dir, 800, args.items, 43, false);
-  if (!extra_file.ok()) return fail(extra_file.status());
-  Result<Workload> preload_w = load_visits(preload_file.value());
-  if (!preload_w.ok()) return fail(preload_w.status());
+  Result<Workload> preload_w = bench_workload(args);
+  if (!preload_w.ok()) return fail_input(preload_w.status());
+  // Further visits to apply: a generated workload of 800 visits (seed 43) with as many items.
+  const WorkloadSpec extra_spec{800, static_cast<int>(preload_w->items.size()), 43};
+  Result<std::string> extra_file = generated_file(dir, extra_spec, false);
+  if (!extra_file.ok()) return fail_input(extra_file.status());
   Result<Workload> extra_w = load_visits(extra_file.value());
-  if (!extra_w.ok()) return fail(extra_w.status());
+  if (!extra_w.ok()) return fail_input(extra_w.status());
   // The extra visits come from other devices than the preload's, so their seqs are new.
   for (WorkloadVisit& v : extra_w->visits) v.device_id = "B-" + v.device_id;
   constexpr std::size_t kBatch = 10'000;

@@ -14,11 +14,8 @@
 namespace vs::bench {
 
 int run_sessions_bench(const BenchArgs& args) {
-  Result<std::string> file =
-      workload_file(args.generator, args.work_dir, args.visits, args.items, 42, false);
-  if (!file.ok()) return fail(file.status());
-  Result<Workload> w = load_visits(file.value());
-  if (!w.ok()) return fail(w.status());
+  Result<Workload> w = bench_workload(args);
+  if (!w.ok()) return fail_input(w.status());
   // Device i belongs to inspector i, assigned to the schools of its own visits: each device
   // pulls its scope (its schools and the co-inspectors' visits there), not the whole hub.
   const int n = args.sessions;

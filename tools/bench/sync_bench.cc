@@ -1,23 +1,20 @@
-// visitsync-bench sync: the shared workload (2,000 visits x 150 items) pushed from one device
+// visitsync-bench sync: the workload (2,000 visits x 150 items by default) pushed from one device
 // and pulled into a fresh one over TLS on loopback, through the real visitsync-hub process;
 // then the edits file applied on two devices and synced to convergence. Also computes the
 // floor: zstd -3 over the compact JSON of each batch of 100 visits.
 #include <algorithm>
 #include <chrono>
-#include <fstream>
-#include <map>
 
-#include <nlohmann/json.hpp>
 #include <zstd.h>
 
 #include "bench.h"
 #include "deployment.h"
+#include "edits.h"
 
 namespace vs::bench {
 namespace {
 
 using Clock = std::chrono::steady_clock;
-using nlohmann::json;
 
 double zstd_json_bytes_per_visit(const Workload& w) {
   std::size_t total = 0;
@@ -51,31 +48,19 @@ Result<Timed> timed_sync(Inspection& in, const Enrollment& e) {
 }
 
 // The edits of one role as writes; a counter's edit becomes the increment from prev to value.
-Result<std::vector<Write>> edit_writes(const std::string& path, const std::string& role,
-                                       const Workload& w) {
-  std::map<std::string, const WorkloadVisit*> visits;
-  for (const WorkloadVisit& v : w.visits) visits[v.id] = &v;
-  std::map<std::string, const WorkloadItem*> items;
-  for (const WorkloadItem& i : w.items) items[i.key] = &i;
-  std::ifstream in(path);
+std::vector<Write> edit_writes(const std::vector<WorkloadEdit>& edits, bool primary,
+                               const Workload& w) {
   std::vector<Write> out;
-  std::string line;
-  std::getline(in, line);  // the header
-  while (std::getline(in, line)) {
-    const json e = json::parse(line, nullptr, false);
-    if (!e.is_object() || e.value("role", "") != role) continue;
-    const WorkloadVisit* v = visits.at(e.at("visit_id").get<std::string>());
-    const WorkloadItem* item = items.at(e.at("item").get<std::string>());
-    Result<Value> value = answer_value(*item, e.at("value").dump());
-    if (!value.ok()) return value.status();
-    if (item->policy == Policy::kCounter) {
-      Result<Value> prev = answer_value(*item, e.at("prev").dump());
-      if (!prev.ok()) return prev.status();
-      const std::int64_t before = prev->is_null() ? 0 : prev->as_integer();
-      value = Value::integer((value->is_null() ? 0 : value->as_integer()) - before);
+  for (const WorkloadEdit& e : edits) {
+    if (e.primary != primary) continue;
+    const WorkloadVisit& v = w.visits[e.visit];
+    const WorkloadItem& item = w.items[e.item];
+    Value value = e.value;
+    if (item.policy == Policy::kCounter) {
+      const std::int64_t before = e.prev.is_null() ? 0 : e.prev.as_integer();
+      value = Value::integer((e.value.is_null() ? 0 : e.value.as_integer()) - before);
     }
-    out.push_back(Write{"visit/" + v->school_id + "/" + v->id, "a." + item->key, item->policy,
-                        value.value(), 1});
+    out.push_back(Write{visit_record(v), "a." + item.key, item.policy, std::move(value), 1});
   }
   return out;
 }
@@ -94,14 +79,17 @@ Status write_in_batches(Engine& e, const std::vector<Write>& writes, std::size_t
 }  // namespace
 
 int run_sync_bench(const BenchArgs& args) {
-  Result<std::string> visits_file =
-      workload_file(args.generator, args.work_dir, args.visits, args.items, 42, false);
-  if (!visits_file.ok()) return fail(visits_file.status());
-  Result<std::string> edits_file =
-      workload_file(args.generator, args.work_dir, args.visits, args.items, 42, true);
-  if (!edits_file.ok()) return fail(edits_file.status());
-  Result<Workload> w = load_visits(visits_file.value());
-  if (!w.ok()) return fail(w.status());
+  Result<Workload> w = bench_workload(args);
+  if (!w.ok()) return fail_input(w.status());
+  Result<std::string> edits_file = Status::internal("no edits file");
+  if (!args.edits.empty()) {
+    edits_file = args.edits;
+  } else {
+    edits_file = generated_file(args.work_dir, {args.visits, args.items, 42}, true);
+  }
+  if (!edits_file.ok()) return fail_input(edits_file.status());
+  Result<std::vector<WorkloadEdit>> edits = load_edits(edits_file.value(), w.value());
+  if (!edits.ok()) return fail_input(edits.status());
 
   // The push is timed on three fresh deployments (the machine is shared and noisy: the median
   // counts); the pull and the edits use the last one.
@@ -146,12 +134,10 @@ int run_sync_bench(const BenchArgs& args) {
   if (!pull.ok()) return fail(pull.status());
 
   note("edits: device a (the visits' own) and device b (a co-inspector), then sync to convergence");
-  Result<std::vector<Write>> primary = edit_writes(edits_file.value(), "primary", w.value());
-  Result<std::vector<Write>> second = edit_writes(edits_file.value(), "second", w.value());
-  if (!primary.ok()) return fail(primary.status());
-  if (!second.ok()) return fail(second.status());
-  if (Status s = write_in_batches(da.engine(), primary.value(), 1000); !s.ok()) return fail(s);
-  if (Status s = write_in_batches(db.engine(), second.value(), 1000); !s.ok()) return fail(s);
+  const std::vector<Write> primary = edit_writes(edits.value(), true, w.value());
+  const std::vector<Write> second = edit_writes(edits.value(), false, w.value());
+  if (Status s = write_in_batches(da.engine(), primary, 1000); !s.ok()) return fail(s);
+  if (Status s = write_in_batches(db.engine(), second, 1000); !s.ok()) return fail(s);
   std::uint64_t edit_bytes = 0;
   for (Inspection* d : {&da, &db, &da}) {
     const Enrollment& e = d == &da ? ea : b->first;
@@ -165,7 +151,7 @@ int run_sync_bench(const BenchArgs& args) {
   if (Status s = dep->stop_hub(); !s.ok()) return fail(s);
 
   const double visits = static_cast<double>(w->visits.size());
-  const double edit_ops = static_cast<double>(primary->size() + second->size());
+  const double edit_ops = static_cast<double>(primary.size() + second.size());
   JsonOut out;
   out.add("bench", "sync");
   out.add("visits", visits);

@@ -1,14 +1,20 @@
-// The shared benchmark workload (../shared/workload/gen_workload.py) as engine ops.
+// The benchmark workload (WORKLOAD.md) as engine values and ops: a visits file read and checked
+// line by line, made by the project's generator (workload_gen.h) unless the bench is given one.
 #pragma once
 
 #include <cstdint>
 #include <string>
 #include <vector>
 
+#include <visitsync/checklist.h>
 #include <visitsync/status.h>
 #include <visitsync/types.h>
 
+#include "workload_gen.h"
+
 namespace vs::bench {
+
+struct BenchArgs;
 
 struct WorkloadItem {
   std::string key;
@@ -16,6 +22,7 @@ struct WorkloadItem {
   Policy policy = Policy::kLww;
   std::vector<std::string> options;
   std::string json;  // the item as the file describes it
+  Item checked;      // the item as a template holds it: answers are checked against it
 };
 
 struct WorkloadVisit {
@@ -28,19 +35,25 @@ struct WorkloadVisit {
 };
 
 struct Workload {
+  std::string path;
+  std::string sha256;  // of the whole file
   std::string template_id;
   std::vector<WorkloadItem> items;
   std::vector<WorkloadVisit> visits;
 };
 
-// The workload file of (visits, items, seed) in `dir` (with `edits`: its edits file), made by
-// the generator (python3) unless it exists already. Returns its path.
-Result<std::string> workload_file(const std::string& generator, const std::string& dir, int visits,
-                                  int items, std::uint64_t seed, bool edits);
-// Reads a visits file: line 1 the checklist, then one visit per line.
+// The generated file of `spec` in `dir` (with `edits`: its edits file, default fractions),
+// written by the generator unless it is there already. Returns its path.
+Result<std::string> generated_file(const std::string& dir, const WorkloadSpec& spec, bool edits);
+
+// Reads and checks a visits file: line 1 the checklist, then one visit per line. Errors are
+// kInvalidInput "FILE:LINE: what is wrong".
 Result<Workload> load_visits(const std::string& path);
-// The engine value of one answer of an item (a JSON value from the file).
-Result<Value> answer_value(const WorkloadItem& item, const std::string& json_value);
+// The bench's workload: --workload FILE, or the generated one of --visits, --items, seed 42.
+Result<Workload> bench_workload(const BenchArgs& args);
+
+// The workload's checklist as a template of one section.
+std::string template_json(const Workload& w);
 
 // The record key the benches use for a visit.
 std::string visit_record(const WorkloadVisit& v);
