@@ -62,7 +62,7 @@ admin() { "$bin/visitsync-admin" "$@"; }
 ref="$root/schema/sample"
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 hub="$work/hub"
-school=S00011  # a primary school in 代县, assigned to inspectors I0011 and I0021 (schema/sample)
+school=S00011  # a junior secondary school in 代县, assigned to inspectors I0011 and I0021 (schema/sample)
 
 say "1. Headquarters sets up a deployment: a certificate authority, the hub's certificate and store."
 run admin init --data "$hub" --hub-address "127.0.0.1:$port"

@@ -18,7 +18,7 @@ using nlohmann::json;
 
 namespace {
 
-constexpr const char* kSchool = "S00011";  // primary, assigned to I0011: all four templates apply
+constexpr const char* kSchool = "S00011";  // junior, assigned to I0011: all four templates apply
 
 struct Device {
   test::TempDir dir;
@@ -239,17 +239,16 @@ TEST_CASE_METHOD(Device, "the command line explains itself and refuses bad usage
   CHECK(bad_ref.exit_code == 2);
   CHECK_FALSE(std::filesystem::exists(data));
   test::RunResult unknown_inspector =
-      vs({"init", "--standalone", "--inspector", "I9999", "--reference",
-          test::sample_dir(), "--templates", test::templates_dir()});
+      vs({"init", "--standalone", "--inspector", "I9999", "--reference", test::sample_dir(),
+          "--templates", test::templates_dir()});
   CHECK(unknown_inspector.exit_code == 2);
   CHECK_THAT(unknown_inspector.err, Catch::Contains("no inspector 'I9999'"));
   // --data naming a file is bad input, and the file stays as it was.
   const std::string file = dir.file("a-file");
   std::ofstream(file) << "mine";
-  test::RunResult on_file =
-      test::run(VS_VISITSYNC_BIN, {"init", "--standalone", "--inspector", "I0011", "--reference",
-                                   test::sample_dir(), "--templates",
-                                   test::templates_dir(), "--data", file});
+  test::RunResult on_file = test::run(
+      VS_VISITSYNC_BIN, {"init", "--standalone", "--inspector", "I0011", "--reference",
+                         test::sample_dir(), "--templates", test::templates_dir(), "--data", file});
   CHECK(on_file.exit_code == 2);
   CHECK_THAT(on_file.err, Catch::Contains("not a folder"));
   CHECK(test::slurp(file) == "mine");
@@ -257,8 +256,8 @@ TEST_CASE_METHOD(Device, "the command line explains itself and refuses bad usage
 
 TEST_CASE_METHOD(Device, "an export to a folder, or into a missing folder, is bad usage",
                  "[e2e][cli][input]") {
-  ok({"init", "--standalone", "--inspector", "I0011", "--reference",
-      test::sample_dir(), "--templates", test::templates_dir()});
+  ok({"init", "--standalone", "--inspector", "I0011", "--reference", test::sample_dir(),
+      "--templates", test::templates_dir()});
   // A value that looks like --help is a value (after --), not a request for help.
   const std::string id =
       ok({"visit", "start", "--school", kSchool, "--template", "school-conditions"}).substr(0, 36);

@@ -147,7 +147,7 @@ TEST_CASE("the demo's scenario ends with the same visits on the hub and all thre
   CHECK(submitted == 1);
   const std::string csv = test::slurp(base + "hub.csv");
   CHECK(csv.substr(0, 3) == "\xEF\xBB\xBF");
-  CHECK_THAT(csv, Catch::Contains("代县上馆镇第1小学"));
+  CHECK_THAT(csv, Catch::Contains("代县峨口镇第1中学"));
   CHECK_THAT(test::slurp(dir.file("demo") + "/hub.log"), Catch::Contains("stopped"));
 
   // Headquarters works on the hub's store itself: nothing is flagged, and the visit still

@@ -188,7 +188,7 @@ TEST_CASE_METHOD(HubFixture, "a device pulls its scope, resumably, and pushes it
   CHECK(scopes.count("g") == 1);
   CHECK(scopes.count("i:I0011") == 1);
   CHECK(scopes.count("s:S00011") == 1);
-  CHECK(scopes.count("s:S00002") == 0);
+  CHECK(scopes.count("s:S00012") == 0);
   CHECK(scopes.count("i:I0021") == 0);
   CHECK(a.in->templates()->size() == 4);
 
@@ -262,8 +262,8 @@ TEST_CASE_METHOD(HubFixture,
   const std::string key = "visit/" + std::string(kSchool) + "/" + id;
   Engine& e = a.in->engine();
   // Writes the inspection layer would refuse, made directly on the device's engine.
-  REQUIRE(e.write(Write{"visit/S00002/5e0bd5a4-0000-4000-8000-000000000001", "school", Policy::kLww,
-                        Value::text("S00002"), 1})
+  REQUIRE(e.write(Write{"visit/S00012/5e0bd5a4-0000-4000-8000-000000000001", "school", Policy::kLww,
+                        Value::text("S00012"), 1})
               .ok());
   REQUIRE(e.write(Write{"school/S00011", "students", Policy::kLww, Value::integer(1), 0}).ok());
   REQUIRE(e.write(Write{key, "a.largest_class_size", Policy::kMax, Value::integer(900), 1}).ok());
@@ -276,7 +276,7 @@ TEST_CASE_METHOD(HubFixture,
   REQUIRE(r.ok());
   CHECK(r->acked_seq == last);
   REQUIRE(r->rejected.size() == 5);
-  CHECK_THAT(r->rejected[0].second, Catch::Contains("may not write visits of school S00002"));
+  CHECK_THAT(r->rejected[0].second, Catch::Contains("may not write visits of school S00012"));
   CHECK_THAT(r->rejected[1].second, Catch::Contains("devices may write visits only"));
   CHECK_THAT(r->rejected[2].second, Catch::Contains("900 is outside 0..150"));
   CHECK_THAT(r->rejected[3].second, Catch::Contains("has no item 'no_such_item'"));
@@ -335,21 +335,21 @@ TEST_CASE_METHOD(HubFixture, "a device whose store is older than the hub's copy 
 
 TEST_CASE_METHOD(HubFixture, "a scope that grows is back-filled", "[engine][hub]") {
   Device a = enroll("I0011");
-  Device b = enroll("I0012");  // another county's inspector records a visit at S00002
+  Device b = enroll("I0012");  // another county's inspector records a visit at S00012
   pull(a);
   pull(b);
-  const std::string id = start(b, "school-conditions", "S00002");
+  const std::string id = start(b, "school-conditions", "S00012");
   REQUIRE(push(b).ok());
   pull(a);
   CHECK(a.in->visit(id).status().code() == Code::kNotFound);
-  // I0011 is assigned to S00002 too: the next pull brings the school and its past visits.
+  // I0011 is assigned to S00012 too: the next pull brings the school and its past visits.
   REQUIRE(hub->inspection()
               .import_reference(ReferenceKind::kAssignments,
-                                "inspector_id,school_id,from,until\nI0011,S00002,2026-09-01,\n")
+                                "inspector_id,school_id,from,until\nI0011,S00012,2026-09-01,\n")
               .ok());
   pull(a, 3);
   CHECK(a.in->visit(id).ok());
-  CHECK(a.in->school("S00002").ok());
+  CHECK(a.in->school("S00012").ok());
   CHECK(a.in->visit(id)->template_id == "school-conditions");
 }
 

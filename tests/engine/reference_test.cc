@@ -86,11 +86,11 @@ TEST_CASE_METHOD(Hub, "the sample deployment imports, and re-imports without dup
 
   Result<School> s = in->school("S00001");
   REQUIRE(s.ok());
-  CHECK(s->name == "代县枣林镇第1小学");
-  CHECK(s->level == "primary");
-  CHECK(s->students == 146);
+  CHECK(s->name == "代县枣林镇第1中学");
+  CHECK(s->level == "junior");
+  CHECK(s->students == 731);
   REQUIRE(s->location);
-  CHECK(s->location->lat == Approx(38.78818));
+  CHECK(s->location->lat == Approx(39.00332));
   Result<Inspector> sup = in->inspector("I0001");
   REQUIRE(sup.ok());
   CHECK(sup->role == Role::kSupervisor);
@@ -114,15 +114,15 @@ TEST_CASE_METHOD(Hub, "the sample deployment imports, and re-imports without dup
   }
   SECTION("a changed row updates its record and writes only the changed field") {
     std::string csv = test::slurp(ref + "/schools.csv");
-    const std::string row = "S00001,代县枣林镇第1小学,忻州市,代县,枣林镇,primary,0,146,9,";
+    const std::string row = "S00001,代县枣林镇第1中学,忻州市,代县,枣林镇,junior,0,731,66,";
     REQUIRE(csv.find(row) != std::string::npos);
     csv.replace(csv.find(row), row.size(),
-                "S00001,代县枣林镇第1小学,忻州市,代县,枣林镇,primary,0,152,9,");
+                "S00001,代县枣林镇第1中学,忻州市,代县,枣林镇,junior,0,831,66,");
     const ImportReport r = import(ReferenceKind::kSchools, csv);
     CHECK(r.updated == 1);
     CHECK(r.unchanged == 59);
     CHECK(in->engine().stats()->ops == ops + 1);
-    CHECK(in->school("S00001")->students == 152);
+    CHECK(in->school("S00001")->students == 831);
     CHECK(in->engine().records_with_prefix("school/")->size() == 60);
   }
 }

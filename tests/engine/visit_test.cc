@@ -15,7 +15,7 @@ using namespace vs;
 
 namespace {
 
-// Shared by I0011 and I0021, in 代县, whose supervisor is I0001; a primary school.
+// Shared by I0011 and I0021, in 代县, whose supervisor is I0001; a junior secondary school.
 constexpr const char* kSchool = "S00011";
 
 struct Device {
@@ -169,12 +169,12 @@ TEST_CASE_METHOD(Deployment, "a visit goes from draft to submitted, returned and
 TEST_CASE_METHOD(Deployment, "visits are refused where the rules say no",
                  "[engine][visit][input]") {
   Inspection& inspector = device("I0011");
-  CHECK_THAT(refused(inspector.start_visit("S00002", "school-conditions").status()).message(),
-             Catch::Contains("not assigned to school S00002"));
+  CHECK_THAT(refused(inspector.start_visit("S00012", "school-conditions").status()).message(),
+             Catch::Contains("not assigned to school S00012"));
   CHECK(inspector.start_visit("S99999", "school-conditions").status().code() == Code::kNotFound);
   CHECK(inspector.start_visit(kSchool, "no-such-template").status().code() == Code::kNotFound);
-  // S00031 is a teaching point of the inspector's county, assigned to it.
-  CHECK_THAT(refused(inspector.start_visit("S00031", "school-conditions").status()).message(),
+  // S00041 is a teaching point of the inspector's county, assigned to it.
+  CHECK_THAT(refused(inspector.start_visit("S00041", "school-conditions").status()).message(),
              Catch::Contains("does not apply to teaching_point schools"));
   CHECK_THAT(
       refused(device("I0001", Role::kSupervisor).start_visit(kSchool, "school-conditions").status())

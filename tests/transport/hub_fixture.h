@@ -17,7 +17,7 @@
 
 namespace vs::test {
 
-// Shared by I0011 and I0021 (代县, supervisor I0001), a primary school.
+// Shared by I0011 and I0021 (代县, supervisor I0001), a junior secondary school.
 inline constexpr const char* kSharedSchool = "S00011";
 
 struct TestDevice {

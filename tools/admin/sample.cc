@@ -6,33 +6,22 @@
 #include <map>
 #include <vector>
 
+#include "rng.h"
+
 namespace vs::admin {
 namespace {
 
-// splitmix64: small, fast, and the same sequence everywhere (std's distributions are not).
-class Rng {
- public:
-  explicit Rng(std::uint64_t seed) : state_(seed ^ 0x5661'7369'7473'796eULL) {}
-  std::uint64_t next() {
-    std::uint64_t z = (state_ += 0x9e37'79b9'7f4a'7c15ULL);
-    z = (z ^ (z >> 30)) * 0xbf58'476d'1ce4'e5b9ULL;
-    z = (z ^ (z >> 27)) * 0x94d0'49bb'1331'11ebULL;
-    return z ^ (z >> 31);
-  }
-  // In [0, n).
-  int below(int n) { return static_cast<int>(next() % static_cast<std::uint64_t>(n)); }
-  // In [lo, hi].
-  int between(int lo, int hi) { return lo + below(hi - lo + 1); }
-  // In [-1, 1).
-  double unit() { return static_cast<double>(next() >> 11) * 0x1.0p-52 - 1.0; }
-  template <typename T, std::size_t N>
-  const T& pick(const std::array<T, N>& a) {
-    return a[static_cast<std::size_t>(below(static_cast<int>(N)))];
-  }
+using cli::Rng;
 
- private:
-  std::uint64_t state_;
-};
+template <typename T, std::size_t N>
+const T& pick(Rng& rng, const std::array<T, N>& a) {
+  return a[rng.index(N)];
+}
+
+// Within 0.3 degrees of `centre`, in steps of 0.00001.
+double near(Rng& rng, double centre) {
+  return centre + static_cast<double>(rng.between(-30'000, 30'000)) / 100'000.0;
+}
 
 struct County {
   const char* name;
@@ -78,12 +67,8 @@ constexpr std::array<Level, 4> kLevels = {{
 }};
 
 const Level& draw_level(Rng& rng) {
-  int r = rng.below(100);
-  for (const Level& l : kLevels) {
-    if (r < l.weight) return l;
-    r -= l.weight;
-  }
-  return kLevels[1];
+  return kLevels[rng.weighted(
+      {kLevels[0].weight, kLevels[1].weight, kLevels[2].weight, kLevels[3].weight})];
 }
 
 std::string id(char prefix, int n, int width) {
@@ -112,7 +97,7 @@ std::string make_schools(const SampleSpec& spec, Rng& rng) {
   for (int i = 1; i <= spec.schools; ++i) {
     const int c = (i - 1) % spec.counties;
     const County& county = kCounties[static_cast<std::size_t>(c) % kCounties.size()];
-    const std::string township = rng.pick(county.townships);
+    const std::string township = pick(rng, county.townships);
     const Level& level = draw_level(rng);
     const std::string level_name = level.name;
     // 代县上馆镇第2小学; a teaching point is named after its village: 代县峨口镇石门教学点, and
@@ -120,20 +105,20 @@ std::string make_schools(const SampleSpec& spec, Rng& rng) {
     std::string name = county_name(c) + township;
     const char* kind = "教学点";
     if (level_name == "teaching_point") {
-      name += rng.pick(kVillages);
+      name += pick(rng, kVillages);
     } else {
       kind = level_name == "primary" ? "小学" : level_name == "junior" ? "中学" : "学校";
     }
     const int n = ++numbered[name + kind];
     if (n > 1 || level_name != "teaching_point") name += "第" + std::to_string(n);
     name += kind;
-    const int students = rng.between(level.min_students, level.max_students);
-    const int teachers = std::max(2, students / rng.between(11, 19));
-    const bool boarding = rng.below(100) < level.boarding_pct;
+    const int students = static_cast<int>(rng.between(level.min_students, level.max_students));
+    const int teachers = std::max(2, students / static_cast<int>(rng.between(11, 19)));
+    const bool boarding = rng.chance(level.boarding_pct * 10);
     csv += id('S', i, 5) + "," + name + "," + county.city + "," + county_name(c) + "," + township +
            "," + level_name + "," + (boarding ? "1" : "0") + "," + std::to_string(students) + "," +
-           std::to_string(teachers) + "," + coordinate(county.lat + 0.3 * rng.unit()) + "," +
-           coordinate(county.lon + 0.3 * rng.unit()) + "\n";
+           std::to_string(teachers) + "," + coordinate(near(rng, county.lat)) + "," +
+           coordinate(near(rng, county.lon)) + "\n";
   }
   return csv;
 }
@@ -141,9 +126,9 @@ std::string make_schools(const SampleSpec& spec, Rng& rng) {
 std::string make_inspectors(const SampleSpec& spec, Rng& rng) {
   std::string csv = "inspector_id,name,role,county\n";
   for (int j = 1; j <= spec.inspectors; ++j) {
-    const std::string first = rng.pick(kGiven);
-    std::string name = rng.pick(kSurnames) + first;
-    if (const std::string second = rng.pick(kGiven); rng.below(3) != 0 && second != first)
+    const std::string first = pick(rng, kGiven);
+    std::string name = pick(rng, kSurnames) + first;
+    if (const std::string second = pick(rng, kGiven); rng.between(0, 2) != 0 && second != first)
       name += second;
     const char* role = j <= spec.counties ? "supervisor" : "inspector";
     csv +=
@@ -190,7 +175,8 @@ Result<SampleFiles> make_sample(const SampleSpec& spec) {
   if (Result<Date> d = parse_date(spec.from); !d.ok())
     return Status::invalid_input("--from: '" + spec.from + "' is not a date (YYYY-MM-DD)");
   // Each file draws from its own stream: more inspectors do not change the schools.
-  Rng schools(spec.seed), inspectors(spec.seed + 0x1000);
+  Rng schools(spec.seed, "visitsync-admin sample schools");
+  Rng inspectors(spec.seed, "visitsync-admin sample inspectors");
   return SampleFiles{make_schools(spec, schools), make_inspectors(spec, inspectors),
                      make_assignments(spec)};
 }
