@@ -4,7 +4,7 @@
 set -euo pipefail
 
 packages=(
-  g++ cmake ninja-build pkg-config python3
+  g++ cmake ninja-build pkg-config python3 git
   libsqlite3-dev libssl-dev openssl libboost1.81-dev libcereal-dev libzstd-dev
   nlohmann-json3-dev catch2
 )
@@ -15,6 +15,15 @@ for p in "${packages[@]}"; do
   [[ "$status" == "install ok installed" ]] || missing+=("$p")
 done
 [[ ${#missing[@]} -eq 0 ]] && exit 0
+
+# Debian's default Boost (libboost-dev, 1.74) cannot stand beside 1.81; removing it is the
+# machine owner's decision, not this script's.
+if [[ " ${missing[*]} " == *" libboost1.81-dev "* ]] &&
+   [[ $(dpkg-query -W -f='${Status}' libboost1.74-dev 2>/dev/null || true) == "install ok installed" ]]; then
+  echo "deps: libboost1.74-dev is installed; visitsync needs Boost >= 1.78 (libboost1.81-dev)," >&2
+  echo "deps: which replaces it. Remove it first (apt-get remove libboost1.74-dev), then run again." >&2
+  exit 1
+fi
 
 echo "deps: installing ${missing[*]}" >&2
 sudo=()

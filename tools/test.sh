@@ -10,6 +10,13 @@ cd "$(dirname "$0")/.."
 
 ./tools/deps.sh
 
+# The repository stands alone: no tracked file may name a folder beside it.
+if outside=$(git grep -n -e '\.\./shared' 2>/dev/null); then
+  echo "test.sh: tracked files name the folder beside the repository, which a clone lacks:" >&2
+  echo "$outside" >&2
+  exit 1
+fi
+
 jobs=2
 cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DVS_WERROR=ON >/dev/null
 cmake --build build -j"$jobs"
