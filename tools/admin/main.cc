@@ -1,6 +1,5 @@
 // visitsync-admin: the hub administrator's command line (tools/COMMANDS.md). Parses
 // arguments, calls the library, prints, and maps the Status to the exit code.
-#include <algorithm>
 #include <cstdio>
 #include <filesystem>
 #include <functional>
@@ -190,13 +189,9 @@ Status cmd_sample(const Args& a) {
   Result<std::int64_t> seed = a.number("seed", static_cast<std::int64_t>(spec.seed));
   for (const auto* r : {&schools, &inspectors, &counties, &seed})
     if (!r->ok()) return r->status();
-  // Out-of-range values are clamped far enough to stay out of range for make_sample.
-  const auto narrow = [](std::int64_t v) {
-    return static_cast<int>(std::clamp<std::int64_t>(v, -1, 1'000'000'000));
-  };
-  spec.schools = narrow(schools.value());
-  spec.inspectors = narrow(inspectors.value());
-  spec.counties = narrow(counties.value());
+  spec.schools = schools.value();
+  spec.inspectors = inspectors.value();
+  spec.counties = counties.value();
   if (seed.value() < 0) return Status::invalid_input("--seed: must not be negative");
   spec.seed = static_cast<std::uint64_t>(seed.value());
   spec.from = a.get("from").value_or(spec.from);

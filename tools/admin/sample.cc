@@ -90,7 +90,13 @@ std::string coordinate(double v) {
   return buf;
 }
 
-std::string make_schools(const SampleSpec& spec, Rng& rng) {
+// A spec's counts once checked: they fit an int.
+struct Layout {
+  int schools, inspectors, counties;
+  std::string from;
+};
+
+std::string make_schools(const Layout& spec, Rng& rng) {
   std::string csv =
       "school_id,name,city,county,township,level,boarding,students,teachers,lat,lon\n";
   std::map<std::string, int> numbered;  // schools so far of a name, for "第N"
@@ -123,7 +129,7 @@ std::string make_schools(const SampleSpec& spec, Rng& rng) {
   return csv;
 }
 
-std::string make_inspectors(const SampleSpec& spec, Rng& rng) {
+std::string make_inspectors(const Layout& spec, Rng& rng) {
   std::string csv = "inspector_id,name,role,county\n";
   for (int j = 1; j <= spec.inspectors; ++j) {
     const std::string first = pick(rng, kGiven);
@@ -137,7 +143,7 @@ std::string make_inspectors(const SampleSpec& spec, Rng& rng) {
   return csv;
 }
 
-std::string make_assignments(const SampleSpec& spec) {
+std::string make_assignments(const Layout& spec) {
   // The field inspectors of each county, in id order.
   std::vector<std::vector<int>> field(static_cast<std::size_t>(spec.counties));
   for (int j = spec.counties + 1; j <= spec.inspectors; ++j)
@@ -175,10 +181,12 @@ Result<SampleFiles> make_sample(const SampleSpec& spec) {
   if (Result<Date> d = parse_date(spec.from); !d.ok())
     return Status::invalid_input("--from: '" + spec.from + "' is not a date (YYYY-MM-DD)");
   // Each file draws from its own stream: more inspectors do not change the schools.
+  const Layout layout{static_cast<int>(spec.schools), static_cast<int>(spec.inspectors),
+                      static_cast<int>(spec.counties), spec.from};
   Rng schools(spec.seed, "visitsync-admin sample schools");
   Rng inspectors(spec.seed, "visitsync-admin sample inspectors");
-  return SampleFiles{make_schools(spec, schools), make_inspectors(spec, inspectors),
-                     make_assignments(spec)};
+  return SampleFiles{make_schools(layout, schools), make_inspectors(layout, inspectors),
+                     make_assignments(layout)};
 }
 
 }  // namespace vs::admin

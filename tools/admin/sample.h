@@ -12,9 +12,9 @@
 namespace vs::admin {
 
 struct SampleSpec {
-  int schools = 60;
-  int inspectors = 24;
-  int counties = 10;
+  std::int64_t schools = 60;     // 1 to 99,999
+  std::int64_t inspectors = 24;  // 1 to 9,999, at least as many as counties
+  std::int64_t counties = 10;    // 1 to 1,000
   std::uint64_t seed = 1;
   std::string from = "2026-09-01";  // every assignment starts on this day and has no end
 };

@@ -101,7 +101,8 @@ Status parse_answers(const json& answers, const Workload& w, WorkloadVisit& v) {
     v.answers.push_back(std::move(value.value()));
   }
   if (answers.size() != w.items.size()) {
-    for (const auto& [k, unused] : answers.items()) {
+    for (const auto& entry : answers.items()) {
+      const std::string& k = entry.key();
       if (std::none_of(w.items.begin(), w.items.end(),
                        [&](const WorkloadItem& i) { return i.key == k; }))
         return Status::invalid_input("answers: '" + k + "' is not an item of the checklist");

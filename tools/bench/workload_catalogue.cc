@@ -152,7 +152,7 @@ void per_subject(Items& o) {
 }  // namespace
 
 const std::vector<CatalogueItem>& catalogue() {
-  static const Items items = [] {
+  static const Items kItems = [] {
     Items o;
     profile(o);
     premises(o);
@@ -164,7 +164,7 @@ const std::vector<CatalogueItem>& catalogue() {
     per_subject(o);
     return o;
   }();
-  return items;
+  return kItems;
 }
 
 std::vector<CatalogueItem> checklist_items(std::size_t m) {
@@ -181,12 +181,12 @@ std::vector<CatalogueItem> checklist_items(std::size_t m) {
 }
 
 const std::vector<std::string>& grade_options() {
-  static const std::vector<std::string> options = {"none", "grade_c", "grade_d"};
-  return options;
+  static const std::vector<std::string> kOptions = {"none", "grade_c", "grade_d"};
+  return kOptions;
 }
 
 const std::vector<std::string>& chinese_phrases() {
-  static const std::vector<std::string> phrases = {
+  static const std::vector<std::string> kPhrases = {
       "校门口放学时无人值守", "消防栓水压不足",     "灭火器压力偏低",     "食堂操作间地面湿滑",
       "配电箱未上锁",         "楼梯扶手松动",       "教室照明不足",       "课桌椅高度不合适",
       "饮用水检测报告缺失",   "晨检记录完整",       "防溺水教育已开展",   "寄宿生床铺拥挤",
@@ -195,11 +195,11 @@ const std::vector<std::string>& chinese_phrases() {
       "心理咨询室未开放",     "校园监控有盲区",     "整改意见已当面反馈", "上次问题已整改",
       "学生午休条件较差",     "卫生间缺洗手液",     "应急照明失效",       "建议下学期复查",
   };
-  return phrases;
+  return kPhrases;
 }
 
 const std::vector<std::string>& english_phrases() {
-  static const std::vector<std::string> phrases = {
+  static const std::vector<std::string> kPhrases = {
       "gate unattended at pickup",
       "hydrant pressure low",
       "extinguisher gauge in red",
@@ -229,7 +229,7 @@ const std::vector<std::string>& english_phrases() {
       "emergency lights dead",
       "review next term",
   };
-  return phrases;
+  return kPhrases;
 }
 
 }  // namespace vs::bench

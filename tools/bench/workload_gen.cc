@@ -313,7 +313,7 @@ Generated generate(const WorkloadSpec& spec) {
     v.school = rng.index(g.schools.size());
     v.inspector = rng.index(g.inspectors);
     v.day = days[rng.index(days.size())];
-    const std::int64_t started = rng.between(8 * 3600, 16 * 3600 - 1);
+    const std::int64_t started = rng.between(std::int64_t{8} * 3600, std::int64_t{16} * 3600 - 1);
     v.id = make_uuid(rng);
     const char* status = kStatus[rng.weighted({150, 500, 100, 250})];
     v.answers.reserve(g.items.size());

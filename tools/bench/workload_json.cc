@@ -44,8 +44,9 @@ Result<std::int64_t> parse_time(const std::string& s) {
     sign = s[19] == '-' ? -1 : 1;
   }
   if (sign == 0) return bad;
-  const std::int64_t local = std::int64_t{d->days} * 86'400 + h * 3600 + m * 60 + sec;
-  return (local - sign * (oh * 3600 + om * 60)) * 1000;
+  const std::int64_t local =
+      std::int64_t{d->days} * 86'400 + std::int64_t{h} * 3600 + std::int64_t{m} * 60 + sec;
+  return (local - std::int64_t{sign} * (std::int64_t{oh} * 3600 + std::int64_t{om} * 60)) * 1000;
 }
 
 }  // namespace
