@@ -668,3 +668,35 @@ TEST_CASE_METHOD(TwoInspectors, "a pull stays within its byte budget when runs a
   REQUIRE(notes.value().has_value());
   CHECK(notes.value()->versions.size() == 720);
 }
+
+// A date the store's codec cannot hold, pushed by a forged device, once made the visit's log row
+// unreadable: every pull of the school failed at it for good. Now the op is refused with its
+// reason and nothing of it is stored.
+TEST_CASE_METHOD(HubFixture, "a pushed date outside the value range is refused and stores nothing",
+                 "[engine][hub][input]") {
+  Device a = enroll("I0011");
+  pull(a);
+  const std::string id = start(a, "campus-safety");
+  REQUIRE(push(a).ok());
+  Result<std::vector<Op>> mine = a.in->engine().ops_after(0, 100'000);
+  REQUIRE(mine.ok());
+  Op forged = mine->back();  // an op of the new visit
+  forged.id.seq = a.in->engine().stats()->last_own_seq + 1;
+  forged.field = "a.last_drill_date";
+  forged.policy = Policy::kMax;
+  forged.value = Value::date(Date{3'000'000});
+  forged.base.clear();
+  Result<PushResult> r = hub->push(a.record.device_id, {forged});
+  REQUIRE(r.ok());
+  CHECK(r->acked_seq == forged.id.seq);
+  REQUIRE(r->rejected.size() == 1);
+  CHECK_THAT(r->rejected[0].second, Catch::Contains("outside 0001-01-01..9999-12-31"));
+
+  // The school's visits still pull, read and export everywhere.
+  CHECK(hub->engine().digest().ok());
+  CHECK(hub->inspection().export_visits(ExportFormat::kJsonl, "").ok());
+  Device co = enroll("I0021");
+  CHECK(pull(co) > 0);
+  REQUIRE(co.in->visit(id).ok());
+  CHECK(!hub->engine().read_field(forged.record, "a.last_drill_date")->has_value());
+}

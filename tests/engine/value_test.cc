@@ -73,16 +73,49 @@ TEST_CASE("values order by kind, then naturally", "[engine][value]") {
 }
 
 TEST_CASE("dates parse strictly and print back", "[engine][value]") {
-  for (const char* d : {"1970-01-01", "2024-02-29", "2026-11-23", "2100-12-31", "1899-03-01"}) {
+  for (const char* d : {"1970-01-01", "2024-02-29", "2026-11-23", "2100-12-31", "1899-03-01",
+                        "0001-01-01", "9999-12-31"}) {
     Result<Date> parsed = parse_date(d);
     REQUIRE(parsed.ok());
     CHECK(format_date(parsed.value()) == d);
   }
   CHECK(parse_date("1970-01-02")->days == 1);
-  for (const char* bad : {"2025-02-29", "2026-13-01", "2026-00-10", "2026-1-01", "26-01-01",
-                          "2026/01/01", "", "2026-01-32", "２０２６-01-01"}) {
+  for (const char* bad :
+       {"2025-02-29", "2026-13-01", "2026-00-10", "2026-1-01", "26-01-01", "2026/01/01", "",
+        "2026-01-32", "２０２６-01-01", "0000-01-01", "0000-02-29", "0000-03-01", "0000-12-31"}) {
     INFO(bad);
     CHECK_FALSE(parse_date(bad).ok());
+  }
+  CHECK_THAT(parse_date("0000-03-01").status().message(),
+             Catch::Contains("not a date from 0001-01-01 to 9999-12-31"));
+}
+
+// One range for every date: what Value::check accepts, the store's codec writes and reads back,
+// and what it refuses, the codec refuses too (a pushed day 3,000,000 once made a log row
+// unreadable for good).
+TEST_CASE("a date outside 0001-01-01..9999-12-31 is refused wherever it enters",
+          "[engine][value][input]") {
+  for (const std::int32_t days : {kMinDateDays, kMaxDateDays, 0}) {
+    const Value v = Value::date(Date{days});
+    INFO(days);
+    CHECK(v.check().ok());
+    std::string bytes;
+    encode_value(v, bytes);
+    Result<Value> back = decode_value(bytes);
+    REQUIRE(back.ok());
+    CHECK(back.value() == v);
+  }
+  CHECK(format_date(Date{kMinDateDays}) == "0001-01-01");
+  CHECK(format_date(Date{kMaxDateDays}) == "9999-12-31");
+  for (const std::int32_t days :
+       {kMinDateDays - 1, kMaxDateDays + 1, 3'000'000, -3'000'000,
+        std::numeric_limits<std::int32_t>::max(), std::numeric_limits<std::int32_t>::min()}) {
+    const Value v = Value::date(Date{days});
+    INFO(days);
+    CHECK_THAT(v.check().message(), Catch::Contains("outside 0001-01-01..9999-12-31"));
+    std::string bytes;
+    encode_value(v, bytes);
+    CHECK(decode_value(bytes).status().code() == Code::kCorrupt);
   }
 }
 

@@ -43,7 +43,11 @@ std::string_view policy_name(Policy policy);
 // Parses "lww", "max", "min", "union", "append", "counter".
 Result<Policy> parse_policy(std::string_view name);
 
-// A calendar date, as days since 1970-01-01.
+// A calendar date, as days since 1970-01-01. A value holds a date from 0001-01-01 to
+// 9999-12-31, the years YYYY-MM-DD writes: Value::check, parse_date and the store's codec keep
+// to this one range.
+inline constexpr std::int32_t kMinDateDays = -719162;  // 0001-01-01
+inline constexpr std::int32_t kMaxDateDays = 2932896;  // 9999-12-31
 struct Date {
   std::int32_t days = 0;
   friend bool operator==(Date a, Date b) { return a.days == b.days; }

@@ -7,10 +7,6 @@ namespace {
 
 using Kind = Value::Kind;
 
-// Days from 0000-03-01 to 9999-12-31 bound every date the text form can express.
-constexpr std::int64_t kMinDays = -719468;
-constexpr std::int64_t kMaxDays = 2932896;
-
 }  // namespace
 
 void write_value(util::ByteWriter& w, const Value& v) {
@@ -81,7 +77,7 @@ Value read_value(util::ByteReader& r) {
       return Value::text(std::string(r.str(kMaxTextBytes)));
     case Kind::kDate: {
       const std::int64_t days = r.zigzag();
-      if (days < kMinDays || days > kMaxDays) r.fail();
+      if (days < kMinDateDays || days > kMaxDateDays) r.fail();
       return Value::date(Date{static_cast<std::int32_t>(days)});
     }
     case Kind::kSet: {

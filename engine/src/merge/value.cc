@@ -154,6 +154,12 @@ Value Value::set(std::vector<std::string> items) {
 
 Status Value::check() const {
   switch (kind()) {
+    case Kind::kDate:
+      if (as_date().days < kMinDateDays || as_date().days > kMaxDateDays) {
+        return Status::invalid_input("date of day " + std::to_string(as_date().days) +
+                                     " is outside 0001-01-01..9999-12-31");
+      }
+      break;
     case Kind::kDecimal:
       if (!std::isfinite(as_decimal())) return Status::invalid_input("decimal is not finite");
       break;
@@ -295,6 +301,10 @@ Result<Date> parse_date(std::string_view text) {
   std::from_chars(p + 8, p + 10, d);
   static constexpr unsigned kDaysIn[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
   const bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+  if (y < 1) {
+    return Status::invalid_input("'" + std::string(text) +
+                                 "' is not a date from 0001-01-01 to 9999-12-31");
+  }
   if (m < 1 || m > 12 || d < 1) return bad();
   if (d > kDaysIn[m - 1] + (m == 2 && leap ? 1 : 0)) return bad();
   return Date{static_cast<std::int32_t>(days_from_civil(y, m, d))};
