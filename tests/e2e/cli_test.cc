@@ -297,3 +297,24 @@ TEST_CASE("a run that times out ends what it started too", "[e2e][support]") {
   }
   CHECK(ended);
 }
+
+// A year-0000 date was stored, then could not be read back: status, visit list and export failed
+// from then on. It is refused as bad input now, and the store stays readable.
+TEST_CASE_METHOD(Device, "a date outside 0001..9999 is refused and the store stays readable",
+                 "[e2e][cli][input]") {
+  ok({"init", "--standalone", "--inspector", "I0011", "--reference", test::sample_dir(),
+      "--templates", test::templates_dir()});
+  std::string visit = ok({"visit", "start", "--school", kSchool, "--template", "campus-safety"});
+  visit.erase(visit.find_last_not_of('\n') + 1);
+  for (const char* date : {"0000-01-01", "0000-02-29", "0000-03-01"}) {
+    test::RunResult r = vs({"visit", "set", visit, "last_drill_date", date});
+    INFO(date << ": " << r.err);
+    CHECK(r.exit_code == 2);
+    CHECK_THAT(r.err, Catch::Contains("0001-01-01 to 9999-12-31"));
+  }
+  ok({"visit", "set", visit, "last_drill_date", "0001-01-01"});
+  ok({"status"});
+  ok({"visit", "list"});
+  ok({"export", "--format", "jsonl"});
+  CHECK(show(visit)["answers"]["last_drill_date"] == "0001-01-01");
+}

@@ -508,7 +508,7 @@ Result<Value> parse_item_value(const Item& item, std::string_view text) {
     }
     case ItemType::kDate: {
       Result<Date> d = parse_date(text);
-      if (!d.ok()) return bad("a date (YYYY-MM-DD)");
+      if (!d.ok()) return Status::invalid_input(item.key + ": " + d.status().message());
       v = Value::date(d.value());
       break;
     }

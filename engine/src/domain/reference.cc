@@ -85,7 +85,7 @@ class RowReader {
     if (optional && cell(column).empty()) return Value();
     Result<Date> d = parse_date(cell(column));
     if (!d.ok()) {
-      fail(column, "'" + cell(column) + "' is not a date (YYYY-MM-DD)");
+      fail(column, d.status().message());
       return Value();
     }
     return Value::date(d.value());
