@@ -1,4 +1,4 @@
-// The visitsync binary, run as a user would: init a standalone device from the shared reference
+// The visitsync binary, run as a user would: init a standalone device from the sample reference
 // data, a visit of each of the four templates with every item answered, invalid values, a submit
 // with a required item missing, and the CSV export.
 #include <chrono>

@@ -64,7 +64,7 @@ std::string ok(const char* name, const std::vector<std::string>& args) {
   return r.out;
 }
 
-// A hub's data folder made with visitsync-admin as an administrator would: the shared
+// A hub's data folder made with visitsync-admin as an administrator would: the sample
 // reference data and the school-conditions template, for a hub on 127.0.0.1.
 struct HubFolder {
   std::string path;

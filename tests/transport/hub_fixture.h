@@ -1,4 +1,4 @@
-// A deployment for transport tests: a hub data folder with the shared reference data and the
+// A deployment for transport tests: a hub data folder with the sample reference data and the
 // four templates, its TLS material, and enrolled devices on a manual clock set inside the
 // assignment period.
 #pragma once
