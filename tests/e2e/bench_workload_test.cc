@@ -362,6 +362,8 @@ TEST_CASE("visitsync-bench refuses bad arguments with exit 2", "[e2e][bench]") {
       {"workload", "--visits", "10", "--edit-frac", "0.01", "--conflict-frac", "0.5", "--out",
        dir.file("x")},
       {"workload", "--seed", "-3", "--out", dir.file("x")},
+      {"workload", "--visits", "2", "--out", dir.path().string()},  // a folder
+      {"workload", "--visits", "2", "--out", dir.file("none/x")},   // in a missing folder
       {"sync", "--visits", "abc"},
       {"sync", "--workload", dir.file("x")},  // sync on a file needs its edits
       {"engine", "--workload", dir.file("x"), "--visits", "10"},

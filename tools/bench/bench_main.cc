@@ -7,11 +7,11 @@
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
-#include <fstream>
 #include <optional>
 #include <string>
 #include <unistd.h>
 
+#include "args.h"
 #include "bench.h"
 #include "workload_gen.h"
 
@@ -148,10 +148,7 @@ Status write_output(const std::string& out, const std::string& text) {
       return Status::io("cannot write to standard output");
     return Status();
   }
-  std::ofstream f(out, std::ios::binary | std::ios::trunc);
-  f.write(text.data(), static_cast<std::streamsize>(text.size()));
-  if (!f.flush()) return Status::io("cannot write " + out);
-  return Status();
+  return cli::write_file(out, text);
 }
 
 }  // namespace
@@ -190,7 +187,7 @@ int run_workload_command(int argc, char** argv) {
   if (Status s = check_spec(spec, edit_spec); !s.ok()) return usage_error(s.message());
   const std::string text =
       edits ? generate_edits_file(spec, edit_spec) : generate_visits_file(spec);
-  if (Status s = write_output(out, text); !s.ok()) return fail(s);
+  if (Status s = write_output(out, text); !s.ok()) return fail_input(s);
   return 0;
 }
 

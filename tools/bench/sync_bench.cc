@@ -81,12 +81,9 @@ Status write_in_batches(Engine& e, const std::vector<Write>& writes, std::size_t
 int run_sync_bench(const BenchArgs& args) {
   Result<Workload> w = bench_workload(args);
   if (!w.ok()) return fail_input(w.status());
-  Result<std::string> edits_file = Status::internal("no edits file");
-  if (!args.edits.empty()) {
-    edits_file = args.edits;
-  } else {
-    edits_file = generated_file(args.work_dir, {args.visits, args.items, 42}, true);
-  }
+  const Result<std::string> edits_file =
+      args.edits.empty() ? generated_file(args.work_dir, {args.visits, args.items, 42}, true)
+                         : Result<std::string>(args.edits);
   if (!edits_file.ok()) return fail_input(edits_file.status());
   Result<std::vector<WorkloadEdit>> edits = load_edits(edits_file.value(), w.value());
   if (!edits.ok()) return fail_input(edits.status());

@@ -2,12 +2,12 @@
 
 #include <algorithm>
 #include <filesystem>
-#include <fstream>
 #include <map>
 #include <set>
 
 #include <nlohmann/json.hpp>
 
+#include "args.h"
 #include "bench.h"
 #include "workload_json.h"
 
@@ -203,15 +203,7 @@ Result<std::string> generated_file(const std::string& dir, const WorkloadSpec& s
   if (Status s = check_spec(spec); !s.ok()) return s;
   const std::string text =
       edits ? generate_edits_file(spec, EditSpec{}) : generate_visits_file(spec);
-  const std::string tmp = out + ".tmp";
-  {
-    std::ofstream f(tmp, std::ios::binary | std::ios::trunc);
-    f.write(text.data(), static_cast<std::streamsize>(text.size()));
-    if (!f.flush()) return Status::io("cannot write " + tmp);
-  }
-  std::error_code ec;
-  std::filesystem::rename(tmp, out, ec);
-  if (ec) return Status::io("cannot move " + tmp + " to " + out + ": " + ec.message());
+  if (Status s = cli::write_file(out, text); !s.ok()) return s;  // whole, or not at all
   return out;
 }
 
