@@ -9,17 +9,17 @@ packages=(
   nlohmann-json3-dev catch2
 )
 
+installed() { [[ $(dpkg-query -W -f='${Status}' "$1" 2>/dev/null || true) == "install ok installed" ]]; }
+
 missing=()
 for p in "${packages[@]}"; do
-  status=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)
-  [[ "$status" == "install ok installed" ]] || missing+=("$p")
+  installed "$p" || missing+=("$p")
 done
 [[ ${#missing[@]} -eq 0 ]] && exit 0
 
 # Debian's default Boost (libboost-dev, 1.74) cannot stand beside 1.81; removing it is the
 # machine owner's decision, not this script's.
-if [[ " ${missing[*]} " == *" libboost1.81-dev "* ]] &&
-   [[ $(dpkg-query -W -f='${Status}' libboost1.74-dev 2>/dev/null || true) == "install ok installed" ]]; then
+if [[ " ${missing[*]} " == *" libboost1.81-dev "* ]] && installed libboost1.74-dev; then
   echo "deps: libboost1.74-dev is installed; visitsync needs Boost >= 1.78 (libboost1.81-dev)," >&2
   echo "deps: which replaces it. Remove it first (apt-get remove libboost1.74-dev), then run again." >&2
   exit 1
