@@ -58,12 +58,13 @@ struct Level {
   int weight;  // out of 100
   int min_students, max_students;
   int boarding_pct;
+  const char* kind;  // the end of a school's name
 };
 constexpr std::array<Level, 4> kLevels = {{
-    {"teaching_point", 15, 8, 90, 0},
-    {"primary", 55, 120, 1800, 20},
-    {"junior", 20, 300, 2400, 60},
-    {"nine_year", 10, 200, 2000, 40},
+    {"teaching_point", 15, 8, 90, 0, "教学点"},
+    {"primary", 55, 120, 1800, 20, "小学"},
+    {"junior", 20, 300, 2400, 60, "中学"},
+    {"nine_year", 10, 200, 2000, 40, "学校"},
 }};
 
 const Level& draw_level(Rng& rng) {
@@ -108,16 +109,12 @@ std::string make_schools(const Layout& spec, Rng& rng) {
     const std::string level_name = level.name;
     // 代县上馆镇第2小学; a teaching point is named after its village: 代县峨口镇石门教学点, and
     // the village's second one 代县峨口镇石门第2教学点.
+    const bool teaching_point = level_name == "teaching_point";
     std::string name = county_name(c) + township;
-    const char* kind = "教学点";
-    if (level_name == "teaching_point") {
-      name += pick(rng, kVillages);
-    } else {
-      kind = level_name == "primary" ? "小学" : level_name == "junior" ? "中学" : "学校";
-    }
-    const int n = ++numbered[name + kind];
-    if (n > 1 || level_name != "teaching_point") name += "第" + std::to_string(n);
-    name += kind;
+    if (teaching_point) name += pick(rng, kVillages);
+    const int n = ++numbered[name + level.kind];
+    if (n > 1 || !teaching_point) name += "第" + std::to_string(n);
+    name += level.kind;
     const int students = static_cast<int>(rng.between(level.min_students, level.max_students));
     const int teachers = std::max(2, students / static_cast<int>(rng.between(11, 19)));
     const bool boarding = rng.chance(level.boarding_pct * 10);
