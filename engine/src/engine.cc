@@ -6,6 +6,7 @@
 #include <visitsync/engine.h>
 
 #include "engine_impl.h"
+#include "merge/field_state.h"
 #include "store/migrations.h"
 
 namespace vs {
@@ -43,8 +44,6 @@ Status check_device_id(std::string_view id) {
   probe.field = "f";
   return probe.check().annotate("device id '" + std::string(id) + "'");
 }
-
-bool uses_frontier(Policy p) { return p != Policy::kAppend && p != Policy::kCounter; }
 
 }  // namespace
 
@@ -132,7 +131,7 @@ Result<OpId> Engine::Impl::write_one(const Write& w, const std::vector<OpId>* se
   Result<merge::FieldState*> field = rec.state.get_or_create(w.field, w.policy);
   if (!field.ok()) return field.status().annotate("record '" + w.record + "'");
   merge::FieldState& state = *field.value();
-  if (uses_frontier(w.policy)) {
+  if (merge::uses_frontier(w.policy)) {
     if (settles == nullptr) {
       for (const merge::Entry& e : state.entries) op.base.push_back(e.op);
     } else {

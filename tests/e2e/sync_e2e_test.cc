@@ -337,7 +337,7 @@ TEST_CASE("a hub stopped by SIGTERM during a push keeps everything it acknowledg
 
     Result<std::unique_ptr<HubStore>> store = HubStore::open(hub);
     REQUIRE(store.ok());
-    Result<HelloResult> hello = store.value()->hello(e->device_id, 0, last);
+    Result<HelloResult> hello = store.value()->hello(e->device_id, 0, last, device_acked);
     REQUIRE(hello.ok());
     CHECK(hello->device.acked_seq >= device_acked);
     Result<LogSlice> log = store.value()->engine().log_after(0, 10'000'000);

@@ -33,10 +33,19 @@ struct DeviceRecord {
   std::uint64_t acked_print = 0;  // fingerprint() of that op (0 if none)
 };
 
+// Reasons for refused ops one hello carries at most.
+inline constexpr std::size_t kMaxHelloReasons = 1000;
+
 struct HelloResult {
   DeviceRecord device;
   Hlc hub_clock = 0;
   std::int64_t skew_ms = 0;  // the device's clock minus the hub's
+  // The count the device takes as acknowledged, and the fingerprint of that op (0: unchecked):
+  // the device's acked_seq, or lower when more reasons are owed than one hello carries.
+  std::uint64_t acked_seq = 0;
+  std::uint64_t acked_print = 0;
+  // The reasons for the device's refused ops after the count it had stored, by seq.
+  std::vector<std::pair<std::uint64_t, std::string>> rejected;
 };
 
 struct PushResult {
@@ -73,17 +82,20 @@ class HubStore {
   Result<DeviceRecord> device(std::string_view device_id);
   Result<std::vector<DeviceRecord>> devices();
 
-  // A device's hello. kRejected: unknown or revoked device, or a device whose store is older
-  // than what the hub holds of it (restored from a backup: its next seqs would collide).
+  // A device's hello: `device_acked_seq` is the count of acknowledged ops it has stored, so the
+  // hub gives it every reason it lacks (a lost acknowledgement loses none). kRejected: unknown
+  // or revoked device, or a device whose store is older than what the hub holds of it
+  // (restored from a backup: its next seqs would collide).
   Result<HelloResult> hello(std::string_view device_id, Hlc device_clock,
-                            std::uint64_t device_last_seq);
+                            std::uint64_t device_last_seq, std::uint64_t device_acked_seq);
 
   // A pushed batch: the device's own ops, in seq order, continuing after the acknowledged seq
   // (seqs at or below it are skipped: a resend after a lost ack). Anything else is a protocol
-  // error (kInvalidInput). Each op is authorized against the device's scope and checked against
-  // its visit's template; refused ops are recorded with their reason and acknowledged, not
-  // merged. Everything happens in one transaction, so the acknowledgement covers only what is
-  // durably stored.
+  // error (kInvalidInput). Each op is authorized (hub/authorize.h: the device's scope, the
+  // visit's lifecycle and template); refused ops are recorded with their reason and
+  // acknowledged, not merged. A store or internal error fails the whole push (the device
+  // retries) and never becomes a rejection. Everything happens in one transaction, so the
+  // acknowledgement covers only what is durably stored.
   Result<PushResult> push(std::string_view device_id, std::vector<Op> ops);
 
   // What the device's scope holds after `cursor` ("" = from the start), at most `max_ops` (or,

@@ -214,6 +214,13 @@ struct Op {
 // restored from a backup reuses seqs) are told apart. Never 0.
 std::uint64_t fingerprint(const Op& op);
 
+// Set items and base entries one batch of ops (a push, a pull) holds at most: each costs tens
+// of bytes of memory for a byte or two on the wire, so the wire's decoder counts them and every
+// producer of a batch stops before it. One op holds at most kMaxSetItems + kMaxBaseEntries.
+inline constexpr std::size_t kMaxBatchElements = 400'000;
+// The op's share of that budget.
+std::size_t batch_elements(const Op& op);
+
 // A write made on this replica: the engine adds the stamp, the seq and the base.
 struct Write {
   std::string record;

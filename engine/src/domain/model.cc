@@ -1,6 +1,7 @@
 #include "domain/model.h"
 
 #include <algorithm>
+#include <charconv>
 #include <cstdio>
 #include <random>
 
@@ -46,6 +47,50 @@ std::string answer_field(std::string_view item) {
 }
 std::string submitted_field(int round) { return "submitted." + std::to_string(round); }
 std::string accepted_field(int round) { return "accepted." + std::to_string(round); }
+
+std::optional<Policy> visit_field_policy(std::string_view f) {
+  if (is_start_field(f)) return Policy::kLww;
+  if (f == "inspectors" || round_field(f, "submitted") || round_field(f, "accepted"))
+    return Policy::kUnion;
+  if (f == "status") return Policy::kMax;
+  if (f == "reviews") return Policy::kAppend;
+  return std::nullopt;
+}
+
+bool is_start_field(std::string_view f) {
+  return f == "school" || f == "template" || f == "template_version" || f == "started_by" ||
+         f == "started_at";
+}
+
+std::optional<int> round_field(std::string_view field, std::string_view name) {
+  if (field.size() <= name.size() + 1 || field.substr(0, name.size()) != name ||
+      field[name.size()] != '.') {
+    return std::nullopt;
+  }
+  const std::string_view digits = field.substr(name.size() + 1);
+  int round = 0;
+  const auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), round);
+  // One spelling per round: no sign, no leading zero.
+  if (ec != std::errc() || end != digits.data() + digits.size() || digits[0] == '0' || round < 1 ||
+      round > static_cast<int>(kRoundMask)) {
+    return std::nullopt;
+  }
+  return round;
+}
+
+std::string op_entry(const OpId& id) { return id.device + "#" + std::to_string(id.seq); }
+
+std::optional<OpId> parse_op_entry(std::string_view entry) {
+  const std::size_t hash = entry.rfind('#');
+  if (hash == std::string_view::npos || hash == 0) return std::nullopt;
+  const std::string_view digits = entry.substr(hash + 1);
+  OpId id;
+  const auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), id.seq);
+  if (digits.empty() || ec != std::errc() || end != digits.data() + digits.size() || id.seq == 0)
+    return std::nullopt;
+  id.device = std::string(entry.substr(0, hash));
+  return id;
+}
 
 std::optional<Review> parse_review(std::string_view json_text) {
   const nlohmann::json j = nlohmann::json::parse(json_text, nullptr, false);

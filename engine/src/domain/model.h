@@ -53,6 +53,20 @@ std::string answer_field(std::string_view item);
 std::string submitted_field(int round);
 std::string accepted_field(int round);
 
+// The policy each of a visit's own fields (not answers) is merged by, or nullopt for a name
+// that is not one. The engine keeps a field's first policy, so the device that writes a visit
+// and the hub that checks it take the policy from here.
+std::optional<Policy> visit_field_policy(std::string_view field);
+// The fields written once, when a visit is started, by its starter.
+bool is_start_field(std::string_view field);
+// The round N of a "submitted.N" or "accepted.N" field (N from 1 to kRoundMask), else nullopt.
+std::optional<int> round_field(std::string_view field, std::string_view name);
+
+// "device#seq", as snapshots and acceptances name ops; parse_op_entry is its inverse (nullopt
+// for text that is not one).
+std::string op_entry(const OpId& id);
+std::optional<OpId> parse_op_entry(std::string_view entry);
+
 // A review entry as written by Inspection::review; nullopt when the text is not one.
 std::optional<Review> parse_review(std::string_view json_text);
 

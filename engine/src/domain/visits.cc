@@ -22,6 +22,12 @@ constexpr std::size_t kMaxCommentChars = 2000;
 
 std::string short_id(std::string_view id) { return std::string(id.substr(0, 8)); }
 
+// A write of one of the visit's own fields (not an answer), merged by the policy the hub pins.
+Write visit_write(const std::string& key, std::string field, Value value, std::uint32_t ctx) {
+  const Policy policy = *domain::visit_field_policy(field);
+  return Write{key, std::move(field), policy, std::move(value), ctx};
+}
+
 bool valid_comment(std::string_view s) {
   const auto chars = std::count_if(
       s.begin(), s.end(), [](char c) { return (static_cast<unsigned char>(c) & 0xC0) != 0x80; });
@@ -46,11 +52,10 @@ std::map<std::string, std::uint64_t> snapshot_of(const RecordView& r, int round)
   const FieldView* f = r.find(domain::submitted_field(round));
   if (f == nullptr || f->value.kind() != Value::Kind::kSet) return seen;
   for (const std::string& entry : f->value.as_set()) {
-    const std::size_t hash = entry.rfind('#');
-    if (hash == std::string::npos) continue;
-    const std::uint64_t seq = std::strtoull(entry.c_str() + hash + 1, nullptr, 10);
-    std::uint64_t& best = seen[entry.substr(0, hash)];
-    best = std::max(best, seq);
+    const std::optional<OpId> id = domain::parse_op_entry(entry);
+    if (!id) continue;
+    std::uint64_t& best = seen[id->device];
+    best = std::max(best, id->seq);
   }
   return seen;
 }
@@ -63,8 +68,6 @@ std::set<std::string> accepted_of(const RecordView& r, int round) {
   return {f->value.as_set().begin(), f->value.as_set().end()};
 }
 
-std::string op_entry(const OpId& id) { return id.device + "#" + std::to_string(id.seq); }
-
 // Versions of an answer written by an inspector in `round` or an earlier one that the round's
 // submission did not see and no supervisor accepted: changes made concurrently with the submit
 // (or with the approval after it). An edit from an earlier round that arrives late counts too.
@@ -74,7 +77,7 @@ std::vector<Version> unseen_by_submit(const std::vector<Version>& versions, int 
   std::vector<Version> out;
   for (const Version& v : versions) {
     if (domain::round_of(v.context) > round || domain::is_review(v.context)) continue;
-    if (accepted.count(op_entry(v.op)) != 0) continue;
+    if (accepted.count(domain::op_entry(v.op)) != 0) continue;
     auto it = snapshot.find(v.op.device);
     if (it == snapshot.end() || it->second < v.op.seq) out.push_back(v);
   }
@@ -301,15 +304,19 @@ Result<std::string> Inspection::start_visit(std::string_view school_id,
   const std::string id = domain::new_uuid();
   const std::string key = domain::visit_record(school_id, id);
   const std::uint32_t ctx = context_of(1, false);
-  std::vector<Write> writes = {
-      {key, "school", Policy::kLww, Value::text(std::string(school_id)), ctx},
-      {key, "template", Policy::kLww, Value::text(t.value()->id), ctx},
-      {key, "template_version", Policy::kLww, Value::integer(t.value()->version), ctx},
-      {key, "started_by", Policy::kLww, Value::text(im.actor_id), ctx},
-      {key, "started_at", Policy::kLww, Value::text(im.now_iso()), ctx},
-      {key, "inspectors", Policy::kUnion, Value::set({im.actor_id}), ctx},
-      {key, "status", Policy::kMax, Value::integer(domain::status_value(1, domain::kOpen)), ctx},
-  };
+  std::vector<Write> writes;
+  // The order the hub checks them in: the template is known before the version that resolves
+  // it, and the status that starts the visit comes last.
+  for (auto& [field, value] : std::vector<std::pair<const char*, Value>>{
+           {"school", Value::text(std::string(school_id))},
+           {"template", Value::text(t.value()->id)},
+           {"template_version", Value::integer(t.value()->version)},
+           {"started_by", Value::text(im.actor_id)},
+           {"started_at", Value::text(im.now_iso())},
+           {"inspectors", Value::set({im.actor_id})},
+           {"status", Value::integer(domain::status_value(1, domain::kOpen))}}) {
+    writes.push_back(visit_write(key, field, std::move(value), ctx));
+  }
   Result<std::vector<OpId>> ids = im.engine->write_batch(writes);
   if (!ids.ok()) return ids.status();
   return id;
@@ -325,7 +332,7 @@ void answer_writes(const VisitView& v, const std::string& key, const Item& item,
   if (std::find(v.inspectors.begin(), v.inspectors.end(), actor) == v.inspectors.end()) {
     std::vector<std::string> names = v.inspectors;
     names.push_back(actor);
-    out.push_back(Write{key, "inspectors", Policy::kUnion, Value::set(names), ctx});
+    out.push_back(visit_write(key, "inspectors", Value::set(names), ctx));
   }
 }
 
@@ -448,16 +455,16 @@ Status Inspection::submit(std::string_view visit) {
     Result<std::vector<OpId>> clock = impl_->engine->record_clock(key);
     if (!clock.ok()) return clock.status();
     std::vector<std::string> seen;
-    for (const OpId& id : clock.value()) seen.push_back(op_entry(id));
+    for (const OpId& id : clock.value()) seen.push_back(domain::op_entry(id));
     const int round = v->status.round;
     const std::uint32_t ctx = context_of(round, false);
     Result<Value> snapshot =
         with_items(*impl_->engine, key, domain::submitted_field(round), std::move(seen));
     if (!snapshot.ok()) return snapshot.status();
     Result<std::vector<OpId>> ids = impl_->engine->write_batch({
-        Write{key, domain::submitted_field(round), Policy::kUnion, snapshot.value(), ctx},
-        Write{key, "status", Policy::kMax,
-              Value::integer(domain::status_value(round, domain::kSubmitted)), ctx},
+        visit_write(key, domain::submitted_field(round), snapshot.value(), ctx),
+        visit_write(key, "status", Value::integer(domain::status_value(round, domain::kSubmitted)),
+                    ctx),
     });
     return ids.ok() ? Status() : ids.status();
   });
@@ -493,8 +500,8 @@ Status Inspection::review(std::string_view visit, std::string_view decision,
                         {"round", round}};
     const std::uint32_t ctx = context_of(round, true);
     Result<std::vector<OpId>> ids = im.engine->write_batch({
-        Write{key, "status", Policy::kMax, Value::integer(status), ctx},
-        Write{key, "reviews", Policy::kAppend, Value::text(entry.dump()), ctx},
+        visit_write(key, "status", Value::integer(status), ctx),
+        visit_write(key, "reviews", Value::text(entry.dump()), ctx),
     });
     return ids.ok() ? Status() : ids.status();
   });
@@ -543,8 +550,8 @@ Status Inspection::resolve(std::string_view visit, std::string_view item, std::s
       const std::int64_t status = text == "approve"
                                       ? domain::status_value(approved_round, domain::kApproved)
                                       : domain::status_value(approved_round + 1, domain::kOpen);
-      Result<OpId> id = im.engine->resolve(
-          Write{key, "status", Policy::kMax, Value::integer(status), ctx}, settles);
+      Result<OpId> id =
+          im.engine->resolve(visit_write(key, "status", Value::integer(status), ctx), settles);
       return id.ok() ? Status() : id.status();
     }
     if (!v->checklist)
@@ -574,7 +581,7 @@ Status Inspection::resolve(std::string_view visit, std::string_view item, std::s
       }
     }
     std::vector<std::string> accepted;
-    for (const Version& ver : flag->versions) accepted.push_back(op_entry(ver.op));
+    for (const Version& ver : flag->versions) accepted.push_back(domain::op_entry(ver.op));
     const Write w{key, answer_field(it.value()->key), it.value()->merge, value.value(), ctx};
     return im.engine->transaction([&]() -> Status {
       const bool adds =
@@ -587,8 +594,7 @@ Status Inspection::resolve(std::string_view visit, std::string_view item, std::s
         const std::string field = domain::accepted_field(round);
         Result<Value> snapshot = with_items(*im.engine, key, field, accepted);
         if (!snapshot.ok()) return snapshot.status();
-        Result<OpId> id =
-            im.engine->write(Write{key, field, Policy::kUnion, snapshot.value(), ctx});
+        Result<OpId> id = im.engine->write(visit_write(key, field, snapshot.value(), ctx));
         if (!id.ok()) return id.status();
       }
       return Status();

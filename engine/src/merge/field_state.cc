@@ -16,8 +16,6 @@ constexpr std::uint8_t kCounterFormat = 2;
 // bounded by what the ops table can hold, this only guards the decoder against absurd counts.
 constexpr std::size_t kMaxEntries = 1u << 24;
 
-bool uses_frontier(Policy p) { return p != Policy::kAppend && p != Policy::kCounter; }
-
 Entry entry_of(const Op& op) { return Entry{op.id, op.hlc, op.value, op.context}; }
 
 void insert_sorted(std::vector<Entry>& entries, Entry e) {
@@ -98,6 +96,8 @@ void merge_op(FieldState& state, const Op& op, const ReceivedFn& received) {
     if (!received(b)) insert_id(state.pending, b);
   }
 }
+
+bool uses_frontier(Policy p) { return p != Policy::kAppend && p != Policy::kCounter; }
 
 Value merged_value(const FieldState& state) {
   const std::vector<Entry>& es = state.entries;

@@ -39,6 +39,10 @@ struct FieldState {
 // Tells whether the op with this id has been received (it is in the op log).
 using ReceivedFn = std::function<bool(const OpId&)>;
 
+// Whether a policy's state is a causal frontier (lww, max, min, union) whose writes name a
+// base; append and counter keep every entry.
+bool uses_frontier(Policy p);
+
 // Folds `op` (new to this replica, of this field, op.policy == state.policy) into the state.
 void merge_op(FieldState& state, const Op& op, const ReceivedFn& received);
 

@@ -369,6 +369,10 @@ Status Op::check() const {
   return Status();
 }
 
+std::size_t batch_elements(const Op& op) {
+  return op.base.size() + (op.value.kind() == Value::Kind::kSet ? op.value.as_set().size() : 0);
+}
+
 std::uint64_t fingerprint(const Op& op) {
   std::string bytes;
   util::ByteWriter w(bytes);

@@ -52,6 +52,7 @@ Result<std::vector<wire::Frame>> DeviceSession::start() {
   h.device_clock =
       make_hlc(static_cast<std::uint64_t>(std::max<std::int64_t>(engine_.wall_ms(), 0)), 0);
   h.last_seq = st->last_own_seq;
+  h.acked_seq = acked_;
   state_ = State::kHello;
   return one(h);
 }
@@ -109,10 +110,12 @@ Result<std::vector<wire::Frame>> DeviceSession::on_welcome(const wire::Frame& f)
           "enroll the device again (its data stays readable here)");
     }
   }
-  // The hub's count is the truth: an ack lost on the way leaves ours behind it.
-  if (w->acked_seq != acked_) {
+  // The hub's count is the truth: an ack lost on the way leaves ours behind it, and the reasons
+  // it carried come with the welcome, stored with the count they belong to.
+  if (w->acked_seq != acked_ || !w->rejected.empty()) {
+    if (Status s = store_verdicts(w->acked_seq, w->rejected); !s.ok()) return s;
+    for (auto& r : w->rejected) report_.rejected.push_back(std::move(r));
     acked_ = w->acked_seq;
-    if (Status s = engine_.set_counter(kAckedCounter, acked_); !s.ok()) return s;
   }
   to_push_ = last_own_seq_ > acked_ ? last_own_seq_ - acked_ : 0;
   state_ = State::kPushing;
@@ -128,13 +131,16 @@ Result<std::vector<wire::Frame>> DeviceSession::next_push() {
     Result<std::vector<Op>> ops = engine_.ops_after(from, options_.push_batch_ops);
     if (!ops.ok()) return ops.status();
     if (ops->empty()) break;
-    // Long notes make big ops: keep each push far below the wire's frame limit.
+    // Long notes make big ops: keep each push far below the wire's frame limit, and within the
+    // set items and base entries the hub's decoder takes.
     std::size_t bytes = 0;
+    std::size_t elements = 0;
     for (std::size_t i = 0; i < ops->size(); ++i) {
       std::string value;
       encode_value(ops.value()[i].value, value);
       bytes += ops.value()[i].record.size() + ops.value()[i].field.size() + value.size() + 32;
-      if (bytes > kMaxPushBytes && i > 0) {
+      elements += batch_elements(ops.value()[i]);
+      if ((bytes > kMaxPushBytes || elements > kMaxBatchElements) && i > 0) {
         ops->resize(i);
         break;
       }
@@ -162,19 +168,24 @@ Result<std::vector<wire::Frame>> DeviceSession::on_ack(const wire::Frame& f) {
         " was due");
   }
   in_flight_.pop_front();
-  // The ack and the reasons for rejected ops are stored together.
-  Status s = engine_.transaction([&]() -> Status {
-    for (const auto& [seq, reason] : ack->rejected) {
-      if (Status st = engine_.set_setting(rejected_key(seq), reason); !st.ok()) return st;
-    }
-    return engine_.set_counter(kAckedCounter, ack->acked_seq);
-  });
-  if (!s.ok()) return s;
+  if (Status s = store_verdicts(ack->acked_seq, ack->rejected); !s.ok()) return s;
   report_.pushed += ack->acked_seq - acked_;
   for (auto& r : ack->rejected) report_.rejected.push_back(std::move(r));
   acked_ = ack->acked_seq;
   if (options_.progress) options_.progress(SyncProgress{report_.pushed, to_push_, report_.pulled});
   return next_push();
+}
+
+Status DeviceSession::store_verdicts(
+    std::uint64_t acked, const std::vector<std::pair<std::uint64_t, std::string>>& rejected) {
+  // The count and the reasons for the ops it covers are stored together: the next hello tells
+  // the hub which reasons this device still lacks.
+  return engine_.transaction([&]() -> Status {
+    for (const auto& [seq, reason] : rejected) {
+      if (Status st = engine_.set_setting(rejected_key(seq), reason); !st.ok()) return st;
+    }
+    return engine_.set_counter(kAckedCounter, acked);
+  });
 }
 
 std::vector<wire::Frame> DeviceSession::pull_request() {

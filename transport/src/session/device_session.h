@@ -46,6 +46,8 @@ class DeviceSession {
   Result<std::vector<wire::Frame>> on_welcome(const wire::Frame& f);
   Result<std::vector<wire::Frame>> on_ack(const wire::Frame& f);
   Result<std::vector<wire::Frame>> on_pull(const wire::Frame& f);
+  Status store_verdicts(std::uint64_t acked,
+                        const std::vector<std::pair<std::uint64_t, std::string>>& rejected);
 
   Engine& engine_;
   SyncOptions options_;

@@ -35,7 +35,8 @@ Result<std::vector<wire::Frame>> HubSession::on_hello(const wire::Frame& f) {
     return refuse(Status::rejected("the hello names device " + h->device_id +
                                    " but the certificate is " + peer_ + "'s"));
   }
-  Result<HelloResult> hello = store_.hello(h->device_id, h->device_clock, h->last_seq);
+  Result<HelloResult> hello =
+      store_.hello(h->device_id, h->device_clock, h->last_seq, h->acked_seq);
   if (!hello.ok()) {
     if (hello.status().code() == Code::kRejected) return refuse(hello.status());
     return hello.status();
@@ -45,8 +46,12 @@ Result<std::vector<wire::Frame>> HubSession::on_hello(const wire::Frame& f) {
   w.hub_id = hub_id_;
   w.hub_clock = hello->hub_clock;
   w.skew_ms = hello->skew_ms;
-  w.acked_seq = hello->device.acked_seq;
-  w.acked_print = hello->device.acked_print;
+  w.acked_seq = hello->acked_seq;
+  w.acked_print = hello->acked_print;
+  w.rejected = std::move(hello->rejected);
+  for (auto& [seq, reason] : w.rejected) {
+    if (reason.size() > kMaxReasonInAck) reason.resize(kMaxReasonInAck);
+  }
   return std::vector<wire::Frame>{wire::encode(w)};
 }
 
@@ -65,12 +70,9 @@ Result<std::vector<wire::Frame>> HubSession::on_frame(const wire::Frame& f) {
     case wire::MsgType::kPush: {
       Result<wire::Push> p = wire::decode<wire::Push>(f);
       if (!p.ok()) return p.status();
-      Result<std::vector<Op>> ops = wire::decode_batch(p->batch);
-      if (!ops.ok()) return ops.status();
-      if (ops->size() > wire::kMaxPushOps) {
-        return Status::invalid_input("a push of " + std::to_string(ops->size()) + " ops, at most " +
-                                     std::to_string(wire::kMaxPushOps));
-      }
+      // At most kMaxPushOps, told by the batch's count before any op is made.
+      Result<std::vector<Op>> ops = wire::decode_batch(p->batch, wire::kMaxPushOps);
+      if (!ops.ok()) return ops.status().annotate("push");
       Result<PushResult> r = store_.push(device_, std::move(ops.value()));
       if (!r.ok()) {
         if (r.status().code() == Code::kRejected) return refuse(r.status());

@@ -300,7 +300,7 @@ std::string encode_batch(const std::vector<Op>& ops) {
   return out;
 }
 
-Result<std::vector<Op>> decode_batch(std::string_view bytes) {
+Result<std::vector<Op>> decode_batch(std::string_view bytes, std::size_t max_ops) {
   ByteReader head(bytes);
   const std::uint8_t codec = head.u8();
   const std::uint64_t size = head.varint();
@@ -325,6 +325,10 @@ Result<std::vector<Op>> decode_batch(std::string_view bytes) {
   ByteReader r(raw);
   if (r.u8() != kFormat) return Status::corrupt("batch: unknown format");
   const std::size_t count = r.count(kMaxBatchOps);
+  if (r.ok() && count > max_ops) {
+    return Status::corrupt("batch: " + std::to_string(count) + " ops, at most " +
+                           std::to_string(max_ops));
+  }
   const std::vector<std::string> devices = read_names(r, kMaxDeviceIdBytes);
   const std::vector<std::string> records = read_names(r, kMaxRecordBytes);
   const std::vector<std::string> fields = read_names(r, kMaxFieldBytes);

@@ -17,16 +17,15 @@ namespace vs::wire {
 
 inline constexpr std::size_t kMaxBatchOps = 200'000;
 inline constexpr std::size_t kMaxBatchBytes = 16u << 20;  // decompressed
-// Set items and base entries in one batch, together: each costs tens of bytes of memory for a
-// byte or two on the wire.
-inline constexpr std::size_t kMaxBatchElements = 400'000;
 
 // Encodes ops as one compressed batch.
 std::string encode_batch(const std::vector<Op>& ops);
 
-// Decodes a batch. kCorrupt names what is malformed: an unknown format, a declared size above
-// kMaxBatchBytes, bad compression, a truncated column, an index out of range, trailing bytes.
-// The ops are not checked beyond their encoding (the engine checks them when it applies them).
-Result<std::vector<Op>> decode_batch(std::string_view bytes);
+// Decodes a batch of at most `max_ops` ops. kCorrupt names what is malformed: an unknown
+// format, a declared size above kMaxBatchBytes, bad compression, more ops than `max_ops` (told
+// before any is made), more set items and base entries than vs::kMaxBatchElements, a truncated
+// column, an index out of range, trailing bytes. The ops are not checked beyond their encoding
+// (the engine checks them when it applies them).
+Result<std::vector<Op>> decode_batch(std::string_view bytes, std::size_t max_ops = kMaxBatchOps);
 
 }  // namespace vs::wire

@@ -73,11 +73,13 @@ template <class Archive>
 void serialize(Archive& ar, Hello& m) {
   ar(m.protocol_min, m.protocol_max, Bounded{&m.device_id, kMaxIdBytes}, m.schema_version,
      m.device_clock, m.last_seq);
+  // A device of protocol 1 ends here; the hub then refuses it by version, not as malformed.
+  if (m.protocol_max >= 2) ar(m.acked_seq);
 }
 template <class Archive>
 void serialize(Archive& ar, Welcome& m) {
   ar(m.protocol, Bounded{&m.hub_id, kMaxIdBytes}, m.hub_clock, m.skew_ms, m.acked_seq,
-     m.acked_print);
+     m.acked_print, BoundedRejections{&m.rejected});
 }
 template <class Archive>
 void serialize(Archive& ar, Refused& m) {

@@ -16,7 +16,9 @@
 
 namespace vs::wire {
 
-inline constexpr std::uint32_t kProtocolVersion = 1;
+// 2: the hello carries the device's stored count of acknowledged ops and the welcome the
+// reasons for refused ops after it (a lost acknowledgement loses no reason).
+inline constexpr std::uint32_t kProtocolVersion = 2;
 inline constexpr std::size_t kMaxIdBytes = 64;
 inline constexpr std::size_t kMaxReasonBytes = 1024;
 inline constexpr std::size_t kMaxCursorBytes = std::size_t{64} * 1024;
@@ -32,6 +34,7 @@ struct Hello {
   std::int32_t schema_version = 0;
   std::uint64_t device_clock = 0;  // the device's wall clock now, as an HLC reading
   std::uint64_t last_seq = 0;      // the highest seq the device has written
+  std::uint64_t acked_seq = 0;     // the count of acknowledged ops the device has stored
 };
 
 struct Welcome {
@@ -41,7 +44,9 @@ struct Welcome {
   std::uint64_t hub_clock = 0;
   std::int64_t skew_ms = 0;       // the device's clock minus the hub's
   std::uint64_t acked_seq = 0;    // the device's highest seq the hub has handled
-  std::uint64_t acked_print = 0;  // the fingerprint of that op, for the device to check
+  std::uint64_t acked_print = 0;  // the fingerprint of that op, for the device to check (0: none)
+  // Reasons for the device's refused ops after the Hello's acked_seq, by seq.
+  std::vector<std::pair<std::uint64_t, std::string>> rejected;
 };
 
 // The hub's refusal, before it closes the session. code is a vs::Code value.
