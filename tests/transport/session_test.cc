@@ -250,3 +250,25 @@ TEST_CASE_METHOD(test::Deployment,
   CHECK(store->device(a.enrollment.device_id)->acked_seq ==
         on_hub);  // nothing skipped, nothing taken
 }
+
+TEST_CASE_METHOD(test::Deployment, "a refusal's reason reaches the device though its ack was lost",
+                 "[transport][session]") {
+  test::TestDevice a = device("I0011");
+  REQUIRE(run(a, *store).ok());
+  Result<std::string> id = a.in->start_visit(test::kSharedSchool, "school-conditions");
+  REQUIRE(id.ok());
+  // An op the hub refuses (the template has no such item), written past the device's checks.
+  const std::string key = "visit/" + std::string(test::kSharedSchool) + "/" + id.value();
+  REQUIRE(a.engine().write(Write{key, "a.no_such_item", Policy::kLww, Value::integer(1), 1}).ok());
+  // Hello, welcome, push: the hub stores the push and its refusal; the ack is lost on the way.
+  CHECK(run(a, *store, 3).code() == Code::kUnavailable);
+  CHECK(a.engine().counter(session::kAckedCounter).value() == 0);
+  SyncReport report;
+  REQUIRE(run(a, *store, 1'000'000, &report).ok());
+  CHECK(report.pushed == 0);  // nothing is sent again
+  Result<std::vector<std::pair<std::uint64_t, std::string>>> refused = refused_ops(a.engine());
+  REQUIRE(refused.ok());
+  REQUIRE(refused->size() == 1);
+  CHECK(refused->front().first == a.engine().stats()->last_own_seq);
+  CHECK_THAT(refused->front().second, Catch::Contains("no item 'no_such_item'"));
+}

@@ -96,16 +96,46 @@ TEST_CASE("a batch of the smallest ops there are decodes: nine bytes an op are e
   CHECK(same(back->back(), ops.back()));
 }
 
+TEST_CASE("a batch holding more ops than its reader takes is refused before they are made",
+          "[transport][wire][input]") {
+  std::vector<Op> ops(kMaxPushOps + 1);
+  for (std::size_t i = 0; i < ops.size(); ++i) {
+    ops[i].id = OpId{"d-1", 1 + i};
+    ops[i].hlc = make_hlc(1'795'435'200'000, 0);
+    ops[i].record = "visit/S1/v";
+    ops[i].field = "a.f";
+  }
+  const std::string bytes = encode_batch(ops);
+  Result<std::vector<Op>> r = decode_batch(bytes, kMaxPushOps);
+  CHECK(r.status().code() == Code::kCorrupt);
+  CHECK_THAT(r.status().message(), Catch::Contains("10001 ops, at most 10000"));
+  CHECK(decode_batch(bytes).ok());
+}
+
 TEST_CASE("every message survives its encoding", "[transport][wire]") {
   Hello h;
   h.device_id = "d-I0011-1";
   h.schema_version = 2;
   h.device_clock = 123;
   h.last_seq = 99;
+  h.acked_seq = 97;
   Result<Hello> h2 = decode<Hello>(encode(h));
   REQUIRE(h2.ok());
   CHECK(h2->device_id == "d-I0011-1");
   CHECK(h2->last_seq == 99);
+  CHECK(h2->acked_seq == 97);
+  // A device of protocol 1 sends no count: its hello decodes, and the hub refuses its version.
+  Hello old = h;
+  old.protocol_min = old.protocol_max = 1;
+  Result<Hello> old2 = decode<Hello>(encode(old));
+  REQUIRE(old2.ok());
+  CHECK(old2->acked_seq == 0);
+  Welcome w;
+  w.acked_seq = 97;
+  w.rejected = {{98, "not assigned"}};
+  Result<Welcome> w2 = decode<Welcome>(encode(w));
+  REQUIRE(w2.ok());
+  CHECK(w2->rejected == w.rejected);
   PushAck ack;
   ack.acked_seq = 42;
   ack.rejected = {{40, "not assigned"}, {41, "900 is outside 0..150"}};
