@@ -253,3 +253,30 @@ TEST_CASE_METHOD(HubFixture, "bases and snapshots name only ops the visit has",
   CHECK(why.count(on_refused.id.seq) == 0);
   CHECK_THAT(why.at(hiding.id.seq), Catch::Contains(b.record.device_id + "#40"));
 }
+
+TEST_CASE_METHOD(HubFixture, "a pull never holds more set items and bases than a batch takes",
+                 "[engine][hub][input]") {
+  Device a = enroll("I0011");
+  std::vector<std::string> items;
+  for (int i = 0; i < 1000; ++i) items.push_back("tag-" + std::to_string(i));
+  std::vector<Write> writes;
+  for (int i = 0; i < 500; ++i) {  // 500,000 set items in the school's scope
+    writes.push_back(Write{"school/" + std::string(kSchool), "tags." + std::to_string(i),
+                           Policy::kUnion, Value::set(items), 0});
+  }
+  REQUIRE(hub->engine().write_batch(writes).ok());
+  std::size_t pulls = 0;
+  std::size_t got = 0;
+  for (std::string cursor; pulls < 100; ++pulls) {
+    Result<PullResult> p = hub->pull(a.record.device_id, cursor, 20'000);
+    REQUIRE(p.ok());
+    std::size_t elements = 0;
+    for (const Op& op : p->ops) elements += batch_elements(op);
+    CHECK(elements <= kMaxBatchElements);
+    got += elements;
+    cursor = p->next_cursor;
+    if (!p->more) break;
+  }
+  CHECK(got >= 500'000);
+  CHECK(pulls >= 1);  // it took more than one pull
+}
