@@ -245,10 +245,16 @@ TEST_CASE_METHOD(HubFixture, "bases and snapshots name only ops the visit has",
   Op on_refused = f.op(key, "a.class_count", Policy::kLww, Value::integer(8));
   on_refused.base = {refused.id};  // the device's own op the hub refused: it saw it
   Op hiding = f.op(key, "submitted.1", Policy::kUnion, Value::set({b.record.device_id + "#40"}));
-  Result<PushResult> r = hub->push(a.record.device_id, {unknown_own, refused, on_refused, hiding});
+  Op submit = f.op(key, "status", Policy::kMax, Value::integer(5));
+  Op lone = f.op(key, "submitted.1", Policy::kUnion, Value::set({a.record.device_id + "#1"}));
+  Result<PushResult> r =
+      hub->push(a.record.device_id, {unknown_own, refused, on_refused, hiding, submit, lone});
   REQUIRE(r.ok());
   const auto why = reasons(r.value());
-  REQUIRE(why.size() == 3);
+  REQUIRE(why.size() == 4);
+  // A snapshot comes only with its submit (which, its snapshot refused, still submits).
+  CHECK(why.count(submit.id.seq) == 0);
+  CHECK_THAT(why.at(lone.id.seq), Catch::Contains("written only with the submit of round 1"));
   CHECK_THAT(why.at(unknown_own.id.seq), Catch::Contains("an op this visit does not have"));
   CHECK(why.count(on_refused.id.seq) == 0);
   CHECK_THAT(why.at(hiding.id.seq), Catch::Contains(b.record.device_id + "#40"));

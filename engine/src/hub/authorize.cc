@@ -80,10 +80,13 @@ Status check_start_field(const Writer& w, const VisitState& v, const Lookups& lo
   return Status();
 }
 
-// Every entry names an op: of the visit, or one of the writer's own earlier ops.
+// Every entry names an op: of the visit, or one of the writer's own earlier ops; or it is one
+// the field holds already (a union write repeats what it saw).
 Status check_entries(const VisitState& v, const Op& op, bool own_any_earlier) {
   if (op.value.kind() != Value::Kind::kSet) return refuse(op.field + " must be a set of ops");
+  const auto held = v.entries.find(op.field);
   for (const std::string& entry : op.value.as_set()) {
+    if (held != v.entries.end() && held->second.count(entry) != 0) continue;
     const std::optional<OpId> id = domain::parse_op_entry(entry);
     if (!id) return refuse(op.field + " holds '" + entry + "', which is not device#seq");
     const bool own_earlier = id->device == op.id.device && id->seq < op.id.seq;
@@ -118,7 +121,7 @@ Status check_status(const Writer& w, const VisitState& v, const Op& op) {
 }
 
 // The visit's own fields after its start: inspectors, status, snapshots, acceptances, reviews.
-Status check_lifecycle_field(const Writer& w, const VisitState& v, const Op& op) {
+Status check_lifecycle_field(const Writer& w, const VisitState& v, const Op& op, const Op* next) {
   const std::string& f = op.field;
   const bool supervisor = w.role != Role::kInspector;
   if (!v.tmpl) return refuse(f + " is written on a visit that has not been started");
@@ -135,11 +138,18 @@ Status check_lifecycle_field(const Writer& w, const VisitState& v, const Op& op)
   if (f == "status") return check_status(w, v, op);
   const VisitStatus now = now_of(v);
   if (const std::optional<int> round = domain::round_field(f, "submitted")) {
-    // The submitter's view of the visit, written with the submit of the round it names: it may
-    // name only ops the visit has (its own earlier ones included), so it cannot hide a
-    // co-inspector's change the hub holds and the submitter never saw.
+    // The submitter's view of the visit, written right before the submit of the round it names
+    // (a second, concurrent submitter's too): it may name only ops the visit has (its own
+    // earlier ones included), so it cannot claim a change the hub has never seen.
     if (supervisor) return refuse("only an inspector submits a visit");
-    if (*round != now.round || !now.editable())
+    const bool with_submit =
+        next != nullptr && next->id.device == op.id.device && next->id.seq == op.id.seq + 1 &&
+        next->record == op.record && next->field == "status" && next->check().ok() &&
+        next->value == Value::integer(domain::status_value(*round, domain::kSubmitted));
+    if (!with_submit)
+      return refuse(f + " is written only with the submit of round " + std::to_string(*round) +
+                    ", as the op before it");
+    if (*round != now.round || now.phase == Phase::kApproved)
       return refuse(f + " is written with the submit of round " + std::to_string(*round) +
                     ", but the visit is " + std::string(phase_name(now.phase)) + ", round " +
                     std::to_string(now.round));
@@ -212,7 +222,7 @@ Status check_bases(const VisitState& v, const Lookups& look, const Op& op) {
 
 // The whole judgement of authorize(), without changing the state.
 Status judge(const Writer& w, const VisitState& v, const Lookups& look, const Op& op,
-             std::shared_ptr<const Template>* resolved) {
+             const Op* next, std::shared_ptr<const Template>* resolved) {
   if (op.id.device != w.device_id) return refuse("a device pushes only its own ops");
   // The engine's own check first: an op it would refuse is refused here and changes nothing.
   if (Status s = op.check(); !s.ok()) return refuse(s.message());
@@ -231,7 +241,7 @@ Status judge(const Writer& w, const VisitState& v, const Lookups& look, const Op
                   std::string(policy_name(op.policy)));
   }
   if (domain::is_start_field(op.field)) return check_start_field(w, v, look, op, resolved);
-  return check_lifecycle_field(w, v, op);
+  return check_lifecycle_field(w, v, op, next);
 }
 
 }  // namespace
@@ -262,9 +272,10 @@ void OpSet::add_range(const std::string& device, std::uint64_t first, std::uint6
   r.resize(out + 1);
 }
 
-Status authorize(const Writer& w, VisitState& v, const Lookups& look, const Op& op) {
+Status authorize(const Writer& w, VisitState& v, const Lookups& look, const Op& op,
+                 const Op* next) {
   std::shared_ptr<const Template> resolved;
-  if (Status s = judge(w, v, look, op, &resolved); !s.ok()) return s;
+  if (Status s = judge(w, v, look, op, next, &resolved); !s.ok()) return s;
   v.ops.add(op.id);
   v.fields.emplace(op.field, op.policy);
   const Value& x = op.value;
@@ -277,6 +288,9 @@ Status authorize(const Writer& w, VisitState& v, const Lookups& look, const Op& 
     v.status = std::max(v.status.value_or(0), x.as_integer());
   } else if (op.field == "inspectors") {
     v.inspectors.insert(x.as_set().begin(), x.as_set().end());
+  } else if (domain::round_field(op.field, "submitted") ||
+             domain::round_field(op.field, "accepted")) {
+    v.entries[op.field].insert(x.as_set().begin(), x.as_set().end());
   } else if (op.policy == Policy::kCounter) {
     v.counter_totals[op.field] += x.as_integer();  // judged free of overflow
   }

@@ -55,6 +55,8 @@ struct VisitState {
   std::optional<std::int64_t> status;    // the highest status value
   std::set<std::string, std::less<>> inspectors;  // every name the visit's inspectors held
   std::map<std::string, std::int64_t, std::less<>> counter_totals;  // by answer field
+  // The entries submitted.N and accepted.N hold: a union write repeats them.
+  std::map<std::string, std::set<std::string, std::less<>>, std::less<>> entries;
 };
 
 // What authorize() may look up beyond the visit. A non-OK Result is a store or internal error:
@@ -68,8 +70,10 @@ struct Lookups {
 
 // Judges `op` against the visit: kRejected with the reason when the writer may not write it
 // (the op is then recorded as refused and `v` is unchanged); another code when a lookup failed.
-// When the op passes, it is added to `v`, so the batch's later ops build on it.
-Status authorize(const Writer& w, VisitState& v, const Lookups& look, const Op& op);
+// When the op passes, it is added to `v`, so the batch's later ops build on it. `next` is the
+// op after it in the batch (nullptr for the last): a snapshot is judged with its submit.
+Status authorize(const Writer& w, VisitState& v, const Lookups& look, const Op& op,
+                 const Op* next = nullptr);
 
 // The key's school when `key` is a visit record (visit/<school>/<id>), else nullopt.
 std::optional<std::string> visit_school(std::string_view key);

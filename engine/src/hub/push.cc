@@ -71,11 +71,11 @@ struct BatchView {
     return &visits.emplace(key, std::move(v)).first->second;
   }
 
-  Status judge(const Op& op) {
+  Status judge(const Op& op, const Op* next) {
     Result<Visit*> v = visit(op.record);
     if (!v.ok()) return v.status();
     if (!v.value()->scope.ok()) return v.value()->scope;
-    return hub::authorize(writer, v.value()->state, look, op);
+    return hub::authorize(writer, v.value()->state, look, op, next);
   }
 };
 
@@ -119,6 +119,10 @@ Result<hub::VisitState> HubStore::Impl::load_visit(const std::string& key,
       }
     }
     if (st.policy == Policy::kCounter) v.counter_totals[f] = merged.as_integer();
+    if ((domain::round_field(f, "submitted") || domain::round_field(f, "accepted")) &&
+        merged.kind() == Value::Kind::kSet) {
+      v.entries[f].insert(merged.as_set().begin(), merged.as_set().end());
+    }
   }
   Result<std::shared_ptr<const Template>> t = published(*in, v.template_id, v.template_version);
   if (!t.ok()) return t.status();
@@ -143,7 +147,8 @@ Result<PushResult> HubStore::push(std::string_view device_id, std::vector<Op> op
     std::vector<Op> accepted;
     accepted.reserve(ops.size());
     std::uint64_t first_new = 0;
-    for (Op& op : ops) {
+    for (std::size_t i = 0; i < ops.size(); ++i) {
+      Op& op = ops[i];
       if (op.id.seq < expected) continue;  // already handled: a resend after a lost ack
       if (op.id.seq != expected) {
         return Status::invalid_input("push from " + std::string(device_id) + ": seq " +
@@ -152,7 +157,7 @@ Result<PushResult> HubStore::push(std::string_view device_id, std::vector<Op> op
       }
       if (first_new == 0) first_new = op.id.seq;
       ++expected;
-      Status ok = view.judge(op);
+      Status ok = view.judge(op, i + 1 < ops.size() ? &ops[i + 1] : nullptr);
       if (ok.code() == Code::kRejected) {
         result.rejected.emplace_back(op.id.seq, ok.message());
         view.refused.insert(op.id.seq);
