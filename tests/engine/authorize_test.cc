@@ -14,13 +14,13 @@ const hub::Writer kInspector{"d-a", "I0011", Role::kInspector};
 const hub::Writer kSupervisor{"d-s", "I0001", Role::kSupervisor};
 
 std::shared_ptr<const Template> conditions() {
-  static const std::shared_ptr<const Template> t = [] {
+  static const std::shared_ptr<const Template> kTemplate = [] {
     Result<Template> parsed =
         parse_template(test::slurp(test::templates_dir() + "/teaching-practice.json"));
     REQUIRE(parsed.ok());
     return std::make_shared<const Template>(std::move(parsed.value()));
   }();
-  return t;
+  return kTemplate;
 }
 
 hub::Lookups lookups() {

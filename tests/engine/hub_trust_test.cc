@@ -63,6 +63,7 @@ TEST_CASE_METHOD(HubFixture, "a lost acknowledgement loses no rejection reason",
   const std::uint64_t stored_ack = a.in->engine().counter("push.acked").value();
   Forger f = forger(a);
   std::vector<Op> ops;
+  ops.reserve(7);
   for (int i = 0; i < 5; ++i)
     ops.push_back(f.op(key, "a.class_count", Policy::kLww, Value::integer(9)));
   ops.push_back(f.op(key, "a.no_such_item", Policy::kLww, Value::integer(1)));
@@ -264,8 +265,10 @@ TEST_CASE_METHOD(HubFixture, "a pull never holds more set items and bases than a
                  "[engine][hub][input]") {
   Device a = enroll("I0011");
   std::vector<std::string> items;
+  items.reserve(1000);
   for (int i = 0; i < 1000; ++i) items.push_back("tag-" + std::to_string(i));
   std::vector<Write> writes;
+  writes.reserve(500);
   for (int i = 0; i < 500; ++i) {  // 500,000 set items in the school's scope
     writes.push_back(Write{"school/" + std::string(kSchool), "tags." + std::to_string(i),
                            Policy::kUnion, Value::set(items), 0});

@@ -56,7 +56,12 @@ struct ServedHub : test::Deployment {
     server->start();
     thread = std::thread([this] { io.run(); });
   }
-  ~ServedHub() {
+  ServedHub(const ServedHub&) = delete;
+  ServedHub& operator=(const ServedHub&) = delete;
+  ServedHub(ServedHub&&) = delete;
+  ServedHub& operator=(ServedHub&&) = delete;
+  ~ServedHub() {  // NOLINT(bugprone-exception-escape): a test fixture; a throw ends the test
+
     asio::post(io, [this] { server->shutdown(); });
     for (int i = 0; i < 500 && !io.stopped(); ++i)
       std::this_thread::sleep_for(std::chrono::milliseconds(10));
@@ -85,7 +90,7 @@ class ForgedClient {
 
   // One session: hello, the pushes, bye. Returns the acknowledgements' refusals, or the hub's
   // refusal of the session (a protocol error is a fine answer to a forged push).
-  Result<std::size_t> push(std::vector<std::vector<Op>> batches) {
+  Result<std::size_t> push(const std::vector<std::vector<Op>>& batches) {
     asio::ssl::stream<tcp::socket> s(io_, *ctx_);
     boost::system::error_code ec;
     s.next_layer().connect(tcp::endpoint(asio::ip::make_address("127.0.0.1"), e_.hub_port), ec);
@@ -105,7 +110,7 @@ class ForgedClient {
     REQUIRE(w.ok());
     acked_ = w->acked_seq;
     std::size_t refused = 0;
-    for (std::vector<Op>& ops : batches) {
+    for (const std::vector<Op>& ops : batches) {
       wire::Push p;
       p.batch = wire::encode_batch(ops);
       send(s, wire::encode(p));
@@ -190,7 +195,8 @@ struct Forgery {
       }
       case 5:
         return pick(2) ? Value::boolean(pick(2) == 0)
-                       : Value::gps(GeoPoint{pick(2) ? 91.0 : 39.1, 181.0 * (pick(3) - 1.0), -1.0});
+                       : Value::gps(GeoPoint{pick(2) ? 91.0 : 39.1,
+                                             181.0 * (static_cast<double>(pick(3)) - 1.0), -1.0});
       case 6:
         return Value::text(pick(2) ? "none" : "I0011");
       default:
@@ -382,7 +388,7 @@ TEST_CASE_METHOD(ServedHub, "a forged device over TLS cannot harm the hub or hon
                 [](const Op& x, const Op& y) { return x.id.seq < y.id.seq; });
       for (const Op& op : batch) f.seen.push_back(op.id);
     }
-    Result<std::size_t> refused = client.push(std::move(batches));
+    Result<std::size_t> refused = client.push(batches);
     if (refused.ok()) forged_refused += refused.value();
 
     // The honest devices sync twice (each sees the other's work), and everything holds.
