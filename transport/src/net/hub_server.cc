@@ -1,13 +1,20 @@
-// The hub's server: accept, TLS handshake, one session coroutine per device (hub.h).
+// The hub's server: accept, TLS handshake, one session coroutine per device (hub.h). Which
+// connections it holds is net/admission.h's rule; the store thread and its bound are
+// net/store_queue.h's.
+#include <algorithm>
+#include <chrono>
 #include <map>
+#include <memory>
+#include <string>
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/ip/address.hpp>
-#include <boost/asio/thread_pool.hpp>
 
 #include <visitsync/transport/hub.h>
 
+#include "net/admission.h"
 #include "net/framed.h"
+#include "net/store_queue.h"
 #include "session/hub_session.h"
 #include "tls/certs.h"
 #include "tls/context.h"
@@ -18,10 +25,31 @@ namespace vs {
 using net::asio::ip::tcp;
 namespace asio = boost::asio;
 
+namespace {
+
+// The retry hint given to a device that completes its handshake while every session slot is
+// taken: sessions last seconds, so a slot is likely free by then.
+constexpr std::chrono::seconds kSessionsFullRetry{10};
+
+// One open connection, from its accept to its close.
+struct Conn {
+  std::shared_ptr<net::TlsStream> stream;
+  std::shared_ptr<net::StepOwner> owner;  // tells queued store steps the session has closed
+  bool evicted = false;                   // closed in its handshake to make room for another
+};
+
+}  // namespace
+
 struct HubServer::Impl {
   Impl(asio::io_context& io_in, HubStore& store_in, HubOptions options_in)
-      : io(io_in), store(store_in), options(std::move(options_in)), acceptor(io_in) {}
-  ~Impl() { store_pool.join(); }
+      : io(io_in),
+        store(store_in),
+        options(std::move(options_in)),
+        acceptor(io_in),
+        admission(
+            {options.max_handshakes, options.max_handshakes_per_address, options.max_sessions}),
+        queue({options.max_store_queue, options.store_wait_limit}) {}
+  ~Impl() { queue.join(); }
   Impl(const Impl&) = delete;
   Impl& operator=(const Impl&) = delete;
   Impl(Impl&&) = delete;
@@ -36,26 +64,26 @@ struct HubServer::Impl {
   HubOptions options;
   std::unique_ptr<asio::ssl::context> ctx;
   tcp::acceptor acceptor;
-  asio::thread_pool store_pool{1};  // SQLite work: one thread, off the sockets' thread
-  std::map<std::uint64_t, std::shared_ptr<net::TlsStream>> sessions;  // open sessions by serial
-  std::map<std::string, std::uint64_t> by_device;                     // the live one of each device
+  net::Admission admission;
+  net::StoreQueue queue;                           // the store thread; steps use the sessions
+  std::map<std::uint64_t, Conn> conns;             // open connections by serial
+  std::map<std::string, std::uint64_t> by_device;  // the live session of each device
   std::uint64_t next_serial = 1;
+  std::uint64_t accepted = 0;
   bool stopping = false;
 };
 
 namespace {
 
-// Connections served at once; more are closed at once (their devices retry), so that
-// unauthenticated connections cannot exhaust the hub's file descriptors.
-constexpr std::size_t kMaxSessions = 2000;
+// What one session did, for its log line.
+struct Tally {
+  std::string device = "-";
+  session::HubSessionStats stats;
+  std::chrono::steady_clock::duration in_store{};
+};
 
-// Runs one step of the protocol on the store thread.
-asio::awaitable<Result<std::vector<wire::Frame>>> on_store(session::HubSession* session,
-                                                           wire::Frame frame) {
-  co_return session->on_frame(frame);
-}
-
-// Tells the device why its session ends (a protocol error, a store failure) before closing.
+// Tells the device why its session ends (a protocol error, a store failure, busy) before
+// closing.
 asio::awaitable<void> tell(std::shared_ptr<net::TlsStream> stream, Status why,
                            std::chrono::milliseconds limit) {
   wire::Refused r;
@@ -73,59 +101,114 @@ void close_quietly(net::TlsStream& stream) {
   stream.lowest_layer().close(ignored);
 }
 
-// One session, from the TLS handshake to the close: a named coroutine with by-value
+// The address a connection counts against: an IPv4 address, or an IPv6 address's /64 (one
+// host commonly holds a whole /64, so counting single IPv6 addresses would count nothing).
+std::string admission_key(const asio::ip::address& a) {
+  if (a.is_v4()) return a.to_string();
+  asio::ip::address_v6 v6 = a.to_v6();
+  if (v6.is_v4_mapped()) return asio::ip::make_address_v4(asio::ip::v4_mapped, v6).to_string();
+  asio::ip::address_v6::bytes_type b = v6.to_bytes();
+  std::fill(b.begin() + 8, b.end(), 0);
+  return asio::ip::address_v6(b).to_string() + "/64";
+}
+
+// Ends the live session of `device`, if any: its link is most likely dead, and the device
+// should not wait for a timeout. A step it has queued on the store is dropped.
+void replace_session(HubServer::Impl* im, const std::string& device, std::uint64_t serial) {
+  if (auto it = im->by_device.find(device); it != im->by_device.end()) {
+    if (auto old = im->conns.find(it->second); old != im->conns.end()) {
+      im->log("session device=" + device + " replaces its previous session");
+      old->second.owner->closed = true;
+      close_quietly(*old->second.stream);
+    }
+  }
+  im->by_device[device] = serial;
+}
+
+// The session after its handshake: frames in, protocol steps on the store thread, frames out.
+// `seated`: the session holds a session slot; without one, its hello is answered "busy".
+asio::awaitable<Status> converse(HubServer::Impl* im, std::shared_ptr<net::TlsStream> stream,
+                                 std::shared_ptr<net::StepOwner> owner, bool seated, Tally* tally) {
+  const HubOptions& o = im->options;
+  session::HubSession session(im->store, tally->device, o.hub_id);
+  Status s;
+  while (s.ok() && !session.finished() && !im->stopping) {
+    Result<wire::Frame> in = co_await net::read_frame(*stream, o.idle_timeout, o.write_timeout);
+    if (!in.ok()) {
+      s = in.status();
+      if (s.code() == Code::kCorrupt) co_await tell(stream, s, o.write_timeout);
+      break;
+    }
+    Result<std::vector<wire::Frame>> out =
+        Status::unavailable(net::busy_reason(kSessionsFullRetry));
+    if (seated) {
+      const auto store_start = std::chrono::steady_clock::now();
+      // A named step: a lambda made in the co_await's own statement is a temporary that lives
+      // across the suspension, and GCC 12 frees it twice ("free(): invalid size").
+      net::StoreQueue::Step step = [&session, frame = std::move(in.value())] {
+        return session.on_frame(frame);
+      };
+      out = co_await im->queue.run(owner, std::move(step));
+      tally->in_store += std::chrono::steady_clock::now() - store_start;
+    }
+    if (!out.ok()) {
+      s = out.status();
+      if (!owner->closed) co_await tell(stream, s, o.write_timeout);
+      break;
+    }
+    s = co_await net::write_frames(*stream, std::move(out.value()), o.write_timeout);
+    if (s.ok() && !session.refusal().ok()) s = session.refusal();
+  }
+  tally->stats = session.stats();
+  if (s.ok() && im->stopping && !session.finished())
+    s = Status::unavailable("the hub is shutting down");
+  co_return s;
+}
+
+void log_session(HubServer::Impl* im, const Tally& t, const std::string& peer,
+                 const net::TcpBytes& bytes, std::chrono::steady_clock::time_point started,
+                 const std::string& outcome) {
+  const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                      std::chrono::steady_clock::now() - started)
+                      .count();
+  const auto store_ms = std::chrono::duration_cast<std::chrono::milliseconds>(t.in_store).count();
+  im->log("session device=" + t.device + " peer=" + peer + " ops_in=" +
+          std::to_string(t.stats.ops_in) + " ops_out=" + std::to_string(t.stats.ops_out) +
+          " rejected=" + std::to_string(t.stats.rejected) +
+          " bytes_in=" + std::to_string(bytes.received) +
+          " bytes_out=" + std::to_string(bytes.sent) + " ms=" + std::to_string(ms) +
+          " store_ms=" + std::to_string(store_ms) + " outcome=" + outcome);
+}
+
+// One connection, from the TLS handshake to the close: a named coroutine with by-value
 // parameters, every step under a deadline.
-asio::awaitable<void> serve(HubServer::Impl* im, std::shared_ptr<net::TlsStream> stream,
-                            std::uint64_t serial, std::string peer) {
+asio::awaitable<void> serve(HubServer::Impl* im, std::uint64_t serial, std::string peer,
+                            std::chrono::milliseconds handshake_limit) {
   const auto started = std::chrono::steady_clock::now();
   const HubOptions& o = im->options;
-  std::string device = "-";
+  const std::shared_ptr<net::TlsStream> stream = im->conns.at(serial).stream;
+  const std::shared_ptr<net::StepOwner> owner = im->conns.at(serial).owner;
+  Tally tally;
   std::string outcome = "ok";
-  session::HubSessionStats stats;
-  std::chrono::steady_clock::duration in_store{};
   try {
-    Status s = co_await net::within(o.handshake_timeout,
+    Status s = co_await net::within(handshake_limit,
                                     net::tls_handshake(*stream, asio::ssl::stream_base::server),
                                     "TLS handshake");
+    im->admission.handshake_ended(serial);
+    if (!s.ok() && im->conns.at(serial).evicted)
+      s = Status::unavailable("closed in its handshake to make room for a newer connection");
     if (s.ok()) {
       Result<std::string> cn = tls::peer_common_name(stream->native_handle());
       if (!cn.ok())
         s = cn.status();
       else
-        device = cn.value();
+        tally.device = cn.value();
     }
     if (s.ok()) {
-      // One live session per device: a newer one replaces the older.
-      if (auto it = im->by_device.find(device); it != im->by_device.end()) {
-        if (auto old = im->sessions.find(it->second); old != im->sessions.end()) {
-          im->log("session device=" + device + " replaces its previous session");
-          close_quietly(*old->second);
-        }
-      }
-      im->by_device[device] = serial;
-      session::HubSession session(im->store, device, o.hub_id);
-      while (s.ok() && !session.finished() && !im->stopping) {
-        Result<wire::Frame> in = co_await net::read_frame(*stream, o.idle_timeout, o.write_timeout);
-        if (!in.ok()) {
-          s = in.status();
-          if (s.code() == Code::kCorrupt) co_await tell(stream, s, o.write_timeout);
-          break;
-        }
-        const auto store_start = std::chrono::steady_clock::now();
-        Result<std::vector<wire::Frame>> out = co_await asio::co_spawn(
-            im->store_pool, on_store(&session, std::move(in.value())), asio::use_awaitable);
-        in_store += std::chrono::steady_clock::now() - store_start;
-        if (!out.ok()) {
-          s = out.status();
-          co_await tell(stream, s, o.write_timeout);
-          break;
-        }
-        s = co_await net::write_frames(*stream, std::move(out.value()), o.write_timeout);
-        if (s.ok() && !session.refusal().ok()) s = session.refusal();
-      }
-      stats = session.stats();
-      if (s.ok() && im->stopping && !session.finished())
-        s = Status::unavailable("the hub is shutting down");
+      replace_session(im, tally.device, serial);
+      const bool seated = im->admission.open_session();
+      s = co_await converse(im, stream, owner, seated, &tally);
+      if (seated) im->admission.close_session();
     }
     if (!s.ok()) outcome = std::string(code_name(s.code())) + ": " + s.message();
     if (stream->lowest_layer().is_open()) {
@@ -135,20 +218,40 @@ asio::awaitable<void> serve(HubServer::Impl* im, std::shared_ptr<net::TlsStream>
   } catch (const std::exception& e) {
     outcome = std::string("internal error: ") + e.what();
   }
+  owner->closed = true;
   const net::TcpBytes bytes = net::tcp_bytes(stream->next_layer());
   close_quietly(*stream);
-  im->sessions.erase(serial);
-  if (auto it = im->by_device.find(device); it != im->by_device.end() && it->second == serial)
+  im->admission.handshake_ended(serial);  // a no-op unless an exception skipped the first
+  im->conns.erase(serial);
+  if (auto it = im->by_device.find(tally.device); it != im->by_device.end() && it->second == serial)
     im->by_device.erase(it);
-  const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
-                      std::chrono::steady_clock::now() - started)
-                      .count();
-  im->log("session device=" + device + " peer=" + peer + " ops_in=" + std::to_string(stats.ops_in) +
-          " ops_out=" + std::to_string(stats.ops_out) + " rejected=" +
-          std::to_string(stats.rejected) + " bytes_in=" + std::to_string(bytes.received) +
-          " bytes_out=" + std::to_string(bytes.sent) + " ms=" + std::to_string(ms) + " store_ms=" +
-          std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(in_store).count()) +
-          " outcome=" + outcome);
+  log_session(im, tally, peer, bytes, started, outcome);
+}
+
+// Takes a new connection into a handshake slot, closing the one it displaces.
+void admit(HubServer::Impl* im, tcp::socket socket) {
+  ++im->accepted;
+  boost::system::error_code ignored;
+  const tcp::endpoint remote = socket.remote_endpoint(ignored);
+  const std::string peer = remote.address().to_string() + ":" + std::to_string(remote.port());
+  socket.set_option(tcp::no_delay(true), ignored);
+  const std::uint64_t serial = im->next_serial++;
+  const net::Admission::Arrival a = im->admission.arrive(serial, admission_key(remote.address()));
+  if (a.evict) {
+    if (auto it = im->conns.find(*a.evict); it != im->conns.end()) {
+      it->second.evicted = true;
+      close_quietly(*it->second.stream);
+    }
+  }
+  Conn& c = im->conns[serial];
+  c.stream = std::make_shared<net::TlsStream>(std::move(socket), *im->ctx);
+  c.owner = std::make_shared<net::StepOwner>();
+  const std::chrono::milliseconds limit =
+      a.crowded ? std::min(im->options.handshake_timeout, im->options.crowded_handshake_timeout)
+                : im->options.handshake_timeout;
+  asio::co_spawn(im->io, serve(im, serial, peer, limit), [im](const std::exception_ptr& e) {
+    if (e) im->log("a session ended by an exception");
+  });
 }
 
 asio::awaitable<void> accept_loop(HubServer::Impl* im) {
@@ -163,21 +266,7 @@ asio::awaitable<void> accept_loop(HubServer::Impl* im) {
       (void)waited;
       continue;
     }
-    if (im->sessions.size() >= kMaxSessions) {
-      boost::system::error_code ignored;
-      socket.close(ignored);  // at capacity: the device retries later
-      continue;
-    }
-    boost::system::error_code ignored;
-    const tcp::endpoint remote = socket.remote_endpoint(ignored);
-    const std::string peer = remote.address().to_string() + ":" + std::to_string(remote.port());
-    socket.set_option(tcp::no_delay(true), ignored);
-    auto stream = std::make_shared<net::TlsStream>(std::move(socket), *im->ctx);
-    const std::uint64_t serial = im->next_serial++;
-    im->sessions[serial] = stream;
-    asio::co_spawn(im->io, serve(im, stream, serial, peer), [im](const std::exception_ptr& e) {
-      if (e) im->log("a session ended by an exception");
-    });
+    admit(im, std::move(socket));
   }
 }
 
@@ -235,9 +324,23 @@ void HubServer::shutdown() {
   boost::system::error_code ignored;
   impl_->acceptor.close(ignored);
   // Pending reads end at once; a session busy on the store finishes that step, then stops.
-  for (auto& [serial, stream] : impl_->sessions) stream->lowest_layer().cancel(ignored);
+  for (auto& [serial, c] : impl_->conns) c.stream->lowest_layer().cancel(ignored);
 }
 
-std::size_t HubServer::live_sessions() const { return impl_->sessions.size(); }
+std::size_t HubServer::live_sessions() const { return impl_->conns.size(); }
+
+HubLoad HubServer::load() const {
+  const Impl& im = *impl_;
+  HubLoad l;
+  l.handshakes = im.admission.handshakes();
+  l.sessions = im.admission.sessions();
+  l.store_queue = im.queue.queued();
+  l.store_queue_peak = im.queue.peak();
+  l.accepted = im.accepted;
+  l.evicted = im.admission.evicted();
+  l.busy = im.queue.busy();
+  l.abandoned = im.queue.abandoned();
+  return l;
+}
 
 }  // namespace vs

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -20,11 +21,49 @@ namespace vs {
 struct HubOptions {
   std::string hub_id = "hub";
   std::chrono::milliseconds handshake_timeout{10'000};
+  // The handshake deadline of a connection that arrives while at least half of the handshake
+  // slots are taken (the shorter of the two applies): under a flood a slot turns over sooner,
+  // and a real device's TLS 1.3 handshake takes a few round trips, under 2 s even on 2G.
+  std::chrono::milliseconds crowded_handshake_timeout{3'000};
   std::chrono::milliseconds idle_timeout{60'000};  // no message from the device for this long
   std::chrono::milliseconds write_timeout{30'000};
   std::chrono::milliseconds close_timeout{2'000};
+
+  // Connections the hub holds (schema/PROTOCOL.md, "Connections the hub holds"). A connection
+  // in its TLS handshake has proved nothing yet, so it takes a handshake slot, never a session
+  // slot. When a new connection's address already holds max_handshakes_per_address slots, the
+  // oldest of them is closed to make room; when all max_handshakes slots are taken, the oldest
+  // connection of the address holding the most is. A new connection is never turned away at
+  // the door, so one that never speaks cannot keep a device out. 0 is taken as 1.
+  std::size_t max_handshakes = 2048;
+  std::size_t max_handshakes_per_address = 512;  // an IPv6 address counts by its /64
+  // Authenticated sessions; a device that completes its handshake when all are taken gets a
+  // refusal "busy, retry in N s" (kUnavailable) to its hello.
+  std::size_t max_sessions = 2000;
+
+  // The store queue (schema/PROTOCOL.md, "The store queue"): protocol steps posted to the
+  // store thread and not finished. A step that finds max_store_queue ahead of it is not
+  // queued: the session gets "busy, retry in N s" (kUnavailable) and ends. A step that waited
+  // more than store_wait_limit for its turn is dropped with the same answer; a step whose
+  // session was closed meanwhile is dropped. The wait limit stays below the device's 30 s
+  // (SyncOptions::io_timeout), so the device is still there to read the answer.
+  std::size_t max_store_queue = 1000;
+  std::chrono::milliseconds store_wait_limit{20'000};
+
   // Receives one line per session and notable events. Called on the io_context's thread.
   std::function<void(const std::string&)> log;
+};
+
+// What the hub holds at one moment, and counters since it started.
+struct HubLoad {
+  std::size_t handshakes = 0;        // connections in their TLS handshake
+  std::size_t sessions = 0;          // authenticated sessions
+  std::size_t store_queue = 0;       // steps posted to the store thread and not finished
+  std::size_t store_queue_peak = 0;  // the most there ever were
+  std::uint64_t accepted = 0;        // connections accepted
+  std::uint64_t evicted = 0;         // handshakes closed to make room for newer connections
+  std::uint64_t busy = 0;            // steps refused or dropped as busy
+  std::uint64_t abandoned = 0;       // steps dropped because their session had closed
 };
 
 class HubServer {
@@ -51,8 +90,10 @@ class HubServer {
   // Stops accepting and ends every session with a bounded TLS close. Work already handed to
   // the store thread finishes first, so nothing acknowledged is lost. Call on the io thread.
   void shutdown();
-  // Sessions currently open.
+  // Connections currently open: in their handshake or in a session.
   std::size_t live_sessions() const;
+  // The hub's load. Call on the io thread.
+  HubLoad load() const;
 
   struct Impl;
 
