@@ -22,6 +22,7 @@
 #include <visitsync/transport/hub.h>
 
 #include "hub_fixture.h"
+#include "live_hub.h"
 #include "tls/context.h"
 #include "wire/frame.h"
 #include "wire/messages.h"
@@ -32,71 +33,8 @@ using asio::ip::tcp;
 
 namespace {
 
-// A deployment with its hub serving on 127.0.0.1, an io thread of its own.
-struct LiveHub : test::Deployment {
-  asio::io_context io;
-  std::unique_ptr<HubServer> server;
-  std::unique_ptr<HubStore> admin_store = admin();  // what visitsync-admin would open
-  std::thread thread;
-  std::mutex mu;
-  std::vector<std::string> lines;
-
-  // `host`: the name or address devices are enrolled with (the hub's certificate names it);
-  // `stall`, when given: the hub's handshake, idle and write timeouts.
-  explicit LiveHub(const std::string& host = "127.0.0.1",
-                   std::chrono::milliseconds stall = std::chrono::milliseconds(0))
-      : test::Deployment(host) {
-    HubOptions o;
-    o.hub_id = "hub-test";
-    o.idle_timeout = std::chrono::milliseconds(3000);
-    if (stall.count() > 0) o.handshake_timeout = o.idle_timeout = o.write_timeout = stall;
-    o.log = [this](const std::string& line) {
-      std::lock_guard<std::mutex> lock(mu);
-      lines.push_back(line);
-    };
-    Result<std::unique_ptr<HubServer>> s =
-        HubServer::create(io, *store, tls.ca_pem, tls.cert_pem, tls.key_pem, o);
-    REQUIRE(s.ok());
-    server = std::move(s.value());
-    REQUIRE(server->listen("127.0.0.1", 0).ok());
-    set_port(server->port());
-    server->start();
-    thread = std::thread([this] { io.run(); });
-  }
-  ~LiveHub() {
-    asio::post(io, [this] { server->shutdown(); });
-    for (int i = 0; i < 500 && !io.stopped(); ++i)
-      std::this_thread::sleep_for(std::chrono::milliseconds(10));
-    io.stop();
-    thread.join();
-  }
-  test::TestDevice enrolled(const std::string& inspector) {
-    return device(inspector, admin_store.get());
-  }
-  std::vector<std::string> log_lines() {
-    std::lock_guard<std::mutex> lock(mu);
-    return lines;
-  }
-  // Waits (at most 10 s) for a log line that contains `text`.
-  bool logged(const std::string& text) {
-    for (int i = 0; i < 1000; ++i) {
-      for (const std::string& line : log_lines()) {
-        if (line.find(text) != std::string::npos) return true;
-      }
-      std::this_thread::sleep_for(std::chrono::milliseconds(10));
-    }
-    return false;
-  }
-  Result<SyncReport> sync(test::TestDevice& d, std::uint16_t port = 0) {
-    Enrollment e = d.enrollment;
-    if (port != 0) e.hub_port = port;
-    SyncOptions o;
-    o.connect_timeout = o.handshake_timeout = o.io_timeout = std::chrono::milliseconds(5000);
-    o.push_batch_ops = 60;
-    o.pull_batch_ops = 50;
-    return sync_with_hub(d.engine(), e, o);
-  }
-};
+using test::LiveHub;
+using test::RawClient;
 
 // A hub whose handshake, idle and write timeouts are 1 s.
 struct StallingHub : LiveHub {
@@ -182,21 +120,6 @@ class CuttingProxy {
   std::atomic<bool> stop_{false};
   std::atomic<std::size_t> budget_{SIZE_MAX};
   std::thread thread_;
-};
-
-// A TLS connection made by hand, for what sync_with_hub never does.
-struct RawClient {
-  asio::io_context io;
-  std::unique_ptr<asio::ssl::context> ctx;
-  std::unique_ptr<asio::ssl::stream<tcp::socket>> stream;
-  boost::system::error_code connect(std::uint16_t port) {
-    stream = std::make_unique<asio::ssl::stream<tcp::socket>>(io, *ctx);
-    boost::system::error_code ec;
-    stream->next_layer().connect(tcp::endpoint(asio::ip::make_address("127.0.0.1"), port), ec);
-    if (ec) return ec;
-    stream->handshake(asio::ssl::stream_base::client, ec);
-    return ec;
-  }
 };
 
 }  // namespace

@@ -272,3 +272,24 @@ TEST_CASE_METHOD(test::Deployment, "a refusal's reason reaches the device though
   CHECK(refused->front().first == a.engine().stats()->last_own_seq);
   CHECK_THAT(refused->front().second, Catch::Contains("no item 'no_such_item'"));
 }
+
+TEST_CASE_METHOD(test::Deployment,
+                 "a busy hub's refusal is a failure to retry, with the hub's words and its wait",
+                 "[transport][session]") {
+  test::TestDevice a = device("I0011");
+  SyncOptions o;
+  session::DeviceSession dev(a.engine(), o);
+  REQUIRE(dev.start().ok());
+  wire::Refused busy;
+  busy.code = static_cast<std::int32_t>(Code::kUnavailable);
+  busy.reason = wire::busy_reason(7);
+  Result<std::vector<wire::Frame>> r = dev.on_frame(wire::encode(busy));
+  REQUIRE_FALSE(r.ok());
+  CHECK(r.status().code() == Code::kUnavailable);
+  CHECK(r.status().message() == "the hub is busy, retry in 7 s");
+  CHECK(hub_busy_retry(r.status()) == std::chrono::seconds(7));
+  CHECK(dev.done());
+  // Other failures carry no wait, even with the same words under another code.
+  CHECK_FALSE(hub_busy_retry(Status::unavailable("connecting to the hub: refused")));
+  CHECK_FALSE(hub_busy_retry(Status::corrupt("the hub is busy, retry in 7 s")));
+}

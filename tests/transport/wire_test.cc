@@ -321,3 +321,17 @@ TEST_CASE("random bytes never crash a decoder", "[transport][wire][input][proper
     }
   }
 }
+
+TEST_CASE("a busy reason says when to retry, and only a well-formed one is read back",
+          "[transport][wire][input]") {
+  CHECK(wire::busy_reason(12) == "busy, retry in 12 s");
+  CHECK(wire::busy_reason(0) == "busy, retry in 1 s");  // never "now"
+  CHECK(wire::busy_retry_s("busy, retry in 12 s") == 12u);
+  CHECK(wire::busy_retry_s("sync failed: the hub is busy, retry in 3 s (nothing is lost)") == 3u);
+  for (const char* bad :
+       {"", "busy", "busy, retry in ", "busy, retry in s", "busy, retry in 3", "busy, retry in 3s",
+        "busy, retry in -3 s", "busy, retry in 99999999999 s"}) {
+    INFO(bad);
+    CHECK_FALSE(wire::busy_retry_s(bad));
+  }
+}

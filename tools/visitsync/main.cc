@@ -1,9 +1,11 @@
 // visitsync: the device command line (tools/COMMANDS.md). Parses arguments, calls the
 // library, prints, and maps the Status to the exit code.
 #include <algorithm>
+#include <chrono>
 #include <cstdio>
 #include <filesystem>
 #include <functional>
+#include <optional>
 #include <random>
 #include <set>
 #include <string>
@@ -331,9 +333,11 @@ int cmd_sync(const Args& a) {
     Result<vs::SyncReport> r = vs::sync_with_hub(in.engine(), e.value(), options);
     if (terminal) std::fprintf(stderr, "\r%60s\r", "");
     if (!r.ok()) {
-      const char* hint = r.status().code() == vs::Code::kUnavailable
-                             ? " (nothing is lost: sync again when the link is back)"
-                             : "";
+      std::string hint;
+      if (const std::optional<std::chrono::seconds> wait = vs::hub_busy_retry(r.status()))
+        hint = " (nothing is lost: sync again in " + std::to_string(wait->count()) + " s)";
+      else if (r.status().code() == vs::Code::kUnavailable)
+        hint = " (nothing is lost: sync again when the link is back)";
       return Status(r.status().code(), "sync with " + e->hub_host + ":" +
                                            std::to_string(e->hub_port) +
                                            " failed: " + r.status().message() + hint);

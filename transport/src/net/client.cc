@@ -11,6 +11,7 @@
 #include "net/framed.h"
 #include "session/device_session.h"
 #include "tls/context.h"
+#include "wire/messages.h"
 
 namespace vs {
 namespace {
@@ -181,6 +182,13 @@ Result<std::pair<std::string, std::uint16_t>> parse_host_port(std::string_view t
     return bad_address(text, ": bad port");
   }
   return std::make_pair(host, static_cast<std::uint16_t>(p));
+}
+
+std::optional<std::chrono::seconds> hub_busy_retry(const Status& s) {
+  if (s.code() != Code::kUnavailable) return std::nullopt;
+  const std::optional<std::uint32_t> n = wire::busy_retry_s(s.message());
+  if (!n) return std::nullopt;
+  return std::chrono::seconds(*n);
 }
 
 Result<SyncReport> sync_with_hub(Engine& engine, const Enrollment& enrollment,

@@ -29,7 +29,7 @@ namespace {
 
 // The retry hint given to a device that completes its handshake while every session slot is
 // taken: sessions last seconds, so a slot is likely free by then.
-constexpr std::chrono::seconds kSessionsFullRetry{10};
+constexpr std::uint32_t kSessionsFullRetryS = 10;
 
 // One open connection, from its accept to its close.
 struct Conn {
@@ -140,7 +140,7 @@ asio::awaitable<Status> converse(HubServer::Impl* im, std::shared_ptr<net::TlsSt
       break;
     }
     Result<std::vector<wire::Frame>> out =
-        Status::unavailable(net::busy_reason(kSessionsFullRetry));
+        Status::unavailable(wire::busy_reason(kSessionsFullRetryS));
     if (seated) {
       const auto store_start = std::chrono::steady_clock::now();
       // A named step: a lambda made in the co_await's own statement is a temporary that lives

@@ -5,14 +5,12 @@
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
+#include "wire/messages.h"
+
 namespace vs::net {
 
 namespace asio = boost::asio;
 using Clock = std::chrono::steady_clock;
-
-std::string busy_reason(std::chrono::seconds retry_in) {
-  return "busy, retry in " + std::to_string(retry_in.count()) + " s";
-}
 
 StoreQueue::StoreQueue(StoreQueueLimits limits) : limits_(limits) {
   limits_.max_steps = std::max<std::size_t>(limits_.max_steps, 1);
@@ -27,6 +25,10 @@ std::chrono::seconds StoreQueue::retry_hint() const {
   return std::chrono::seconds(std::clamp<std::int64_t>((us + 999'999) / 1'000'000, 1, 600));
 }
 
+Status StoreQueue::busy_status() const {
+  return Status::unavailable(wire::busy_reason(static_cast<std::uint32_t>(retry_hint().count())));
+}
+
 asio::awaitable<Result<StoreQueue::Frames>> StoreQueue::run(std::shared_ptr<const StepOwner> owner,
                                                             Step step) {
   // Only the io thread adds; the store thread only takes away, so the count can have fallen
@@ -34,7 +36,7 @@ asio::awaitable<Result<StoreQueue::Frames>> StoreQueue::run(std::shared_ptr<cons
   const std::size_t before = queued_.load();
   if (before >= limits_.max_steps) {
     ++busy_;
-    co_return Status::unavailable(busy_reason(retry_hint()));
+    co_return busy_status();
   }
   queued_.fetch_add(1);
   std::size_t peak = peak_.load();
@@ -71,7 +73,7 @@ asio::awaitable<Result<StoreQueue::Frames>> StoreQueue::take_turn(
   const Clock::time_point started = Clock::now();
   if (started - posted > limits_.max_wait) {
     ++busy_;
-    co_return Status::unavailable(busy_reason(retry_hint()));
+    co_return busy_status();
   }
   Result<Frames> out = step();
   const std::int64_t us =

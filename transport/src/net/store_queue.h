@@ -34,9 +34,6 @@ struct StepOwner {
   std::atomic<bool> closed{false};
 };
 
-// The reason text of a busy refusal: "busy, retry in N s" (schema/PROTOCOL.md).
-std::string busy_reason(std::chrono::seconds retry_in);
-
 class StoreQueue {
  public:
   using Frames = std::vector<wire::Frame>;
@@ -51,7 +48,7 @@ class StoreQueue {
   StoreQueue& operator=(StoreQueue&&) = delete;
 
   // Runs `step` on the store thread and resumes the caller on its own executor with the
-  // step's result. kUnavailable with busy_reason() when max_steps are already queued or
+  // step's result. kUnavailable with wire::busy_reason() when max_steps are already queued or
   // running (the step is not posted), or when it waited longer than max_wait (not run);
   // kUnavailable "the session closed before its turn" when `owner->closed` was set by then.
   // Call from one thread (the io thread); `step` may use what the caller keeps alive
@@ -70,6 +67,7 @@ class StoreQueue {
   void join() { pool_.join(); }
 
  private:
+  Status busy_status() const;
   // The step's turn on the store thread: dropped, or run and timed.
   boost::asio::awaitable<Result<Frames>> take_turn(std::shared_ptr<const StepOwner> owner,
                                                    Step step,

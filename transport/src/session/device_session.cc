@@ -67,6 +67,9 @@ Result<std::vector<wire::Frame>> DeviceSession::on_frame(const wire::Frame& f) {
       case Code::kRejected:
         return Status::rejected("the hub refused this device: " + r->reason);
       case Code::kUnavailable:
+        // A hub too loaded to go on says when to come back: its reason is the message.
+        if (wire::busy_retry_s(r->reason)) return Status::unavailable("the hub is " + r->reason);
+        return Status::unavailable("the hub ended the session: " + r->reason);
       case Code::kIo:
       case Code::kInternal:
         return Status::unavailable("the hub ended the session: " + r->reason);

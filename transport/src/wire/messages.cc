@@ -1,6 +1,7 @@
 #include "wire/messages.h"
 
 #include <algorithm>
+#include <charconv>
 #include <istream>
 #include <sstream>
 #include <streambuf>
@@ -168,5 +169,24 @@ VS_WIRE_MESSAGE(PullRequest)
 VS_WIRE_MESSAGE(PullBatch)
 VS_WIRE_MESSAGE(Bye)
 #undef VS_WIRE_MESSAGE
+
+namespace {
+constexpr std::string_view kBusyPrefix = "busy, retry in ";
+}  // namespace
+
+std::string busy_reason(std::uint32_t retry_s) {
+  return std::string(kBusyPrefix) + std::to_string(std::max<std::uint32_t>(retry_s, 1)) + " s";
+}
+
+std::optional<std::uint32_t> busy_retry_s(std::string_view text) {
+  const std::size_t at = text.find(kBusyPrefix);
+  if (at == std::string_view::npos) return std::nullopt;
+  const std::string_view rest = text.substr(at + kBusyPrefix.size());
+  std::uint32_t n = 0;
+  const auto [end, ec] = std::from_chars(rest.data(), rest.data() + rest.size(), n);
+  const std::size_t digits = static_cast<std::size_t>(end - rest.data());
+  if (ec != std::errc() || digits == 0 || rest.substr(digits, 2) != " s") return std::nullopt;
+  return n;
+}
 
 }  // namespace vs::wire

@@ -6,7 +6,9 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -83,6 +85,13 @@ struct PullBatch {
 struct Bye {
   static constexpr MsgType kType = MsgType::kBye;
 };
+
+// The reason of a refusal (code kUnavailable) from a hub too loaded to take a session's next
+// step: "busy, retry in N s", N whole seconds, at least 1 (schema/PROTOCOL.md).
+std::string busy_reason(std::uint32_t retry_s);
+// N from such a reason anywhere in `text` (a device's message quotes the hub's reason after its
+// own words); nullopt when there is none.
+std::optional<std::uint32_t> busy_retry_s(std::string_view text);
 
 template <class M>
 Frame encode(const M& m);

@@ -5,6 +5,7 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -67,6 +68,11 @@ struct SyncReport {
 // next sync resumes), kRejected when the hub refuses the device. Local data stays intact.
 Result<SyncReport> sync_with_hub(Engine& engine, const Enrollment& enrollment,
                                  const SyncOptions& options);
+
+// When `s` (from sync_with_hub) is the hub's answer that it is too busy to serve the session
+// ("the hub is busy, retry in N s", kUnavailable): the N seconds it asked the device to wait.
+// nullopt for any other status. Nothing was lost: the next sync resumes.
+std::optional<std::chrono::seconds> hub_busy_retry(const Status& s);
 
 // Own ops the hub refused (seq, its reason), as the syncs that pushed them kept them: they are
 // acknowledged, so never pushed again, and stay on the device with the rest of its data.
