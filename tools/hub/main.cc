@@ -1,12 +1,15 @@
 // visitsync-hub --data DIR --listen HOST:PORT: serves devices until SIGTERM or SIGINT, then
 // ends every session cleanly and exits 0. Prints "listening on HOST:PORT" once it accepts, then
 // one line per session.
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <ctime>
 #include <exception>
 #include <functional>
+#include <string>
 #include <signal.h>
+#include <sys/resource.h>
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
@@ -28,6 +31,23 @@ void log_line(const std::string& line) {
   std::strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&now));
   std::printf("%s %s\n", stamp, line.c_str());
   std::fflush(stdout);
+}
+
+// Every handshake and session slot is a file descriptor: asks for them all, plus the store's
+// files (Debian's soft limit is 1,024, its hard limit far higher). Says so when the hard limit
+// is lower, since connections past it then fail to be accepted at all.
+void allow_open_files(const vs::HubOptions& o) {
+  const rlim_t want = static_cast<rlim_t>(o.max_handshakes + o.max_sessions + 256);
+  rlimit lim{};
+  if (getrlimit(RLIMIT_NOFILE, &lim) != 0) return;
+  if (lim.rlim_cur < want) {
+    lim.rlim_cur = lim.rlim_max == RLIM_INFINITY ? want : std::min(want, lim.rlim_max);
+    if (setrlimit(RLIMIT_NOFILE, &lim) != 0) (void)getrlimit(RLIMIT_NOFILE, &lim);
+  }
+  if (lim.rlim_cur < want) {
+    log_line("warning: open files limited to " + std::to_string(lim.rlim_cur) + ", below the " +
+             std::to_string(want) + " the hub's connection limits need");
+  }
 }
 
 int usage(FILE* to) {
@@ -64,6 +84,7 @@ int run(int argc, char** argv) {
   vs::HubOptions options;
   options.hub_id = store.value()->engine().device_id();
   options.log = log_line;
+  allow_open_files(options);
   vs::Result<std::unique_ptr<vs::HubServer>> server =
       vs::HubServer::create(io, *store.value(), tls->ca_pem, tls->cert_pem, tls->key_pem, options);
   if (!server.ok()) return vs::cli::fail(kTool, server.status());
