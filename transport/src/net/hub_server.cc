@@ -195,7 +195,9 @@ asio::awaitable<void> serve(HubServer::Impl* im, std::uint64_t serial, std::stri
                                     net::tls_handshake(*stream, asio::ssl::stream_base::server),
                                     "TLS handshake");
     im->admission.handshake_ended(serial);
-    if (!s.ok() && im->conns.at(serial).evicted)
+    // Even a handshake that had just succeeded, its completion not yet run, is over: its
+    // socket was closed to make room.
+    if (im->conns.at(serial).evicted)
       s = Status::unavailable("closed in its handshake to make room for a newer connection");
     if (s.ok()) {
       Result<std::string> cn = tls::peer_common_name(stream->native_handle());
