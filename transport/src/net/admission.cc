@@ -67,7 +67,9 @@ void Admission::add(std::uint64_t serial, const std::string& address) {
   recount(address, before, q.size());
 }
 
-std::uint64_t Admission::drop_oldest(std::string address) {
+// By value: the caller may pass the address held in load_, which recount() erases.
+std::uint64_t Admission::drop_oldest(
+    std::string address) {  // NOLINT(performance-unnecessary-value-param)
   std::deque<std::uint64_t>& q = by_address_[address];
   assert(!q.empty());
   const std::size_t before = q.size();
