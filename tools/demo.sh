@@ -64,8 +64,12 @@ port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); p
 hub="$work/hub"
 school=S00011  # a junior secondary school in 代县, assigned to inspectors I0011 and I0021 (schema/sample)
 
+ca="$work/hub-ca"  # the deployment CA's folder: init's default, beside the hub's folder
+
 say "1. Headquarters sets up a deployment: a certificate authority, the hub's certificate and store."
 run admin init --data "$hub" --hub-address "127.0.0.1:$port"
+echo "    the hub's tls folder: $(ls "$hub/tls" | tr '\n' ' ')(its own key and certificate, the CA's certificate)"
+echo "    the CA's folder, apart from the hub's: $(ls "$ca" | tr '\n' ' ')(the only copy of the CA's private key)"
 say "   It imports the schools, inspectors and assignments, and publishes the four checklists."
 for k in schools inspectors assignments; do run admin import --data "$hub" "$k" "$ref/$k.csv"; done
 for t in "$root"/schema/templates/*.json; do run admin template publish --data "$hub" "$t"; done
@@ -79,13 +83,24 @@ sed 's/^/    /' "$work/hub.log"
 
 say "3. Three devices are enrolled: inspectors I0011 and I0021, who share school $school, and their supervisor I0001."
 declare -A device
-for who in a:I0011 b:I0021 s:I0001; do
+for who in a:I0011 b:I0021; do
   name=${who%%:*}; inspector=${who#*:}
-  id=$(admin enroll-device --data "$hub" --inspector "$inspector" --out "$work/enroll-$name.json")
-  echo "    enrolled $inspector as device $id (its key and certificate in enroll-$name.json, mode 0600)"
+  id=$(admin enroll-device --data "$hub" --ca "$ca" --inspector "$inspector" --out "$work/enroll-$name.json")
+  echo "    enrolled $inspector as device $id, signed with the CA in hub-ca (its key and certificate in enroll-$name.json, mode 0600)"
   run vs init --data "$work/$name" --enroll "$work/enroll-$name.json"
   device[$name]="$work/$name"
 done
+say "   The CA folder now leaves the hub's machine (offline/ stands for a USB stick or an offline laptop)."
+mkdir -p "$work/offline"
+mv "$ca" "$work/offline/hub-ca"
+echo "    moved hub-ca to offline/hub-ca; the hub keeps running without it"
+printf '  $ admin enroll-request --data %s --inspector I0001 --out %s\n' "$hub" "$work/request-s.json"
+id=$(admin enroll-request --data "$hub" --inspector I0001 --out "$work/request-s.json")
+echo "    the hub registers device $id for supervisor I0001 and writes request-s.json (no key in it)"
+run admin enroll-sign --ca "$work/offline/hub-ca" --request "$work/request-s.json" --out "$work/enroll-s.json"
+echo "    signed on the offline side; enroll-s.json is carried back to the supervisor's device"
+run vs init --data "$work/s" --enroll "$work/enroll-s.json"
+device[s]="$work/s"
 A=${device[a]}; B=${device[b]}; S=${device[s]}
 say "   Each syncs once, at the county office, to receive its checklists, schools and assignments."
 for d in "$A" "$B" "$S"; do run vs sync --data "$d"; done

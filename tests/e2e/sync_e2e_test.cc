@@ -4,12 +4,9 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
-#include <netinet/in.h>
 #include <set>
 #include <sstream>
-#include <sys/socket.h>
 #include <thread>
-#include <unistd.h>
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -31,18 +28,6 @@ using nlohmann::json;
 namespace {
 
 std::string bin(const char* tool) { return std::string(VS_TOOLS_DIR) + "/" + tool; }
-
-std::uint16_t free_port() {
-  const int s = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  REQUIRE(bind(s, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
-  socklen_t len = sizeof a;
-  getsockname(s, reinterpret_cast<sockaddr*>(&a), &len);
-  close(s);
-  return ntohs(a.sin_port);
-}
 
 std::set<std::string> lines_of(const std::string& path) {
   std::set<std::string> out;
@@ -76,7 +61,7 @@ struct HubFolder {
 HubFolder make_hub_folder(const test::TempDir& dir) {
   HubFolder h;
   h.path = dir.file("hub");
-  h.port = free_port();
+  h.port = test::free_port();
   h.address = "127.0.0.1:" + std::to_string(h.port);
   h.reference = test::sample_dir();
   ok("visitsync-admin", {"init", "--data", h.path, "--hub-address", h.address});
@@ -247,8 +232,11 @@ TEST_CASE("the hub process refuses strangers, keeps serving, and stops cleanly",
     CHECK(r.exit_code == 4);
   }
   SECTION("a device the hub never enrolled, with a certificate of the right CA: exit 4") {
+    Result<DeploymentCa> ca = load_deployment_ca(hub + "-ca");
+    REQUIRE(ca.ok());
     Result<Enrollment> e = make_enrollment(
-        hub, DeviceRecord{"d-I0011-ghost", "I0011", Role::kInspector, false, 0}, "127.0.0.1", port);
+        ca.value(), DeviceRecord{"d-I0011-ghost", "I0011", Role::kInspector, false, 0}, "127.0.0.1",
+        port);
     REQUIRE(e.ok());
     REQUIRE(write_enrollment_file(dir.file("ghost.json"), e.value()).ok());
     ok("visitsync", {"init", "--data", dir.file("ghost"), "--enroll", dir.file("ghost.json")});

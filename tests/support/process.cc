@@ -4,16 +4,34 @@
 #include <fcntl.h>
 #include <fstream>
 #include <iterator>
+#include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
 #include <spawn.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <thread>
 #include <unistd.h>
 
+#include <catch2/catch.hpp>
+
 extern char** environ;
 
 namespace vs::test {
+
+std::uint16_t free_port() {
+  const int s = socket(AF_INET, SOCK_STREAM, 0);
+  REQUIRE(s >= 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof a;
+  const bool got = bind(s, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0 &&
+                   getsockname(s, reinterpret_cast<sockaddr*>(&a), &len) == 0;
+  close(s);
+  REQUIRE(got);
+  return ntohs(a.sin_port);
+}
 
 RunResult run(const std::string& binary, const std::vector<std::string>& args,
               std::chrono::milliseconds limit) {

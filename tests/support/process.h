@@ -2,6 +2,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -17,6 +18,10 @@ struct RunResult {
 // kills the group (by the child's PID): the child and whatever it started.
 RunResult run(const std::string& binary, const std::vector<std::string>& args,
               std::chrono::milliseconds limit = std::chrono::seconds(60));
+
+// A TCP port on 127.0.0.1 that was free a moment ago (the kernel's pick for port 0), for a hub
+// whose address must be known before it starts; fails the test if none can be had.
+std::uint16_t free_port();
 
 }  // namespace vs::test
 

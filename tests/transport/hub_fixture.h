@@ -1,6 +1,6 @@
 // A deployment for transport tests: a hub data folder with the sample reference data and the
-// four templates, its TLS material, and enrolled devices on a manual clock set inside the
-// assignment period.
+// four templates, its TLS material (the CA in a folder of its own, as visitsync-admin init makes
+// it), and enrolled devices on a manual clock set inside the assignment period.
 #pragma once
 
 #include <memory>
@@ -45,7 +45,10 @@ class Deployment {
         REQUIRE(h.value()->publish_template(slurp(templates_dir() + "/" + t + ".json")).ok());
       }
     }
-    REQUIRE(create_hub_tls(hub_dir_, host).ok());
+    REQUIRE(create_hub_tls(hub_dir_, dir_.file("hub-ca"), host).ok());
+    Result<DeploymentCa> c = load_deployment_ca(dir_.file("hub-ca"));
+    REQUIRE(c.ok());
+    ca = c.value();
     Result<std::unique_ptr<HubStore>> s = HubStore::open(hub_dir_, &clock);
     REQUIRE(s.ok());
     store = std::move(s.value());
@@ -66,7 +69,7 @@ class Deployment {
     HubStore& s = via != nullptr ? *via : *store;
     Result<DeviceRecord> d = s.enroll_device(inspector);
     REQUIRE(d.ok());
-    Result<Enrollment> e = make_enrollment(hub_dir_, d.value(), host_, port_);
+    Result<Enrollment> e = make_enrollment(ca, d.value(), host_, port_);
     REQUIRE(e.ok());
     Result<std::unique_ptr<Inspection>> in = Inspection::create(
         dir_.file(d->device_id), d->device_id, "enrolled", inspector, d->role, &clock);
@@ -82,6 +85,7 @@ class Deployment {
   ManualClock clock{kToday};
   std::unique_ptr<HubStore> store;
   HubTls tls;
+  DeploymentCa ca;
 
  private:
   std::string host_;

@@ -168,7 +168,7 @@ TEST_CASE_METHOD(LiveHub, "the hub refuses strangers and keeps serving",
   }
   SECTION("a device the hub never enrolled, with a certificate from the right CA") {
     DeviceRecord ghost{"d-I0011-ghost", "I0011", Role::kInspector, false, 0};
-    Result<Enrollment> e = make_enrollment(hub_dir(), ghost, "127.0.0.1", server->port());
+    Result<Enrollment> e = make_enrollment(ca, ghost, "127.0.0.1", server->port());
     REQUIRE(e.ok());
     Result<std::unique_ptr<Inspection>> in = Inspection::create(
         dir().file("ghost"), ghost.device_id, "enrolled", "I0011", Role::kInspector, &clock);

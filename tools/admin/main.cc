@@ -3,16 +3,15 @@
 #include <cstdio>
 #include <filesystem>
 #include <functional>
-#include <random>
 #include <set>
 #include <string>
 #include <vector>
 
 #include <visitsync/hub_store.h>
 #include <visitsync/inspection.h>
-#include <visitsync/transport/deployment.h>
 
 #include "args.h"
+#include "ca_commands.h"
 #include "render.h"
 #include "sample.h"
 
@@ -21,6 +20,10 @@ namespace {
 namespace fs = std::filesystem;
 using vs::Result;
 using vs::Status;
+using vs::admin::cmd_enroll;
+using vs::admin::cmd_enroll_request;
+using vs::admin::cmd_enroll_sign;
+using vs::admin::cmd_init;
 using vs::cli::Args;
 
 constexpr const char* kTool = "visitsync-admin";
@@ -32,37 +35,6 @@ Result<std::unique_ptr<vs::HubStore>> open_hub(const Args& a) {
   Result<std::string> dir = a.need("data");
   if (!dir.ok()) return dir.status();
   return vs::HubStore::open(dir.value());
-}
-
-Status cmd_init(const Args& a) {
-  Result<std::string> dir = a.need("data");
-  Result<std::string> address = a.need("hub-address");
-  if (!dir.ok()) return dir.status();
-  if (!address.ok()) return address.status();
-  if (Status s = a.expect(0, "no arguments"); !s.ok()) return s;
-  Result<std::pair<std::string, std::uint16_t>> hp = vs::parse_host_port(address.value());
-  if (!hp.ok()) return hp.status().annotated("--hub-address");
-  if (hp->second == 0)
-    return Status::invalid_input("--hub-address: the port must not be 0 (devices need it)");
-  const bool existed = fs::exists(dir.value());
-  std::random_device rd;
-  const std::string hub_id = "hub-" + std::to_string(rd() % 1000000);
-  Result<std::unique_ptr<vs::Inspection>> in =
-      vs::Inspection::create(dir.value(), hub_id, "hub", "admin", vs::Role::kAdmin);
-  if (!in.ok()) return in.status();
-  Status s = in.value()->engine().set_setting("hub_address", address.value());
-  in.value().reset();
-  if (s.ok()) s = vs::create_hub_tls(dir.value(), hp->first);
-  if (s.ok()) s = vs::HubStore::open(dir.value()).status();
-  if (!s.ok()) {
-    std::error_code ec;
-    if (!existed) fs::remove_all(dir.value(), ec);
-    return s;
-  }
-  print("initialized hub " + hub_id + " in " + dir.value() + " for " + address.value() +
-        ": deployment CA and hub certificate in " + (fs::path(dir.value()) / "tls").string() +
-        "\n");
-  return Status();
 }
 
 Status cmd_import(const Args& a) {
@@ -93,33 +65,6 @@ Status cmd_template_publish(const Args& a) {
   print("published " + t->id + " version " + std::to_string(t->version) + " (" +
         std::to_string(t->items().size()) + " items)\n");
   return Status();
-}
-
-Status cmd_enroll(const Args& a) {
-  if (Status s = a.expect(0, "no arguments"); !s.ok()) return s;
-  Result<std::string> inspector = a.need("inspector");
-  Result<std::string> out = a.need("out");
-  if (!inspector.ok()) return inspector.status();
-  if (!out.ok()) return out.status();
-  Result<std::unique_ptr<vs::HubStore>> hub = open_hub(a);
-  if (!hub.ok()) return hub.status();
-  Result<std::string> address = hub.value()->engine().setting("hub_address");
-  if (!address.ok()) return address.status();
-  Result<std::pair<std::string, std::uint16_t>> hp = vs::parse_host_port(address.value());
-  if (!hp.ok()) return hp.status().annotated("the hub's recorded address");
-  // Enrolled only once the file is written: a failed write leaves no device behind.
-  vs::HubStore& store = *hub.value();
-  Status s = store.engine().transaction([&]() -> Status {
-    Result<vs::DeviceRecord> d = store.enroll_device(inspector.value());
-    if (!d.ok()) return d.status();
-    Result<vs::Enrollment> e =
-        vs::make_enrollment(*a.get("data"), d.value(), hp->first, hp->second);
-    if (!e.ok()) return e.status();
-    if (Status w = vs::write_enrollment_file(out.value(), e.value()); !w.ok()) return w;
-    print(d->device_id + "\n");
-    return Status();
-  });
-  return s;
 }
 
 Status cmd_revoke(const Args& a) {
@@ -221,10 +166,12 @@ int run(const Args& a) {
 const std::vector<vs::cli::Command>& commands() {
   static const std::vector<vs::cli::Command> kCommands = {
       {"init",
-       "visitsync-admin init --data DIR --hub-address HOST:PORT\n"
-       "  Makes the hub's data folder: its store, the deployment's certificate authority and the\n"
-       "  hub's certificate for HOST. Devices will reach the hub at HOST:PORT.\n",
-       {"data", "hub-address"},
+       "visitsync-admin init --data DIR --hub-address HOST:PORT [--ca CA_DIR]\n"
+       "  Makes the hub's data folder: its store and, in DIR/tls, the hub's certificate for HOST\n"
+       "  and key and the CA's certificate. Makes the deployment's certificate authority in\n"
+       "  CA_DIR (default: DIR's name with -ca, beside it): the only place its private key is\n"
+       "  kept. Devices will reach the hub at HOST:PORT.\n",
+       {"data", "hub-address", "ca"},
        {},
        run<cmd_init>},
       {"import",
@@ -241,12 +188,27 @@ const std::vector<vs::cli::Command>& commands() {
        {},
        run<cmd_template_publish>},
       {"enroll-device",
-       "visitsync-admin enroll-device --data DIR --inspector ID --out FILE\n"
+       "visitsync-admin enroll-device --data DIR --inspector ID --out FILE [--ca CA_DIR]\n"
        "  Enrolls a new device for an inspector or supervisor and writes its enrollment file\n"
-       "  (private key, certificate, CA, hub address; mode 0600). Prints the device id.\n",
-       {"data", "inspector", "out"},
+       "  (private key, certificate, CA, hub address; mode 0600), signed by the CA in CA_DIR\n"
+       "  (default: DIR's name with -ca, beside it). Prints the device id.\n",
+       {"data", "inspector", "out", "ca"},
        {},
        run<cmd_enroll>},
+      {"enroll-request",
+       "visitsync-admin enroll-request --data DIR --inspector ID --out FILE\n"
+       "  Enrolls a new device and writes a request (no key) for enroll-sign to sign where the\n"
+       "  CA is kept, on another machine. Prints the device id.\n",
+       {"data", "inspector", "out"},
+       {},
+       run<cmd_enroll_request>},
+      {"enroll-sign",
+       "visitsync-admin enroll-sign --ca CA_DIR --request FILE --out FILE\n"
+       "  Signs an enrollment request with the CA in CA_DIR and writes the device's enrollment\n"
+       "  file (mode 0600). Needs no hub store. Prints the device id.\n",
+       {"ca", "request", "out"},
+       {},
+       run<cmd_enroll_sign>},
       {"revoke-device",
        "visitsync-admin revoke-device --data DIR DEVICE\n"
        "  Refuses the device from now on; what it synced before stays.\n",
@@ -298,6 +260,7 @@ const std::vector<vs::cli::Command>& commands() {
 int main(int argc, char** argv) {
   return vs::cli::dispatch(
       kTool, commands(), argc, argv,
-      "Every command takes --data DIR and --help. Exit codes: 0 ok, 2 bad input or usage,\n"
-      "1 internal error.\n");
+      "Every command takes --help, and all but sample and enroll-sign take --data DIR (the\n"
+      "hub's data folder). Commands that sign certificates take --ca CA_DIR, the deployment\n"
+      "CA's folder. Exit codes: 0 ok, 2 bad input or usage, 1 internal error.\n");
 }

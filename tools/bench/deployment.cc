@@ -78,8 +78,10 @@ Result<std::unique_ptr<BenchDeployment>> BenchDeployment::create(const std::stri
   auto d = std::unique_ptr<BenchDeployment>(new BenchDeployment());
   d->dir_ = dir;
   const std::string hub = dir + "/hub";
+  const std::string ca = dir + "/hub-ca";
   std::error_code ec;
   fs::remove_all(hub, ec);
+  fs::remove_all(ca, ec);
   fs::create_directories(dir, ec);
   {
     Result<std::unique_ptr<Inspection>> in =
@@ -114,7 +116,10 @@ Result<std::unique_ptr<BenchDeployment>> BenchDeployment::create(const std::stri
         !s.ok())
       return s;
   }
-  if (Status s = create_hub_tls(hub, "127.0.0.1"); !s.ok()) return s;
+  if (Status s = create_hub_tls(hub, ca, "127.0.0.1"); !s.ok()) return s;
+  Result<DeploymentCa> loaded = load_deployment_ca(ca);
+  if (!loaded.ok()) return loaded.status();
+  d->ca_ = std::move(loaded.value());
   Result<std::unique_ptr<HubStore>> store = HubStore::open(hub);
   if (!store.ok()) return store.status();
   d->store_ = std::move(store.value());
@@ -127,7 +132,7 @@ Result<std::pair<Enrollment, std::unique_ptr<Inspection>>> BenchDeployment::add_
     const std::string& name, const std::string& inspector) {
   Result<DeviceRecord> d = store_->enroll_device(inspector);
   if (!d.ok()) return d.status();
-  Result<Enrollment> e = make_enrollment(dir_ + "/hub", d.value(), "127.0.0.1", port_);
+  Result<Enrollment> e = make_enrollment(ca_, d.value(), "127.0.0.1", port_);
   if (!e.ok()) return e.status();
   const std::string data = dir_ + "/" + name;
   std::error_code ec;

@@ -1,6 +1,7 @@
 // A deployment for the sync benchmarks: a hub data folder holding the workload's checklist as a
-// template, its schools assigned to one bench inspector, enrolled devices, and the real
-// visitsync-hub process serving it on 127.0.0.1.
+// template, its schools assigned to one bench inspector, the deployment CA in a folder beside it
+// (as visitsync-admin init lays them out), enrolled devices, and the real visitsync-hub process
+// serving it on 127.0.0.1.
 #pragma once
 
 #include <cstdint>
@@ -13,6 +14,7 @@
 #include <visitsync/hub_store.h>
 #include <visitsync/inspection.h>
 #include <visitsync/transport/client.h>
+#include <visitsync/transport/deployment.h>
 
 #include "workload.h"
 
@@ -27,8 +29,8 @@ Assignments one_inspector_everywhere(const Workload& w);
 
 class BenchDeployment {
  public:
-  // Makes the hub folder in `dir` with the template, the workload's schools, and inspectors
-  // assigned as `assignments` says.
+  // Makes the hub folder in `dir` (dir/hub, its CA in dir/hub-ca) with the template, the
+  // workload's schools, and inspectors assigned as `assignments` says.
   static Result<std::unique_ptr<BenchDeployment>> create(const std::string& dir, const Workload& w,
                                                          const Assignments& assignments);
   ~BenchDeployment();
@@ -52,6 +54,7 @@ class BenchDeployment {
 
   std::string dir_;
   std::uint16_t port_ = 0;
+  DeploymentCa ca_;  // <dir>/hub-ca, read once: every device enrolled signs with it
   std::unique_ptr<HubStore> store_;
   int hub_pid_ = -1;
 };

@@ -55,7 +55,8 @@ int usage(FILE* to) {
                "usage: visitsync-hub --data DIR --listen HOST:PORT\n"
                "  Serves the devices of the deployment in DIR (made by visitsync-admin init) over\n"
                "  TLS 1.3 with client certificates. PORT 0 picks a free port. SIGTERM or SIGINT\n"
-               "  end every session cleanly; acknowledged data is always on disk.\n");
+               "  end every session cleanly; acknowledged data is always on disk. Refuses to\n"
+               "  start (exit 2) while DIR/tls holds the deployment CA's private key.\n");
   return to == stdout ? 0 : 2;
 }
 
@@ -73,6 +74,10 @@ int run(int argc, char** argv) {
   vs::Result<std::pair<std::string, std::uint16_t>> hp = vs::parse_host_port(listen.value());
   if (!hp.ok()) return vs::cli::fail(kTool, hp.status().annotated("--listen"));
 
+  // First of all: a hub that holds the deployment CA's key puts every device at risk, so it
+  // does not start, and it says how to move the key (deployment.h, check_no_ca_key).
+  if (vs::Status s = vs::check_no_ca_key(dir.value()); !s.ok())
+    return vs::cli::fail(kTool, s.annotated("refusing to start"));
   vs::Result<std::unique_ptr<vs::HubStore>> store = vs::HubStore::open(dir.value());
   if (!store.ok()) return vs::cli::fail(kTool, store.status());
   vs::Result<vs::HubTls> tls = vs::load_hub_tls(dir.value());
