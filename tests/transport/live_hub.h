@@ -1,5 +1,5 @@
 // A hub serving on 127.0.0.1 from its own io thread, for the tests that talk to it over real
-// TLS 1.3 (net_test.cc, hub_limits_test.cc), and a TLS client made by hand.
+// TLS 1.3 (net_test.cc, hub_flood_test.cc, hub_queue_test.cc), and a TLS client made by hand.
 #pragma once
 
 #include <chrono>
