@@ -23,7 +23,7 @@
 
 #include <visitsync/transport/hub.h>
 
-#include "hub_fixture.h"
+#include "live_hub.h"
 #include "tls/context.h"
 #include "wire/batch.h"
 #include "wire/frame.h"
@@ -36,45 +36,6 @@ using asio::ip::tcp;
 namespace {
 
 constexpr const char* kShared = test::kSharedSchool;  // I0011, I0021; supervisor I0001
-
-// A hub serving on 127.0.0.1 from an io thread of its own.
-struct ServedHub : test::Deployment {
-  asio::io_context io;
-  std::unique_ptr<HubServer> server;
-  std::unique_ptr<HubStore> view = admin();  // the test's own connection to the hub's store
-  std::thread thread;
-
-  ServedHub() {
-    HubOptions o;
-    o.idle_timeout = std::chrono::milliseconds(5000);
-    Result<std::unique_ptr<HubServer>> s =
-        HubServer::create(io, *store, tls.ca_pem, tls.cert_pem, tls.key_pem, o);
-    REQUIRE(s.ok());
-    server = std::move(s.value());
-    REQUIRE(server->listen("127.0.0.1", 0).ok());
-    set_port(server->port());
-    server->start();
-    thread = std::thread([this] { io.run(); });
-  }
-  ServedHub(const ServedHub&) = delete;
-  ServedHub& operator=(const ServedHub&) = delete;
-  ServedHub(ServedHub&&) = delete;
-  ServedHub& operator=(ServedHub&&) = delete;
-  ~ServedHub() {  // NOLINT(bugprone-exception-escape): a test fixture; a throw ends the test
-
-    asio::post(io, [this] { server->shutdown(); });
-    for (int i = 0; i < 500 && !io.stopped(); ++i)
-      std::this_thread::sleep_for(std::chrono::milliseconds(10));
-    io.stop();
-    thread.join();
-  }
-  Status sync(test::TestDevice& d) {
-    SyncOptions o;
-    o.connect_timeout = o.handshake_timeout = o.io_timeout = std::chrono::milliseconds(5000);
-    Result<SyncReport> r = sync_with_hub(d.engine(), d.enrollment, o);
-    return r.status();
-  }
-};
 
 // The forged device's client: the device's certificate, and frames made by hand. Every read and
 // write has a 5 s socket timeout, so a hub that stops answering fails the test instead of
@@ -309,15 +270,15 @@ void check_nothing_lost(HubStore& hub, test::TestDevice& d) {
 
 }  // namespace
 
-TEST_CASE_METHOD(ServedHub, "a forged device over TLS cannot harm the hub or honest devices",
+TEST_CASE_METHOD(test::LiveHub, "a forged device over TLS cannot harm the hub or honest devices",
                  "[transport][net][property][input]") {
   const std::uint64_t seed = test::seed();
   std::mt19937_64 rng(seed);
   INFO("VS_SEED=" << seed);
   const int rounds = test::property_rounds(200);
-  test::TestDevice a = device("I0011", view.get());
-  test::TestDevice sup = device("I0001", view.get());
-  test::TestDevice forged = device("I0021", view.get());
+  test::TestDevice a = enrolled("I0011");
+  test::TestDevice sup = enrolled("I0001");
+  test::TestDevice forged = enrolled("I0021");
   ForgedClient client(forged.enrollment);
   Forgery f{
       rng, forged.enrollment.device_id, {}, {a.enrollment.device_id, sup.enrollment.device_id}, {}};
@@ -393,10 +354,10 @@ TEST_CASE_METHOD(ServedHub, "a forged device over TLS cannot harm the hub or hon
 
     // The honest devices sync twice (each sees the other's work), and everything holds.
     for (int pass = 0; pass < 2; ++pass) {
-      Status sa = sync(a);
+      Status sa = sync(a).status();
       INFO(sa.to_string());
       REQUIRE(sa.ok());
-      Status ss = sync(sup);
+      Status ss = sync(sup).status();
       INFO(ss.to_string());
       REQUIRE(ss.ok());
     }
@@ -405,14 +366,14 @@ TEST_CASE_METHOD(ServedHub, "a forged device over TLS cannot harm the hub or hon
     f.keys.clear();
     for (const std::string& id : visits)
       f.keys.push_back("visit/" + std::string(kShared) + "/" + id);
-    check_nothing_lost(*view, a);
-    check_nothing_lost(*view, sup);
+    check_nothing_lost(*admin_store, a);
+    check_nothing_lost(*admin_store, sup);
     for (const std::string& id : visits) {
-      const std::string on_hub = visit_json(view->inspection(), id);
+      const std::string on_hub = visit_json(admin_store->inspection(), id);
       CHECK(visit_json(*a.in, id) == on_hub);
       CHECK(visit_json(*sup.in, id) == on_hub);
     }
-    for (Inspection* in : {&view->inspection(), a.in.get(), sup.in.get()}) {
+    for (Inspection* in : {&admin_store->inspection(), a.in.get(), sup.in.get()}) {
       CHECK(in->export_visits(ExportFormat::kJsonl, "").ok());
       CHECK(in->engine().digest().ok());
       CHECK(in->engine().conflicts().ok());
@@ -422,9 +383,9 @@ TEST_CASE_METHOD(ServedHub, "a forged device over TLS cannot harm the hub or hon
   // The run met the whole lifecycle, and the forger had ops both refused and merged.
   std::size_t decided = 0;
   for (const std::string& id : visits)
-    decided += view->inspection().visit(id)->status.phase != Phase::kDraft ? 1 : 0;
+    decided += admin_store->inspection().visit(id)->status.phase != Phase::kDraft ? 1 : 0;
   std::size_t merged = 0;
-  Result<LogSlice> log = view->engine().log_after(0, 10'000'000);
+  Result<LogSlice> log = admin_store->engine().log_after(0, 10'000'000);
   REQUIRE(log.ok());
   for (const Op& op : log->ops) merged += op.id.device == forged.enrollment.device_id ? 1 : 0;
   WARN("forged ops refused " << forged_refused << ", merged " << merged << "; visits past draft "
