@@ -12,6 +12,7 @@
 
 #include <visitsync/transport/deployment.h>
 
+#include "e2e/tools.h"
 #include "support/process.h"
 #include "support/test_support.h"
 
@@ -20,20 +21,9 @@ namespace fs = std::filesystem;
 
 namespace {
 
-std::string bin(const char* tool) { return std::string(VS_TOOLS_DIR) + "/" + tool; }
-
-test::RunResult tool(const char* name, const std::vector<std::string>& args) {
-  return test::run(bin(name), args);
-}
-
-// Runs a tool that must succeed; its stdout without the final newline.
-std::string ok(const char* name, const std::vector<std::string>& args) {
-  test::RunResult r = tool(name, args);
-  INFO(name << " " << (args.empty() ? "" : args[0]) << " -> " << r.exit_code << "\n" << r.err);
-  REQUIRE(r.exit_code == 0);
-  while (!r.out.empty() && r.out.back() == '\n') r.out.pop_back();
-  return r.out;
-}
+using test::bin;
+using test::ok;
+using test::tool;
 
 unsigned mode_of(const std::string& path) {
   struct stat st {};

@@ -19,6 +19,7 @@
 #include <visitsync/transport/client.h>
 #include <visitsync/transport/deployment.h>
 
+#include "e2e/tools.h"
 #include "support/process.h"
 #include "support/test_support.h"
 
@@ -27,7 +28,9 @@ using nlohmann::json;
 
 namespace {
 
-std::string bin(const char* tool) { return std::string(VS_TOOLS_DIR) + "/" + tool; }
+using test::bin;
+using test::ok;
+using test::tool;
 
 std::set<std::string> lines_of(const std::string& path) {
   std::set<std::string> out;
@@ -36,17 +39,6 @@ std::set<std::string> lines_of(const std::string& path) {
     if (!line.empty()) out.insert(line);
   }
   return out;
-}
-
-test::RunResult tool(const char* name, const std::vector<std::string>& args) {
-  return test::run(bin(name), args);
-}
-
-std::string ok(const char* name, const std::vector<std::string>& args) {
-  test::RunResult r = tool(name, args);
-  INFO(name << " " << (args.empty() ? "" : args[0]) << " -> " << r.exit_code << "\n" << r.err);
-  REQUIRE(r.exit_code == 0);
-  return r.out;
 }
 
 // A hub's data folder made with visitsync-admin as an administrator would: the sample
@@ -181,7 +173,6 @@ TEST_CASE("the hub process refuses strangers, keeps serving, and stops cleanly",
     std::string id = ok("visitsync-admin",
                         {"enroll-device", "--data", hub, "--inspector", inspector, "--out", file});
     ok("visitsync", {"init", "--data", dir.file(name), "--enroll", file});
-    id.erase(id.find_last_not_of('\n') + 1);
     return id;
   };
   const std::string good = enroll("I0011", "good");
@@ -199,7 +190,6 @@ TEST_CASE("the hub process refuses strangers, keeps serving, and stops cleanly",
   SECTION("ops of a school whose assignment ended are refused with the reason and kept") {
     std::string visit = ok("visitsync", {"visit", "start", "--data", dir.file("good"), "--school",
                                          "S00001", "--template", "school-conditions"});
-    visit.erase(visit.find_last_not_of('\n') + 1);
     ok("visitsync",
        {"visit", "set", "--data", dir.file("good"), visit, "enrolled_students", "412"});
     // Offline, the device does not know that headquarters ended the assignment.
