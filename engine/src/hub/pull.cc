@@ -20,172 +20,154 @@ constexpr std::uint64_t kScanBudget = 200'000;
 // (a row holds at most changelog::kMaxRunBytes plus two ops, far below this).
 constexpr std::size_t kMaxPullBytes = 4u << 20;
 
-}  // namespace
+Scopes intersect(const Scopes& a, const Scopes& b) {
+  Scopes out;
+  std::set_intersection(a.begin(), a.end(), b.begin(), b.end(), std::inserter(out, out.end()));
+  return out;
+}
 
-Result<PullResult> HubStore::pull(std::string_view device_id, std::string_view cursor_text,
-                                  std::size_t max_ops) {
-  Impl& im = *impl_;
-  Result<DeviceRecord> d = im.active_device(device_id);
-  if (!d.ok()) return d.status();
-  Result<CursorText> parsed = hub::parse_cursor(cursor_text);
-  if (!parsed.ok()) return parsed.status();
-  Cursor c;
-  c.pos = parsed->pos;
-  // A digest the hub does not know (its table lost) reads as "nothing served": everything in
-  // scope below the cursor is filled in again, which costs bytes but loses nothing.
-  Result<std::optional<Scopes>> served = im.scopes_of_digest(device_id, parsed->served);
-  if (!served.ok()) return served.status();
-  if (served.value()) c.served = std::move(*served.value());
-  if (parsed->filling && served.value()) {
-    Result<std::optional<Scopes>> fill = im.scopes_of_digest(device_id, parsed->fill);
-    if (!fill.ok()) return fill.status();
-    if (fill.value()) {
-      c.filling = true;
-      c.fill = std::move(*fill.value());
-      c.fill_end = parsed->fill_end;
-      c.record = static_cast<std::int64_t>(parsed->record);
-      c.record_pos = parsed->record_pos;
-    }
-  }
-  Result<Scopes> current = im.scope_of(d.value());
-  if (!current.ok()) return current.status();
-  Result<bool> end_row = im.max_pos.step();
-  if (!end_row.ok()) return end_row.status();
-  const auto log_end = static_cast<std::uint64_t>(im.max_pos.int64(0));
-  im.max_pos.reset();
-  // A cursor this log cannot have made (a hub restored from an older copy: its positions end
-  // sooner, or hold other ops now) starts over: everything in scope is filled again, which
-  // costs bytes but skips nothing.
-  const std::uint64_t mark = hub::mark_of(parsed->pos, parsed->filling, parsed->fill_end);
-  bool known = mark <= log_end;
-  if (known && mark > 0 && parsed->print) {
-    Result<std::optional<std::uint64_t>> print = im.print_at(mark);
-    if (!print.ok()) return print.status();
-    known = print.value() == parsed->print;
-  }
-  if (!known) c = Cursor();
-  // Only what the device may see now: a scope removed since (an assignment ended) is neither
-  // served nor filled, even from a cursor made before.
-  auto within_current = [&](const Scopes& in_cursor) {
-    Scopes out;
-    std::set_intersection(in_cursor.begin(), in_cursor.end(), current->begin(), current->end(),
-                          std::inserter(out, out.end()));
-    return out;
-  };
-  c.served = within_current(c.served);
-  if (c.filling) {
-    c.fill = within_current(c.fill);
-    if (c.fill.empty()) c.filling = false;
-  }
-  if (!c.filling) {
-    Scopes grown;
-    std::set_difference(current->begin(), current->end(), c.served.begin(), c.served.end(),
-                        std::inserter(grown, grown.end()));
-    // Scopes removed are out of `served` (above): if they come back, they are filled again.
-    if (!grown.empty()) {
-      // A first pull, or a new assignment: what the new part holds up to here comes first,
-      // read record by record through hub_ops_by_record rather than by scanning the log.
-      c.filling = true;
-      c.fill = std::move(grown);
-      c.fill_end = c.pos == 0 ? log_end : c.pos;
-      c.record = 0;
-      c.record_pos = 0;
-    }
-  }
-
+// One pull's response as it fills, within its budgets.
+struct Response {
+  explicit Response(std::size_t max) : max_ops(max) {}
+  std::size_t max_ops;
   PullResult out;
   std::size_t bytes = 0;
   std::size_t elements = 0;  // within kMaxBatchElements, which the device's decoder enforces
-  // Takes the current row's ops unless they would overflow the response: a run is taken whole,
-  // so the first row is taken even if it holds more than max_ops. Full: nothing more fits.
-  enum class Took { kRow, kRowAndFull, kFull };
   std::vector<Op> run;
-  auto take = [&](store::Stmt& st) -> Result<Took> {
-    if (!out.ops.empty() && out.ops.size() + changelog::OpLog::row_ops(st) > max_ops)
-      return Took::kFull;
+
+  // Takes a row's ops unless they would overflow the response: a run is taken whole, so the
+  // first row is taken even if it holds more than max_ops. Full: nothing more fits.
+  enum class Took { kRow, kRowAndFull, kFull };
+  Result<Took> take(const hub::LogRow& row) {
+    std::vector<Op>& ops = out.ops;
+    if (!ops.empty() && ops.size() + row.op_count() > max_ops) return Took::kFull;
     run.clear();
-    if (Status s = im.log->read_row(st, run); !s.ok()) return s;
-    std::size_t size = changelog::OpLog::row_bytes(st);
+    if (Status s = row.read(run); !s.ok()) return s;
+    std::size_t size = row.stored_bytes();
     std::size_t count = 0;
     for (const Op& op : run) {
       size += op.record.size() + op.field.size() + 32;
       count += batch_elements(op);
     }
-    if (!out.ops.empty() && (bytes + size > kMaxPullBytes || elements + count > kMaxBatchElements))
+    if (!ops.empty() && (bytes + size > kMaxPullBytes || elements + count > kMaxBatchElements))
       return Took::kFull;
     bytes += size;
     elements += count;
-    std::move(run.begin(), run.end(), std::back_inserter(out.ops));
-    return out.ops.size() >= max_ops || bytes >= kMaxPullBytes ? Took::kRowAndFull : Took::kRow;
-  };
-  if (c.filling) {
-    Result<std::vector<std::int64_t>> records = im.records_in(c.fill, c.record);
-    if (!records.ok()) return records.status();
-    bool full = false;
-    for (std::int64_t rec : records.value()) {
-      const std::uint64_t after = rec == c.record ? c.record_pos : 0;
-      im.record_ops.bind(1, rec).bind(2, after).bind(3, c.fill_end);
-      c.record = rec;
-      c.record_pos = after;
-      for (;;) {
-        Result<bool> row = im.record_ops.step();
-        if (!row.ok()) return row.status();
-        if (!row.value()) break;
-        // Its own ops: the device has them.
-        if (changelog::OpLog::row_device(im.record_ops) == device_id) {
-          c.record_pos = changelog::OpLog::row_pos(im.record_ops);
-          continue;
-        }
-        Result<Took> t = take(im.record_ops);
-        if (!t.ok()) {
-          im.record_ops.reset();
-          return t.status();
-        }
-        if (t.value() != Took::kFull) c.record_pos = changelog::OpLog::row_pos(im.record_ops);
-        if ((full = t.value() != Took::kRow)) break;
-      }
-      im.record_ops.reset();
-      if (full) break;
-      c.record_pos = c.fill_end;  // this record is done
-    }
-    if (!full) {
-      c.filling = false;
-      c.served.insert(c.fill.begin(), c.fill.end());
-      c.fill.clear();
-      c.pos = std::max(c.pos, c.fill_end);
-    }
-  } else {
-    // New ops since the cursor, in log order, scanning at most kScanBudget positions.
-    const std::uint64_t window_end = std::min(log_end, c.pos + kScanBudget);
-    // The device's own ops are skipped by the query, before the joins: after a large push they
-    // are most of the window.
-    Result<std::optional<std::int64_t>> own = im.log->find_device(device_id);
-    if (!own.ok()) return own.status();
-    im.window.bind(1, c.pos).bind(2, window_end).bind(3, own.value().value_or(0));
-    std::uint64_t reached = window_end;
-    for (;;) {
-      Result<bool> row = im.window.step();
-      if (!row.ok()) return row.status();
-      if (!row.value()) break;
-      // An empty key is a damaged row: take() reports it.
-      const std::string_view key = changelog::OpLog::row_record(im.window);
-      if (!key.empty() && current->count(scope_of_record(key)) == 0) continue;
-      Result<Took> t = take(im.window);
-      if (!t.ok()) {
-        im.window.reset();
-        return t.status();
-      }
-      if (t.value() != Took::kRow) {
-        // Up to this row if it was taken, else up to the one before.
-        const std::uint64_t at = changelog::OpLog::row_pos(im.window);
-        reached = t.value() == Took::kRowAndFull ? at : at - 1;
-        break;
-      }
-    }
-    im.window.reset();
-    c.pos = reached;
+    std::move(run.begin(), run.end(), std::back_inserter(ops));
+    return ops.size() >= max_ops || bytes >= kMaxPullBytes ? Took::kRowAndFull : Took::kRow;
   }
-  out.more = c.filling || c.pos < log_end;
+};
+
+// The cursor the device sent, as far as it still holds: a cursor this log cannot have made (a
+// hub restored from an older copy: its positions end sooner, or hold other ops now) starts
+// over, and only scopes the device may see now are served or filled. A scope set the hub does
+// not know (its table lost) reads as nothing served: everything in scope below the cursor is
+// filled in again, which costs bytes but skips nothing.
+Result<Cursor> resume(HubStore::Impl& im, std::string_view device_id, const CursorText& parsed,
+                      const Scopes& current, std::uint64_t log_end) {
+  Cursor c;
+  c.pos = parsed.pos;
+  Result<std::optional<Scopes>> served = im.scopes_of_digest(device_id, parsed.served);
+  if (!served.ok()) return served.status();
+  if (served.value()) c.served = std::move(*served.value());
+  if (parsed.filling && served.value()) {
+    Result<std::optional<Scopes>> fill = im.scopes_of_digest(device_id, parsed.fill);
+    if (!fill.ok()) return fill.status();
+    if (fill.value()) {
+      c.filling = true;
+      c.fill = std::move(*fill.value());
+      c.fill_end = parsed.fill_end;
+      c.record = static_cast<std::int64_t>(parsed.record);
+      c.record_pos = parsed.record_pos;
+    }
+  }
+  const std::uint64_t mark = hub::mark_of(parsed.pos, parsed.filling, parsed.fill_end);
+  bool known = mark <= log_end;
+  if (known && mark > 0 && parsed.print) {
+    Result<std::optional<std::uint64_t>> print = im.print_at(mark);
+    if (!print.ok()) return print.status();
+    known = print.value() == parsed.print;
+  }
+  if (!known) c = Cursor();
+  c.served = intersect(c.served, current);
+  if (c.filling) {
+    c.fill = intersect(c.fill, current);
+    if (c.fill.empty()) c.filling = false;
+  }
+  if (c.filling) return c;
+  // A first pull, or a new assignment: what the new part holds up to here comes first, read
+  // record by record rather than by scanning the log. Scopes removed are out of `served`: if
+  // they come back, they are filled again.
+  Scopes grown;
+  std::set_difference(current.begin(), current.end(), c.served.begin(), c.served.end(),
+                      std::inserter(grown, grown.end()));
+  if (!grown.empty()) {
+    c.filling = true;
+    c.fill = std::move(grown);
+    c.fill_end = c.pos == 0 ? log_end : c.pos;
+    c.record = 0;
+    c.record_pos = 0;
+  }
+  return c;
+}
+
+// Fills the new part of the scope, record by record, up to c.fill_end.
+Status fill(HubStore::Impl& im, std::string_view device_id, Cursor& c, Response& r) {
+  Result<std::vector<std::int64_t>> records = im.records_in(c.fill, c.record);
+  if (!records.ok()) return records.status();
+  bool full = false;
+  for (std::int64_t rec : records.value()) {
+    const std::uint64_t after = rec == c.record ? c.record_pos : 0;
+    c.record = rec;
+    c.record_pos = after;
+    Status scanned = im.store->scan_record(
+        rec, after, c.fill_end, [&](const hub::LogRow& row) -> Result<hub::Scan> {
+          if (row.device() == device_id) {  // its own ops: the device has them
+            c.record_pos = row.pos();
+            return hub::Scan::kNext;
+          }
+          Result<Response::Took> t = r.take(row);
+          if (!t.ok()) return t.status();
+          if (t.value() != Response::Took::kFull) c.record_pos = row.pos();
+          full = t.value() != Response::Took::kRow;
+          return full ? hub::Scan::kStop : hub::Scan::kNext;
+        });
+    if (!scanned.ok()) return scanned;
+    if (full) return Status();
+    c.record_pos = c.fill_end;  // this record is done
+  }
+  c.filling = false;
+  c.served.insert(c.fill.begin(), c.fill.end());
+  c.fill.clear();
+  c.pos = std::max(c.pos, c.fill_end);
+  return Status();
+}
+
+// New ops since the cursor, in log order, scanning at most kScanBudget positions. The device's
+// own ops are not in the scan: it has them.
+Status follow(HubStore::Impl& im, std::string_view device_id, const Scopes& current,
+              std::uint64_t log_end, Cursor& c, Response& r) {
+  const std::uint64_t window_end = std::min(log_end, c.pos + kScanBudget);
+  std::uint64_t reached = window_end;
+  Status scanned = im.store->scan_log(
+      c.pos, window_end, device_id, [&](const hub::LogRow& row) -> Result<hub::Scan> {
+        // An empty key is a damaged row: take() reports it.
+        const std::string_view key = row.record();
+        if (!key.empty() && current.count(scope_of_record(key)) == 0) return hub::Scan::kNext;
+        Result<Response::Took> t = r.take(row);
+        if (!t.ok()) return t.status();
+        if (t.value() == Response::Took::kRow) return hub::Scan::kNext;
+        // Up to this row if it was taken, else up to the one before.
+        reached = t.value() == Response::Took::kRowAndFull ? row.pos() : row.pos() - 1;
+        return hub::Scan::kStop;
+      });
+  if (!scanned.ok()) return scanned;
+  c.pos = reached;
+  return Status();
+}
+
+// The cursor as the text the device keeps, its scope sets recorded by digest.
+Result<std::string> cursor_text(HubStore::Impl& im, std::string_view device_id, const Cursor& c) {
   CursorText t;
   t.pos = c.pos;
   Result<std::string> s_digest = im.remember_scopes(device_id, c.served);
@@ -205,8 +187,33 @@ Result<PullResult> HubStore::pull(std::string_view device_id, std::string_view c
     if (!print.ok()) return print.status();
     t.print = print.value();
   }
-  out.next_cursor = hub::encode_cursor(t);
-  return out;
+  return hub::encode_cursor(t);
+}
+
+}  // namespace
+
+Result<PullResult> HubStore::pull(std::string_view device_id, std::string_view cursor_text_in,
+                                  std::size_t max_ops) {
+  Impl& im = *impl_;
+  Result<DeviceRecord> d = im.active_device(device_id);
+  if (!d.ok()) return d.status();
+  Result<CursorText> parsed = hub::parse_cursor(cursor_text_in);
+  if (!parsed.ok()) return parsed.status();
+  Result<Scopes> current = im.scope_of(d.value());
+  if (!current.ok()) return current.status();
+  Result<std::uint64_t> log_end = im.store->log_end();
+  if (!log_end.ok()) return log_end.status();
+  Result<Cursor> c = resume(im, device_id, parsed.value(), current.value(), log_end.value());
+  if (!c.ok()) return c.status();
+  Response r(max_ops);
+  Status s = c->filling ? fill(im, device_id, c.value(), r)
+                        : follow(im, device_id, current.value(), log_end.value(), c.value(), r);
+  if (!s.ok()) return s;
+  r.out.more = c->filling || c->pos < log_end.value();
+  Result<std::string> next = cursor_text(im, device_id, c.value());
+  if (!next.ok()) return next.status();
+  r.out.next_cursor = std::move(next.value());
+  return std::move(r.out);
 }
 
 }  // namespace vs

@@ -5,7 +5,6 @@
 
 #include "domain/model.h"
 #include "hub/hub_impl.h"
-#include "merge/field_state.h"
 
 namespace vs {
 namespace {
@@ -14,10 +13,10 @@ using hub::VisitState;
 
 // The published template (id, version), nullptr when there is none. A stored template this
 // build cannot parse is the hub's problem, not the device's: an internal error fails the push.
-Result<std::shared_ptr<const Template>> published(Inspection& in, std::string_view id,
+Result<std::shared_ptr<const Template>> published(hub::Backend& store, std::string_view id,
                                                   std::int64_t version) {
   if (version < 1 || version > INT32_MAX) return std::shared_ptr<const Template>();
-  Result<std::shared_ptr<const Template>> t = in.find_template(id, static_cast<int>(version));
+  Result<std::shared_ptr<const Template>> t = store.find_template(id, static_cast<int>(version));
   if (t.ok()) return t;
   if (t.status().code() == Code::kNotFound) return std::shared_ptr<const Template>();
   if (t.status().code() == Code::kInvalidInput)
@@ -42,14 +41,11 @@ struct BatchView {
   BatchView(HubStore::Impl& impl, const DeviceRecord& d, const hub::Scopes& s)
       : im(impl), writer{d.device_id, d.inspector_id, d.role}, scope(s) {
     look.find = [this](std::string_view id, std::int64_t version) {
-      return published(*im.in, id, version);
+      return published(*im.store, id, version);
     };
     look.refused_own = [this](std::uint64_t seq) -> Result<bool> {
       if (refused.count(seq) != 0) return true;
-      im.is_rejected.bind(1, writer.device_id).bind(2, seq);
-      Result<bool> row = im.is_rejected.step();
-      im.is_rejected.reset();
-      return row;
+      return im.store->is_rejected(writer.device_id, seq);
     };
   }
 
@@ -85,46 +81,40 @@ Result<hub::VisitState> HubStore::Impl::load_visit(const std::string& key,
                                                    const std::string& school) {
   VisitState v;
   v.school = school;
-  Result<School> s = in->school(school);
+  Result<School> s = store->school(school);
   if (s.ok()) {
     v.school_level = s->level;
   } else if (s.status().code() != Code::kNotFound) {
     return s.status();
   }
-  Result<std::optional<merge::RecordTable::Loaded>> stored = in->engine().impl().records.load(key);
+  Result<std::optional<hub::StoredRecord>> stored = store->load_record(key);
   if (!stored.ok()) return stored.status();
   if (!stored.value()) return v;
-  merge::RecordState& rs = stored.value()->state;
-  for (const auto& [idx, ranges] : rs.seen().ranges()) {
-    Result<std::string> name = log->device_name(idx);
-    if (!name.ok()) return name.status();
-    for (const auto& [first, last] : ranges) v.ops.add_range(name.value(), first, last);
-  }
-  for (const std::string& f : rs.field_names()) {
-    Result<merge::FieldState*> fs = rs.find(f);
-    if (!fs.ok()) return fs.status().annotate("record '" + key + "'");
-    const merge::FieldState& st = *fs.value();
-    v.fields.emplace(f, st.policy);
-    const Value merged = merge::merged_value(st);
-    if (domain::is_start_field(f) && v.starter.empty() && !st.entries.empty())
-      v.starter = st.entries.front().op.device;
-    if (f == "template" && merged.kind() == Value::Kind::kText) v.template_id = merged.as_text();
-    if (f == "template_version" && merged.kind() == Value::Kind::kInteger)
+  for (const auto& [device, range] : stored.value()->ops)
+    v.ops.add_range(device, range.first, range.second);
+  for (const hub::StoredField& f : stored.value()->fields) {
+    v.fields.emplace(f.name, f.policy);
+    const Value& merged = f.merged;
+    if (domain::is_start_field(f.name) && v.starter.empty()) v.starter = f.first_writer;
+    if (f.name == "template" && merged.kind() == Value::Kind::kText)
+      v.template_id = merged.as_text();
+    if (f.name == "template_version" && merged.kind() == Value::Kind::kInteger)
       v.template_version = merged.as_integer();
-    if (f == "status" && merged.kind() == Value::Kind::kInteger) v.status = merged.as_integer();
-    if (f == "inspectors") {
-      for (const merge::Entry& e : st.entries) {
-        if (e.value.kind() == Value::Kind::kSet)
-          v.inspectors.insert(e.value.as_set().begin(), e.value.as_set().end());
+    if (f.name == "status" && merged.kind() == Value::Kind::kInteger)
+      v.status = merged.as_integer();
+    if (f.name == "inspectors") {
+      for (const Value& e : f.union_values) {
+        if (e.kind() == Value::Kind::kSet)
+          v.inspectors.insert(e.as_set().begin(), e.as_set().end());
       }
     }
-    if (st.policy == Policy::kCounter) v.counter_totals[f] = merged.as_integer();
-    if ((domain::round_field(f, "submitted") || domain::round_field(f, "accepted")) &&
+    if (f.policy == Policy::kCounter) v.counter_totals[f.name] = merged.as_integer();
+    if ((domain::round_field(f.name, "submitted") || domain::round_field(f.name, "accepted")) &&
         merged.kind() == Value::Kind::kSet) {
-      v.entries[f].insert(merged.as_set().begin(), merged.as_set().end());
+      v.entries[f.name].insert(merged.as_set().begin(), merged.as_set().end());
     }
   }
-  Result<std::shared_ptr<const Template>> t = published(*in, v.template_id, v.template_version);
+  Result<std::shared_ptr<const Template>> t = published(*store, v.template_id, v.template_version);
   if (!t.ok()) return t.status();
   v.tmpl = t.value();
   return v;
@@ -133,7 +123,7 @@ Result<hub::VisitState> HubStore::Impl::load_visit(const std::string& key,
 Result<PushResult> HubStore::push(std::string_view device_id, std::vector<Op> ops) {
   Impl& im = *impl_;
   PushResult result;
-  Status s = im.in->engine().transaction([&]() -> Status {
+  Status s = im.store->transaction([&]() -> Status {
     Result<DeviceRecord> d = im.active_device(device_id);
     if (!d.ok()) return d.status();
     result = PushResult();
@@ -166,7 +156,7 @@ Result<PushResult> HubStore::push(std::string_view device_id, std::vector<Op> op
       if (!ok.ok()) return ok;
       accepted.push_back(std::move(op));  // `ops` keeps the seqs, which is all it is used for below
     }
-    Result<ApplyReport> applied = im.in->engine().apply_remote(accepted);
+    Result<ApplyReport> applied = im.store->apply(accepted);
     if (!applied.ok()) return applied.status();
     // authorize() runs the engine's own checks first: a refusal here means the two disagree, and
     // the batch's later ops were judged against a state that is not stored.
@@ -175,14 +165,12 @@ Result<PushResult> HubStore::push(std::string_view device_id, std::vector<Op> op
                               applied->rejected.front().reason.message());
     }
     for (const auto& [seq, reason] : result.rejected) {
-      im.add_rejection.bind(1, device_id).bind(2, seq).bind(3, reason);
-      if (Status st = im.add_rejection.run(); !st.ok()) return st;
+      if (Status st = im.store->add_rejection(device_id, seq, reason); !st.ok()) return st;
     }
     result.applied = applied->applied;
     const std::uint64_t handled = expected - 1;
     if (handled != d->acked_seq) {
-      im.set_acked.bind(1, device_id).bind(2, handled).bind(3, last_print);
-      if (Status st = im.set_acked.run(); !st.ok()) return st;
+      if (Status st = im.store->set_acked(device_id, handled, last_print); !st.ok()) return st;
     }
     // The acknowledgement names the end of this push: a resend of ops handled already (a
     // session that replaced one whose acks were lost) is acknowledged as sent, not with the
@@ -193,7 +181,7 @@ Result<PushResult> HubStore::push(std::string_view device_id, std::vector<Op> op
     if (!ops.empty() && (first_new == 0 || ops.front().id.seq < first_new)) {
       const std::uint64_t hi = first_new == 0 ? ops.back().id.seq : first_new - 1;
       Result<std::vector<std::pair<std::uint64_t, std::string>>> again =
-          im.reasons(device_id, ops.front().id.seq, hi, ops.size());
+          im.store->reasons(device_id, ops.front().id.seq, hi, ops.size());
       if (!again.ok()) return again.status();
       result.rejected.insert(result.rejected.end(), again->begin(), again->end());
       std::sort(result.rejected.begin(), result.rejected.end());

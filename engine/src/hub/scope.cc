@@ -37,31 +37,17 @@ std::string scope_of_record(std::string_view key) {
 Result<std::vector<std::int64_t>> HubStore::Impl::records_in(const hub::Scopes& scopes,
                                                              std::int64_t from) {
   std::vector<std::int64_t> out;
-  auto collect = [&](store::Stmt& st) -> Status {
-    for (;;) {
-      Result<bool> row = st.step();
-      if (!row.ok()) return row.status();
-      if (!row.value()) break;
-      out.push_back(st.int64(0));
-    }
-    st.reset();
-    return Status();
-  };
   for (const std::string& scope : scopes) {
     for (const ScopeRule& r : kScopeRules) {
       if (scope[0] != r.scope) continue;
       const std::string id = r.scope == 'g' ? std::string() : scope.substr(2);
-      Status s;
-      if (r.scope == 'g' || !r.whole_rest) {
-        // Every key under the prefix (and the id's '/'): a range of the records' key index.
-        const std::string p = std::string(r.prefix) + id + (r.whole_rest ? "" : "/");
-        records_by_prefix.bind(1, p).bind(2, p + "\xFF").bind(3, from);
-        s = collect(records_by_prefix);
-      } else {
-        record_by_key.bind(1, std::string(r.prefix) + id).bind(2, from);
-        s = collect(record_by_key);
-      }
-      if (!s.ok()) return s;
+      // Every key under the prefix (and the id's '/'), or the one key prefix + id.
+      Result<std::vector<std::int64_t>> ids =
+          r.scope == 'g' || !r.whole_rest
+              ? store->records_under(std::string(r.prefix) + id + (r.whole_rest ? "" : "/"), from)
+              : store->record_id(std::string(r.prefix) + id, from);
+      if (!ids.ok()) return ids.status();
+      out.insert(out.end(), ids->begin(), ids->end());
     }
   }
   std::sort(out.begin(), out.end());
@@ -70,52 +56,39 @@ Result<std::vector<std::int64_t>> HubStore::Impl::records_in(const hub::Scopes& 
 }
 
 Result<hub::Scopes> HubStore::Impl::scope_of(const DeviceRecord& d) {
-  Result<bool> row = data_version.step();
-  if (!row.ok()) return row.status();
-  const std::int64_t version = data_version.int64(0);
-  data_version.reset();
-  Result<std::uint64_t> own = in->engine().impl().log.last_own_seq();
-  if (!own.ok()) return own.status();
+  Result<std::string> mark = store->reference_mark();
+  if (!mark.ok()) return mark.status();
   const std::int64_t day = clock->now_ms() / 86'400'000;
   CachedScope& c = scope_cache[d.device_id];
-  if (c.data_version == version && c.own_seq == own.value() && c.day == day) return c.scopes;
+  if (c.mark == mark.value() && c.day == day) return c.scopes;
   Result<hub::Scopes> fresh = compute_scope(d);
   if (!fresh.ok()) return fresh.status();
-  c = CachedScope{version, own.value(), day, fresh.value()};
+  c = CachedScope{std::move(mark.value()), day, fresh.value()};
   return fresh;
 }
 
 Result<hub::Scopes> HubStore::Impl::compute_scope(const DeviceRecord& d) {
   hub::Scopes s = {"g", "i:" + d.inspector_id};
+  Result<std::vector<std::string>> schools;
   if (d.role == Role::kInspector) {
-    Result<std::vector<std::string>> schools = in->assigned_schools(d.inspector_id);
-    if (!schools.ok()) return schools.status();
-    for (const std::string& school : schools.value()) s.insert("s:" + school);
-    return s;
+    schools = store->assigned_schools(d.inspector_id);
+  } else {
+    Result<Inspector> me = store->inspector(d.inspector_id);
+    if (!me.ok()) return me.status();
+    schools = store->schools_in_county(me->county);
   }
-  Result<Inspector> me = in->inspector(d.inspector_id);
-  if (!me.ok()) return me.status();
-  Result<std::vector<std::string>> keys = in->engine().records_with_prefix(domain::kSchoolPrefix);
-  if (!keys.ok()) return keys.status();
-  for (const std::string& key : keys.value()) {
-    Result<std::optional<FieldView>> county = in->engine().read_field(key, "county");
-    if (!county.ok()) return county.status();
-    if (county.value() && county.value()->value == Value::text(me->county)) {
-      s.insert("s:" + key.substr(domain::kSchoolPrefix.size()));
-    }
-  }
+  if (!schools.ok()) return schools.status();
+  for (const std::string& school : schools.value()) s.insert("s:" + school);
   return s;
 }
 
 Result<std::optional<hub::Scopes>> HubStore::Impl::scopes_of_digest(std::string_view device,
                                                                     const std::string& digest) {
   if (digest == "-") return std::optional<hub::Scopes>(hub::Scopes{});
-  find_served.bind(1, device).bind(2, digest);
-  Result<bool> row = find_served.step();
-  if (!row.ok()) return row.status();
+  Result<std::optional<std::string>> text = store->served_scopes(device, digest);
+  if (!text.ok()) return text.status();
   std::optional<hub::Scopes> out;
-  if (row.value()) out = hub::split(find_served.text(0));
-  find_served.reset();
+  if (text.value()) out = hub::split(*text.value());
   return out;
 }
 
@@ -123,8 +96,7 @@ Result<std::string> HubStore::Impl::remember_scopes(std::string_view device,
                                                     const hub::Scopes& scopes) {
   std::string digest = hub::digest_of(scopes);
   if (digest == "-" || remembered.count({std::string(device), digest}) != 0) return digest;
-  add_served.bind(1, device).bind(2, digest).bind(3, hub::join(scopes));
-  if (Status s = add_served.run(); !s.ok()) return s;
+  if (Status s = store->add_served_scopes(device, digest, hub::join(scopes)); !s.ok()) return s;
   remembered.emplace(std::string(device), digest);
   return digest;
 }
