@@ -254,6 +254,36 @@ TEST_CASE_METHOD(Device, "the command line explains itself and refuses bad usage
   CHECK(test::slurp(file) == "mine");
 }
 
+TEST_CASE_METHOD(Device, "a template nested 100,000 deep is refused at init and at publish",
+                 "[e2e][cli][input]") {
+  // It killed both commands with SIGSEGV, and init left a half-made store behind.
+  json t = json::parse(test::slurp(test::templates_dir() + "/campus-safety.json"));
+  t["template_id"] = "deep";
+  t["applies_to"] = "HERE";
+  std::string text = t.dump();
+  text.replace(text.find("\"HERE\""), 6, std::string(100'000, '[') + std::string(100'000, ']'));
+  const std::string templates = dir.file("templates");
+  std::filesystem::create_directories(templates);
+  std::ofstream(templates + "/deep.json") << text;
+  test::RunResult init = vs({"init", "--standalone", "--inspector", "I0011", "--reference",
+                             test::sample_dir(), "--templates", templates});
+  CHECK(init.exit_code == 2);
+  CHECK_THAT(init.err, Catch::Contains("deep.json: template: nested deeper than 64 levels"));
+  CHECK_FALSE(std::filesystem::exists(data));
+  const std::string hub = dir.file("hub");
+  const std::string admin = std::string(VS_TOOLS_DIR) + "/visitsync-admin";
+  REQUIRE(test::run(admin, {"init", "--data", hub, "--hub-address", "127.0.0.1:7000"}).exit_code ==
+          0);
+  test::RunResult publish =
+      test::run(admin, {"template", "publish", "--data", hub, templates + "/deep.json"});
+  CHECK(publish.exit_code == 2);
+  CHECK_THAT(publish.err, Catch::Contains("nested deeper than 64 levels"));
+  CHECK(publish.err.size() < 300);
+  CHECK(test::run(admin, {"template", "publish", "--data", hub,
+                          test::templates_dir() + "/campus-safety.json"})
+            .exit_code == 0);
+}
+
 TEST_CASE_METHOD(Device, "an export to a folder, or into a missing folder, is bad usage",
                  "[e2e][cli][input]") {
   ok({"init", "--standalone", "--inspector", "I0011", "--reference", test::sample_dir(),

@@ -132,6 +132,24 @@ TEST_CASE("a bad template is refused with the path of the problem", "[engine][ch
     REQUIRE_FALSE(r.ok());
     CHECK_THAT(r.status().message(), Catch::Contains("not valid JSON"));
   }
+  SECTION("text nested past the depth limit, or past the size limit") {
+    // 100,000 levels of applies_to: nlohmann's parser recursed into a stack overflow (SIGSEGV).
+    std::string deep = minimal().dump();
+    const std::size_t at = deep.find("[\"primary\"]");
+    deep.replace(at, std::string("[\"primary\"]").size(),
+                 std::string(100'000, '[') + std::string(100'000, ']'));
+    Result<Template> r = parse_template(deep);
+    REQUIRE_FALSE(r.ok());
+    CHECK(r.status().code() == Code::kInvalidInput);
+    CHECK_THAT(r.status().message(), Catch::StartsWith("template: nested deeper than 64 levels"));
+    CHECK(r.status().message().size() < 100);  // names the byte, quotes none of the text
+    // Brackets inside strings are not nesting.
+    json t = minimal();
+    t["title"]["en"] = std::string(1000, '[');
+    CHECK(parse_template(t.dump()).ok());
+    t["title"]["en"] = std::string(2u << 20, 'x');
+    CHECK_THAT(error_of(t), Catch::Contains("at most 1048576 allowed"));
+  }
   SECTION("a JSON value of the wrong shape") {
     CHECK_THAT(error_of(json::array({1, 2})), Catch::Contains("expected an object"));
     json t = minimal();

@@ -5,8 +5,10 @@
 #include <string>
 
 #include <catch2/catch.hpp>
+#include <nlohmann/json.hpp>
 #include <openssl/x509.h>
 
+#include <visitsync/transport/client.h>
 #include <visitsync/transport/deployment.h>
 
 #include "support/test_support.h"
@@ -168,5 +170,42 @@ TEST_CASE("an enrollment request carries everything but a key, and parses back",
         std::string(json).replace(json.find("7000"), 4, "70000")}) {
     INFO(bad);
     CHECK(parse_enrollment_request(bad).status().code() == Code::kInvalidInput);
+  }
+}
+
+TEST_CASE("an enrollment file or request of any shape is refused with a reason, never thrown",
+          "[transport][deployment]") {
+  Enrollment e;
+  e.device_id = kDevice.device_id;
+  e.inspector_id = "I0011";
+  e.role = "inspector";
+  e.hub_host = "127.0.0.1";
+  e.hub_port = 7000;
+  e.ca_pem = e.cert_pem = e.key_pem = "pem";
+  const std::string good = enrollment_json(e);
+  REQUIRE(parse_enrollment(good).ok());
+  auto with = [&](const std::string& key, const std::string& value) {
+    nlohmann::json j = nlohmann::json::parse(good);
+    j[key] = nlohmann::json::parse(value);
+    return j.dump();
+  };
+  // Each was a raw nlohmann exception ("[json.exception.type_error.302] ...") or a crash.
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {with("format", "1"), "not a visitsync enrollment file"},
+      {with("format", "null"), "not a visitsync enrollment file"},
+      {with("device_id", "[1]"), "enrollment file: missing device_id"},
+      {with("hub_port", "\"7000\""), "enrollment file: missing or bad hub_port"},
+      {"[1]", "not a visitsync enrollment file"},
+      {std::string(100'000, '[') + std::string(100'000, ']'),
+       "enrollment file: 200000 bytes, at most 65536 allowed"},
+      {std::string(1000, '['), "enrollment file: nested deeper than 64 levels at byte 65"},
+      {"{\"format\": ", "enrollment file: not valid JSON at byte 12"},
+  };
+  for (const auto& [text, message] : cases) {
+    INFO(text.substr(0, 80));
+    Result<Enrollment> r = parse_enrollment(text);
+    CHECK(r.status().code() == Code::kInvalidInput);
+    CHECK(r.status().message() == message);
+    CHECK(parse_enrollment_request(text).status().code() == Code::kInvalidInput);
   }
 }

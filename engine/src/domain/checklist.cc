@@ -9,12 +9,16 @@
 #include <visitsync/checklist.h>
 
 #include "util/bytes.h"
+#include "util/json.h"
 
 namespace vs {
 namespace {
 
 using json = nlohmann::json;
 
+// A template as published (pretty-printed, with notes); its stored form has the engine's text
+// limit, kMaxTextBytes.
+constexpr std::size_t kMaxTemplateInputBytes = std::size_t{1} << 20;
 constexpr std::size_t kMaxKeyChars = 60;
 constexpr std::size_t kMaxOptions = 100;
 constexpr int kMaxPhotos = 100;
@@ -381,16 +385,10 @@ bool Template::applies_to_level(std::string_view level) const {
 }
 
 Result<Template> parse_template(std::string_view text) {
-  json j;
+  Result<json> j = util::parse_json(text, "template", kMaxTemplateInputBytes);
+  if (!j.ok()) return j.status();
   try {
-    j = json::parse(text);
-  } catch (const json::parse_error& e) {
-    return Status::invalid_input("not valid JSON (byte " + std::to_string(e.byte) + ")");
-  } catch (const std::exception& e) {
-    return Status::invalid_input(std::string("not valid JSON: ") + e.what());
-  }
-  try {
-    return validate(j);
+    return validate(j.value());
   } catch (const std::exception& e) {  // a JSON type mismatch the checks did not foresee
     return Status::invalid_input(std::string("malformed template: ") + e.what());
   }

@@ -7,6 +7,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "util/json.h"
+
 namespace vs::domain {
 
 VisitStatus decode_status(std::int64_t v) {
@@ -93,8 +95,9 @@ std::optional<OpId> parse_op_entry(std::string_view entry) {
 }
 
 std::optional<Review> parse_review(std::string_view json_text) {
-  const nlohmann::json j = nlohmann::json::parse(json_text, nullptr, false);
-  if (!j.is_object()) return std::nullopt;
+  Result<nlohmann::json> parsed = util::parse_json(json_text, "review", kMaxTextBytes);
+  if (!parsed.ok() || !parsed->is_object()) return std::nullopt;
+  const nlohmann::json& j = parsed.value();
   const auto by = j.find("by");
   const auto decision = j.find("decision");
   const auto comment = j.find("comment");

@@ -4,7 +4,6 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/address.hpp>
 #include <boost/asio/ip/tcp.hpp>
-#include <nlohmann/json.hpp>
 
 #include <visitsync/transport/client.h>
 
@@ -106,44 +105,6 @@ asio::awaitable<void> run_session(ClientRun* run) {
 }
 
 }  // namespace
-
-std::string enrollment_json(const Enrollment& e) {
-  const nlohmann::json j = {{"format", "visitsync-enrollment-1"},
-                            {"device_id", e.device_id},
-                            {"inspector_id", e.inspector_id},
-                            {"role", e.role},
-                            {"hub_host", e.hub_host},
-                            {"hub_port", e.hub_port},
-                            {"ca_pem", e.ca_pem},
-                            {"cert_pem", e.cert_pem},
-                            {"key_pem", e.key_pem}};
-  return j.dump(2) + "\n";
-}
-
-Result<Enrollment> parse_enrollment(std::string_view text) {
-  const nlohmann::json j = nlohmann::json::parse(text, nullptr, false);
-  if (!j.is_object() || j.value("format", "") != "visitsync-enrollment-1") {
-    return Status::invalid_input("not a visitsync enrollment file");
-  }
-  Enrollment e;
-  for (auto [key, out] : {std::pair{"device_id", &e.device_id},
-                          std::pair{"inspector_id", &e.inspector_id}, std::pair{"role", &e.role},
-                          std::pair{"hub_host", &e.hub_host}, std::pair{"ca_pem", &e.ca_pem},
-                          std::pair{"cert_pem", &e.cert_pem}, std::pair{"key_pem", &e.key_pem}}) {
-    if (!j.contains(key) || !j.at(key).is_string() || j.at(key).get<std::string>().empty()) {
-      return Status::invalid_input(std::string("enrollment file: missing ") + key);
-    }
-    *out = j.at(key).get<std::string>();
-  }
-  if (!j.contains("hub_port") || !j.at("hub_port").is_number_unsigned() ||
-      j.at("hub_port").get<std::uint64_t>() == 0 || j.at("hub_port").get<std::uint64_t>() > 65535) {
-    return Status::invalid_input("enrollment file: missing or bad hub_port");
-  }
-  e.hub_port = static_cast<std::uint16_t>(j.at("hub_port").get<std::uint64_t>());
-  if (e.role != "inspector" && e.role != "supervisor")
-    return Status::invalid_input("enrollment file: bad role");
-  return e;
-}
 
 namespace {
 

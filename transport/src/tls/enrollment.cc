@@ -1,21 +1,61 @@
 // The deployment CA read from its folder, the device certificates it signs, and the files that
-// carry enrollments and enrollment requests (deployment.h).
+// carry enrollments (client.h) and enrollment requests (deployment.h).
 #include <filesystem>
 
 #include <nlohmann/json.hpp>
 #include <openssl/x509.h>
 
+#include <visitsync/transport/client.h>
 #include <visitsync/transport/deployment.h>
 
 #include "tls/certs.h"
 #include "tls/small_file.h"
+#include "util/json.h"
 
 namespace vs {
 namespace {
 
 namespace fs = std::filesystem;
 
+constexpr const char* kEnrollmentFormat = "visitsync-enrollment-1";
 constexpr const char* kRequestFormat = "visitsync-enrollment-request-1";
+// Far above a real file (three PEM blocks, a few ids): about 5 KB.
+constexpr std::size_t kMaxEnrollmentBytes = 64u << 10;
+
+// An enrollment file (`format` kEnrollmentFormat: with the device's key and certificate) or
+// an enrollment request (kRequestFormat: without them), each field checked.
+Result<Enrollment> read_enrollment(std::string_view text, const char* format, const char* what) {
+  Result<nlohmann::json> parsed = util::parse_json(text, what, kMaxEnrollmentBytes);
+  if (!parsed.ok()) return parsed.status();
+  const nlohmann::json& j = parsed.value();
+  const std::optional<std::string> found = util::string_member(j, "format");
+  const bool request = std::string_view(format) == kRequestFormat;
+  if (request && found == kEnrollmentFormat)
+    return Status::invalid_input("an enrollment file (signed already), not a request");
+  if (found != format) return Status::invalid_input(std::string("not a visitsync ") + what);
+  if (request && (j.contains("key_pem") || j.contains("cert_pem")))
+    return Status::invalid_input("an enrollment request carries no key or certificate");
+  Enrollment e;
+  std::vector<std::pair<const char*, std::string*>> fields = {{"device_id", &e.device_id},
+                                                              {"inspector_id", &e.inspector_id},
+                                                              {"role", &e.role},
+                                                              {"hub_host", &e.hub_host},
+                                                              {"ca_pem", &e.ca_pem}};
+  if (!request) fields.insert(fields.end(), {{"cert_pem", &e.cert_pem}, {"key_pem", &e.key_pem}});
+  for (auto [key, out] : fields) {
+    std::optional<std::string> v = util::string_member(j, key);
+    if (!v || v->empty()) return Status::invalid_input(std::string(what) + ": missing " + key);
+    *out = std::move(*v);
+  }
+  const auto port = j.find("hub_port");
+  if (port == j.end() || !port->is_number_unsigned() || port->get<std::uint64_t>() == 0 ||
+      port->get<std::uint64_t>() > 65535)
+    return Status::invalid_input(std::string(what) + ": missing or bad hub_port");
+  e.hub_port = static_cast<std::uint16_t>(port->get<std::uint64_t>());
+  if (e.role != "inspector" && e.role != "supervisor")
+    return Status::invalid_input(std::string(what) + ": bad role");
+  return e;
+}
 
 // Both certificates parsed, and whether they are the same certificate (compared as DER, so
 // that line ends or a copy's trailing newline make no difference).
@@ -28,6 +68,19 @@ Result<bool> same_certificate(const std::string& a_pem, const std::string& b_pem
 }
 
 }  // namespace
+
+std::string enrollment_json(const Enrollment& e) {
+  const nlohmann::json j = {{"format", kEnrollmentFormat},
+                            {"device_id", e.device_id},
+                            {"inspector_id", e.inspector_id},
+                            {"role", e.role},
+                            {"hub_host", e.hub_host},
+                            {"hub_port", e.hub_port},
+                            {"ca_pem", e.ca_pem},
+                            {"cert_pem", e.cert_pem},
+                            {"key_pem", e.key_pem}};
+  return j.dump(2) + "\n";
+}
 
 Result<DeploymentCa> load_deployment_ca(const std::string& ca_dir) {
   std::error_code ec;
@@ -116,30 +169,12 @@ std::string enrollment_request_json(const Enrollment& e) {
   return j.dump(2) + "\n";
 }
 
+Result<Enrollment> parse_enrollment(std::string_view text) {
+  return read_enrollment(text, kEnrollmentFormat, "enrollment file");
+}
+
 Result<Enrollment> parse_enrollment_request(std::string_view text) {
-  const nlohmann::json j = nlohmann::json::parse(text, nullptr, false);
-  if (j.is_object() && j.value("format", "") == "visitsync-enrollment-1")
-    return Status::invalid_input("an enrollment file (signed already), not a request");
-  if (!j.is_object() || j.value("format", "") != kRequestFormat)
-    return Status::invalid_input("not a visitsync enrollment request");
-  if (j.contains("key_pem") || j.contains("cert_pem"))
-    return Status::invalid_input("an enrollment request carries no key or certificate");
-  Enrollment e;
-  for (auto [key, out] : {std::pair{"device_id", &e.device_id},
-                          std::pair{"inspector_id", &e.inspector_id}, std::pair{"role", &e.role},
-                          std::pair{"hub_host", &e.hub_host}, std::pair{"ca_pem", &e.ca_pem}}) {
-    if (!j.contains(key) || !j.at(key).is_string() || j.at(key).get<std::string>().empty())
-      return Status::invalid_input(std::string("enrollment request: missing ") + key);
-    *out = j.at(key).get<std::string>();
-  }
-  const nlohmann::json& port = j.value("hub_port", nlohmann::json());
-  if (!port.is_number_unsigned() || port.get<std::uint64_t>() == 0 ||
-      port.get<std::uint64_t>() > 65535)
-    return Status::invalid_input("enrollment request: missing or bad hub_port");
-  e.hub_port = static_cast<std::uint16_t>(port.get<std::uint64_t>());
-  if (e.role != "inspector" && e.role != "supervisor")
-    return Status::invalid_input("enrollment request: bad role");
-  return e;
+  return read_enrollment(text, kRequestFormat, "enrollment request");
 }
 
 Status write_enrollment_request(const std::string& path, const Enrollment& e) {
