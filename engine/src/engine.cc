@@ -1,6 +1,8 @@
 #include <algorithm>
+#include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <sys/stat.h>
 #include <unordered_map>
 
 #include <visitsync/engine.h>
@@ -29,11 +31,32 @@ Status check_header(const std::string& path) {
   return Status();
 }
 
-bool file_exists(const std::string& path) {
-  std::FILE* f = std::fopen(path.c_str(), "rb");
-  if (f == nullptr) return false;
-  std::fclose(f);
-  return true;
+// What is at a store's path, before anything opens it: nothing, or regular files (the store
+// and its -wal, -shm and -journal files). An open of a FIFO blocks until a writer comes, and
+// a device or a folder is no store. `bytes`: the store's and its WAL's size (0 if absent).
+struct StoreFiles {
+  bool exists = false;
+  std::uintmax_t bytes = 0;
+};
+Result<StoreFiles> store_files(const std::string& path) {
+  StoreFiles out;
+  for (const char* suffix : {"", "-wal", "-shm", "-journal"}) {
+    const std::string p = path + suffix;
+    struct stat st {};
+    if (stat(p.c_str(), &st) != 0) {
+      const int e = errno;
+      if (e == ENOENT) continue;
+      const std::string why = p + ": " + std::strerror(e);
+      if (e == ENAMETOOLONG || e == ELOOP || e == ENOTDIR) return Status::invalid_input(why);
+      return Status::io(why);
+    }
+    if (!S_ISREG(st.st_mode))
+      return Status::invalid_input(p + " is not a regular file (a store is one)");
+    if (*suffix == '\0') out.exists = true;
+    if (*suffix == '\0' || std::string_view(suffix) == "-wal")
+      out.bytes += static_cast<std::uintmax_t>(st.st_size);
+  }
+  return out;
 }
 
 Status check_device_id(std::string_view id) {
@@ -164,8 +187,15 @@ Engine::Engine(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 Engine::~Engine() = default;
 
 Result<std::unique_ptr<Engine>> Engine::open(const std::string& path, const Options& options) {
-  if (!options.create_if_missing && !file_exists(path)) {
+  Result<StoreFiles> files = store_files(path);
+  if (!files.ok()) return files.status();
+  if (!options.create_if_missing && !files->exists) {
     return Status::not_found(path + ": no such store");
+  }
+  // Refused before SQLite writes a schema into the path.
+  if (files->bytes == 0 && options.device_id.empty()) {
+    return Status::invalid_input(files->exists ? path + " is an empty file, not a visitsync store"
+                                               : "a new store needs a device id");
   }
   if (Status s = check_header(path); !s.ok()) return s;
   Result<std::unique_ptr<store::Db>> opened = store::Db::open(path, options.create_if_missing);

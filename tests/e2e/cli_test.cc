@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <sys/stat.h>
 #include <thread>
 
 #include <catch2/catch.hpp>
@@ -282,6 +283,26 @@ TEST_CASE_METHOD(Device, "a template nested 100,000 deep is refused at init and 
   CHECK(test::run(admin, {"template", "publish", "--data", hub,
                           test::templates_dir() + "/campus-safety.json"})
             .exit_code == 0);
+}
+
+TEST_CASE_METHOD(Device, "a store that is a FIFO or an empty file stops every command with exit 2",
+                 "[e2e][cli][input]") {
+  ok({"init", "--standalone", "--inspector", "I0011", "--reference", test::sample_dir(),
+      "--templates", test::templates_dir()});
+  const std::string db = data + "/visitsync.db";
+  for (const char* suffix : {"", "-wal", "-shm"}) std::filesystem::remove(db + suffix);
+  REQUIRE(mkfifo(db.c_str(), 0600) == 0);
+  // Every command blocked in open() forever; the 10 s limit fails the test instead.
+  test::RunResult fifo =
+      test::run(VS_VISITSYNC_BIN, {"status", "--data", data}, std::chrono::seconds(10));
+  CHECK(fifo.exit_code == 2);
+  CHECK_THAT(fifo.err, Catch::Contains("visitsync.db is not a regular file"));
+  std::filesystem::remove(db);
+  std::ofstream(db).close();
+  test::RunResult empty = vs({"visit", "list"});
+  CHECK(empty.exit_code == 2);
+  CHECK_THAT(empty.err, Catch::Contains("visitsync.db is an empty file, not a visitsync store"));
+  CHECK(std::filesystem::file_size(db) == 0);
 }
 
 TEST_CASE_METHOD(Device, "an export to a folder, or into a missing folder, is bad usage",

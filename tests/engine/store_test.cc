@@ -1,8 +1,10 @@
 // The store file: creation, migrations, identity checks, damaged and foreign files.
 #include <algorithm>
+#include <filesystem>
 #include <fstream>
 #include <iterator>
 #include <random>
+#include <sys/stat.h>
 
 #include <catch2/catch.hpp>
 #include <sqlite3.h>
@@ -142,6 +144,45 @@ TEST_CASE("files that are not this version's store are refused, untouched",
     auto e = Engine::open(path, o);
     REQUIRE_FALSE(e.ok());
     CHECK(e.status().code() == Code::kNotFound);
+  }
+}
+
+TEST_CASE("a store's path that is not a regular file is refused, never waited on or written",
+          "[engine][store][input]") {
+  test::TempDir dir;
+  const std::string path = dir.file("x.db");
+  Options no_id;  // as every command but init opens a store
+  no_id.durability = Durability::kNormal;
+
+  SECTION("a FIFO, as the store or beside it") {
+    // An open of a FIFO blocked every command forever. (Were the check missing, the test would
+    // hang, and CTest's timeout would fail it.)
+    const std::string fifo = GENERATE(std::string(""), std::string("-wal"), std::string("-shm"));
+    if (!fifo.empty()) REQUIRE(try_open(path).ok());
+    REQUIRE(mkfifo((path + fifo).c_str(), 0600) == 0);
+    Result<std::unique_ptr<Engine>> e = Engine::open(path, no_id);
+    REQUIRE_FALSE(e.ok());
+    CHECK(e.status().code() == Code::kInvalidInput);
+    CHECK(e.status().message() == path + fifo + " is not a regular file (a store is one)");
+  }
+  SECTION("a folder") {
+    std::filesystem::create_directories(path);
+    CHECK(Engine::open(path, no_id).status().message() ==
+          path + " is not a regular file (a store is one)");
+  }
+  SECTION("an empty file: refused, and still empty") {
+    write_bytes(path, "");
+    Result<std::unique_ptr<Engine>> e = Engine::open(path, no_id);
+    CHECK(e.status().code() == Code::kInvalidInput);
+    CHECK(e.status().message() == path + " is an empty file, not a visitsync store");
+    CHECK(read_bytes(path).empty());  // the refused open had written a whole schema into it
+    CHECK(!std::filesystem::exists(path + "-wal"));
+  }
+  SECTION("a path through a symlink loop, or with a name too long") {
+    std::filesystem::create_symlink(dir.file("loop"), dir.file("loop"));
+    CHECK(Engine::open(dir.file("loop") + "/x.db", no_id).status().code() == Code::kInvalidInput);
+    CHECK(Engine::open(dir.file(std::string(300, 'n')), no_id).status().code() ==
+          Code::kInvalidInput);
   }
 }
 
