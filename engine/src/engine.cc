@@ -10,6 +10,7 @@
 #include "engine_impl.h"
 #include "merge/field_state.h"
 #include "store/migrations.h"
+#include "util/files.h"
 
 namespace vs {
 namespace {
@@ -44,11 +45,8 @@ Result<StoreFiles> store_files(const std::string& path) {
     const std::string p = path + suffix;
     struct stat st {};
     if (stat(p.c_str(), &st) != 0) {
-      const int e = errno;
-      if (e == ENOENT) continue;
-      const std::string why = p + ": " + std::strerror(e);
-      if (e == ENAMETOOLONG || e == ELOOP || e == ENOTDIR) return Status::invalid_input(why);
-      return Status::io(why);
+      if (errno == ENOENT) continue;
+      return util::errno_error(errno, p);
     }
     if (!S_ISREG(st.st_mode))
       return Status::invalid_input(p + " is not a regular file (a store is one)");

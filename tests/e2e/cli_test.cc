@@ -327,6 +327,56 @@ TEST_CASE_METHOD(Device, "an export to a folder, or into a missing folder, is ba
   CHECK_THAT(test::slurp(dir.file("visits.jsonl")), Catch::Contains(id));
 }
 
+TEST_CASE_METHOD(Device,
+                 "a path the file system refuses is bad input, and no output replaces a node",
+                 "[e2e][cli][input]") {
+  namespace fs = std::filesystem;
+  const std::vector<std::string> init = {"init",        "--standalone",        "--inspector",
+                                         "I0011",       "--reference",         test::sample_dir(),
+                                         "--templates", test::templates_dir(), "--data"};
+  auto with = [](std::vector<std::string> args, const std::string& last) {
+    args.push_back(last);
+    return args;
+  };
+  const std::string file = dir.file("a-file");
+  std::ofstream(file) << "mine";
+  fs::create_symlink(dir.file("loop"), dir.file("loop"));
+  // Each exited 1 (an internal error) or, for '', made a store in the current folder.
+  const std::vector<std::pair<std::vector<std::string>, std::string>> cases = {
+      {with(init, dir.file(std::string(300, 'n'))), "File name too long"},
+      {with(init, dir.file("loop") + "/d"), "Too many levels of symbolic links"},
+      {with(init, file + "/sub"), "Not a directory"},
+      {with(init, "/proc/self/x"), "/proc/self/x: No such file or directory"},
+      {with(init, ""), "the data folder's name is empty"},
+      {{"status", "--data", dir.file(std::string(300, 'n'))}, "File name too long"},
+  };
+  for (const auto& [args, message] : cases) {
+    test::RunResult r = test::run(VS_VISITSYNC_BIN, args);
+    INFO(args.back().substr(0, 60) << ": " << r.err);
+    CHECK(r.exit_code == 2);
+    CHECK_THAT(r.err, Catch::Contains(message));
+  }
+  CHECK(!fs::exists(fs::current_path() / "visitsync.db"));
+  ok({"init", "--standalone", "--inspector", "I0011", "--reference", test::sample_dir(),
+      "--templates", test::templates_dir()});
+  // An output's temporary name is its own: a folder at the old "<out>.tmp" is no obstacle.
+  fs::create_directories(dir.file("visits.csv.tmp"));
+  ok({"export", "--format", "csv", "--out", dir.file("visits.csv")});
+  // A FIFO, a symlink or a device at --out stays what it is (as root, --out /dev/null replaced
+  // /dev/null with a regular file).
+  const std::string fifo = dir.file("fifo");
+  REQUIRE(mkfifo(fifo.c_str(), 0600) == 0);
+  fs::create_symlink(file, dir.file("link"));
+  for (const std::string& out : {fifo, dir.file("link")}) {
+    test::RunResult r = vs({"export", "--format", "csv", "--out", out});
+    CHECK(r.exit_code == 2);
+    CHECK_THAT(r.err, Catch::Contains("not a regular file: it is not replaced"));
+  }
+  CHECK(fs::is_fifo(fs::symlink_status(fifo)));
+  CHECK(fs::is_symlink(fs::symlink_status(dir.file("link"))));
+  CHECK(test::slurp(file) == "mine");
+}
+
 TEST_CASE("a run that times out ends what it started too", "[e2e][support]") {
   const auto started = std::chrono::steady_clock::now();
   test::RunResult r =

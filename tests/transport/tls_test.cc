@@ -501,9 +501,9 @@ TEST_CASE("write_private_file creates the file with mode 0600 and replaces it wh
     CHECK(mode_of(path) == 0600);
     CHECK(vs::test::slurp(path) == "new");
   }
-  SECTION("a missing folder is an io error and leaves nothing behind") {
+  SECTION("a missing folder is bad input (the path is wrong) and leaves nothing behind") {
     const Status s = vs::tls::write_private_file(dir.file("missing/device.key"), "secret");
-    CHECK(s.code() == Code::kIo);
+    CHECK(s.code() == Code::kInvalidInput);
     CHECK_THAT(s.message(), Catch::Contains("missing/device.key"));
   }
   std::vector<std::string> names;

@@ -7,6 +7,8 @@
 #include <fstream>
 #include <iterator>
 
+#include "util/files.h"
+
 namespace vs::cli {
 
 int exit_code(const Status& s) {
@@ -146,39 +148,11 @@ Status Args::expect(std::size_t n, const std::string& names) const {
 }
 
 Result<std::string> read_file(const std::string& path, std::size_t max_bytes) {
-  std::error_code ec;
-  if (!std::filesystem::is_regular_file(path, ec))
-    return Status::invalid_input(path + ": no such file");
-  const auto size = std::filesystem::file_size(path, ec);
-  if (ec) return Status::invalid_input(path + ": " + ec.message());
-  if (size > max_bytes) {
-    return Status::invalid_input(path + ": " + std::to_string(size) + " bytes, at most " +
-                                 std::to_string(max_bytes));
-  }
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return Status::invalid_input(path + ": cannot be read");
-  return std::string(std::istreambuf_iterator<char>(in), {});
+  return util::read_regular_file(path, max_bytes);
 }
 
 Status write_file(const std::string& path, const std::string& content) {
-  std::error_code ec;
-  if (std::filesystem::is_directory(path, ec)) return Status::invalid_input(path + ": is a folder");
-  const std::filesystem::path parent = std::filesystem::path(path).parent_path();
-  if (!parent.empty() && !std::filesystem::is_directory(parent, ec)) {
-    return Status::invalid_input(path + ": folder " + parent.string() + " does not exist");
-  }
-  const std::string tmp = path + ".tmp";
-  bool written = false;
-  {
-    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    out << content;
-    out.flush();
-    written = static_cast<bool>(out);
-  }
-  if (written) std::filesystem::rename(tmp, path, ec);
-  if (written && !ec) return Status();
-  std::filesystem::remove(tmp, ec);
-  return Status::io("cannot write " + path);
+  return util::replace_file(path, content);
 }
 
 }  // namespace vs::cli

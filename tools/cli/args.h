@@ -65,10 +65,11 @@ int dispatch(const std::string& tool, const std::vector<Command>& commands, int 
 // 0 for OK, else the error printed as fail() does.
 int finish(const std::string& tool, const Status& s);
 
-// Reads a whole file (at most `max_bytes`); kInvalidInput names the path.
+// Reads a whole regular file (at most `max_bytes`); kInvalidInput names the path.
 Result<std::string> read_file(const std::string& path, std::size_t max_bytes);
-// Writes a file whole, replacing it (through a temporary file and a rename). A path that is a
-// folder, or in a folder that does not exist, is bad input.
+// Writes a file whole through a new temporary file beside it and a rename. A target that is
+// not a regular file (a folder, symlink, FIFO or device) is never replaced; it, or a folder
+// that does not exist, is bad input. (Both are engine/src/util/files.h.)
 Status write_file(const std::string& path, const std::string& content);
 
 }  // namespace vs::cli

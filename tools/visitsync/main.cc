@@ -108,7 +108,8 @@ int cmd_init_enrolled(const Args& a) {
   Result<vs::Enrollment> e = vs::read_enrollment_file(*a.get("enroll"));
   if (!e.ok()) return vs::cli::fail(kTool, e.status());
   const vs::Role role = e->role == "supervisor" ? vs::Role::kSupervisor : vs::Role::kInspector;
-  const bool existed = fs::exists(dir.value());
+  std::error_code ec;
+  const bool existed = fs::exists(dir.value(), ec);  // a bad path: create() says why
   Result<std::unique_ptr<vs::Inspection>> in =
       vs::Inspection::create(dir.value(), e->device_id, "enrolled", e->inspector_id, role);
   if (!in.ok()) return vs::cli::fail(kTool, in.status());
@@ -144,7 +145,8 @@ int cmd_init(const Args& a) {
     if (!r->ok()) return vs::cli::fail(kTool, r->status());
   }
   if (Status s = a.expect(0, "no arguments"); !s.ok()) return vs::cli::fail(kTool, s);
-  const bool existed = fs::exists(dir.value());
+  std::error_code ec;
+  const bool existed = fs::exists(dir.value(), ec);  // a bad path: create() says why
   Result<std::unique_ptr<vs::Inspection>> in = vs::Inspection::create(
       dir.value(), new_device_id(), "standalone", inspector.value(), vs::Role::kInspector);
   if (!in.ok()) return vs::cli::fail(kTool, in.status());
@@ -186,7 +188,10 @@ Result<std::string> photo_ids(vs::Inspection& in, const std::string& text) {
     std::size_t comma = text.find(',', start);
     if (comma == std::string::npos) comma = text.size();
     std::string part = text.substr(start, comma - start);
-    if (fs::exists(part)) {
+    std::error_code ec;
+    const bool file = fs::exists(part, ec);
+    if (ec) return Status::invalid_input(part + ": " + ec.message());
+    if (file) {
       Result<std::string> id = in.add_attachment(part);
       if (!id.ok()) return id.status();
       part = id.value();

@@ -17,6 +17,7 @@
 
 #include "domain/inspection_impl.h"
 #include "util/bytes.h"
+#include "util/files.h"
 
 namespace vs {
 namespace {
@@ -32,42 +33,6 @@ Result<Role> parse_role(std::string_view s) {
   if (s == "supervisor") return Role::kSupervisor;
   if (s == "admin") return Role::kAdmin;
   return Status::invalid_input("unknown role '" + std::string(s) + "' (inspector, supervisor)");
-}
-
-// Writes `bytes` to `path` through a temporary file, on disk (fsync) before it takes the name.
-Status write_durably(const std::string& path, const std::string& bytes) {
-  const std::string tmp = path + ".tmp";
-  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0) return Status::io("cannot write " + tmp + ": " + std::strerror(errno));
-  std::size_t done = 0;
-  while (done < bytes.size()) {
-    const ssize_t n = ::write(fd, bytes.data() + done, bytes.size() - done);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) break;
-    done += static_cast<std::size_t>(n);
-  }
-  const bool written = done == bytes.size() && ::fsync(fd) == 0;
-  const int err = errno;
-  ::close(fd);
-  std::error_code ec;
-  if (written) fs::rename(tmp, path, ec);
-  if (written && !ec) return Status();
-  const std::string why = written ? ec.message() : std::strerror(err);
-  fs::remove(tmp, ec);
-  return Status::io("cannot store " + path + ": " + why);
-}
-
-Result<std::string> read_file(const std::string& path, std::uintmax_t max_bytes) {
-  std::error_code ec;
-  const std::uintmax_t size = fs::file_size(path, ec);
-  if (ec) return Status::invalid_input(path + ": " + ec.message());
-  if (size > max_bytes) {
-    return Status::invalid_input(path + ": " + std::to_string(size) + " bytes, at most " +
-                                 std::to_string(max_bytes));
-  }
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return Status::io("cannot read " + path);
-  return std::string(std::istreambuf_iterator<char>(in), {});
 }
 
 Result<std::string> sha256_hex(std::string_view bytes) {
@@ -171,9 +136,27 @@ Result<std::shared_ptr<const Template>> Inspection::Impl::load_template(std::str
 Inspection::Inspection(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 Inspection::~Inspection() = default;
 
-Result<std::unique_ptr<Inspection>> Inspection::open(const std::string& data_dir, Clock* clock) {
+namespace {
+
+// The store's path in a data folder: kInvalidInput for an empty name (which would be the
+// current folder) or a path the file system refuses.
+Result<std::string> store_path(const std::string& data_dir, bool& exists) {
+  if (data_dir.empty()) return Status::invalid_input("the data folder's name is empty");
   const std::string path = (fs::path(data_dir) / kStoreFile).string();
-  if (!fs::exists(path)) {
+  std::error_code ec;
+  exists = fs::exists(path, ec);
+  if (ec) return util::path_error(ec, path);
+  return path;
+}
+
+}  // namespace
+
+Result<std::unique_ptr<Inspection>> Inspection::open(const std::string& data_dir, Clock* clock) {
+  bool exists = false;
+  Result<std::string> where = store_path(data_dir, exists);
+  if (!where.ok()) return where.status();
+  const std::string& path = where.value();
+  if (!exists) {
     return Status::not_found(data_dir + " is not a visitsync data folder (no " + kStoreFile +
                              "; run visitsync init)");
   }
@@ -206,8 +189,11 @@ Result<std::unique_ptr<Inspection>> Inspection::create(const std::string& data_d
                                                        const std::string& mode,
                                                        const std::string& actor_id, Role role,
                                                        Clock* clock) {
-  const std::string path = (fs::path(data_dir) / kStoreFile).string();
-  if (fs::exists(path)) return Status::invalid_input(data_dir + " holds a visitsync store already");
+  bool exists = false;
+  Result<std::string> where = store_path(data_dir, exists);
+  if (!where.ok()) return where.status();
+  const std::string& path = where.value();
+  if (exists) return Status::invalid_input(data_dir + " holds a visitsync store already");
   if (mode != "standalone" && mode != "enrolled" && mode != "hub") {
     return Status::invalid_input("unknown mode '" + mode + "'");
   }
@@ -216,8 +202,9 @@ Result<std::unique_ptr<Inspection>> Inspection::create(const std::string& data_d
   if (!new_folder && !fs::is_directory(data_dir, ec)) {
     return Status::invalid_input(data_dir + ": not a folder");
   }
+  if (ec) return util::path_error(ec, data_dir);
   fs::create_directories(fs::path(data_dir) / "attachments", ec);
-  if (ec) return Status::io("cannot create " + data_dir + ": " + ec.message());
+  if (ec) return util::path_error(ec, data_dir);
   // On failure, leave nothing behind: the folder if this made it, else the store's files.
   auto undo = [&](Status failed) {
     std::error_code ignored;
@@ -424,7 +411,7 @@ Status Inspection::Impl::check_assigned(std::string_view school_id) {
 }
 
 Result<std::string> Inspection::add_attachment(const std::string& path) {
-  Result<std::string> bytes = read_file(path, kMaxAttachmentBytes);
+  Result<std::string> bytes = util::read_regular_file(path, kMaxAttachmentBytes);
   if (!bytes.ok()) return bytes.status();
   const std::string& b = bytes.value();
   const bool jpeg = b.size() >= 3 && b.compare(0, 3, "\xFF\xD8\xFF") == 0;
@@ -433,8 +420,9 @@ Result<std::string> Inspection::add_attachment(const std::string& path) {
   Result<std::string> sha = sha256_hex(b);
   if (!sha.ok()) return sha.status();
   const fs::path target = fs::path(impl_->data_dir) / "attachments" / sha.value();
-  if (!fs::exists(target)) {
-    if (Status s = write_durably(target.string(), b); !s.ok()) return s;
+  std::error_code ec;
+  if (!fs::exists(target, ec)) {
+    if (Status s = util::replace_file(target.string(), b); !s.ok()) return s;
   }
   return sha.value();
 }

@@ -15,6 +15,8 @@
 #include <openssl/err.h>
 #include <openssl/pem.h>
 
+#include "util/files.h"
+
 namespace vs::tls {
 namespace {
 
@@ -275,26 +277,6 @@ bool is_dns_name(const std::string& host) {
   return label > 0 && previous != '-';
 }
 
-// Closes and, unless committed, removes the temporary file of write_private_file().
-struct TempFile {
-  explicit TempFile(std::string p) : path(std::move(p)) {}
-  std::string path;
-  int fd = -1;
-  bool committed = false;
-  TempFile(const TempFile&) = delete;
-  TempFile& operator=(const TempFile&) = delete;
-  TempFile(TempFile&&) = delete;
-  TempFile& operator=(TempFile&&) = delete;
-  ~TempFile() {
-    if (fd >= 0) ::close(fd);
-    if (!committed) ::unlink(path.c_str());
-  }
-};
-
-Status io_error(const std::string& what) {
-  return Status::io(what + ": " + std::error_code(errno, std::generic_category()).message());
-}
-
 }  // namespace
 
 HostKind host_kind(const std::string& host) {
@@ -408,41 +390,7 @@ Result<std::string> peer_common_name(SSL* ssl) {
 }
 
 Status write_private_file(const std::string& path, const std::string& content) {
-  if (path.empty()) return Status::invalid_input("private file: empty path");
-  // mkostemp creates the file with mode 0600 and O_EXCL: the secret is never readable by others,
-  // not even between a create and a chmod.
-  TempFile temp{path + ".tmp-XXXXXX"};
-  temp.fd = ::mkostemp(temp.path.data(), O_CLOEXEC);
-  if (temp.fd < 0) {
-    temp.committed = true;  // nothing was created
-    return io_error("creating a temporary file beside " + path);
-  }
-  const char* next = content.data();
-  std::size_t left = content.size();
-  while (left > 0) {
-    const ssize_t n = ::write(temp.fd, next, left);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) return io_error("writing " + temp.path);
-    next += n;
-    left -= static_cast<std::size_t>(n);
-  }
-  if (::fsync(temp.fd) != 0) return io_error("syncing " + temp.path);
-  const int fd = temp.fd;
-  temp.fd = -1;
-  if (::close(fd) != 0) return io_error("closing " + temp.path);
-  if (::rename(temp.path.c_str(), path.c_str()) != 0) {
-    return io_error("renaming " + temp.path + " to " + path);
-  }
-  temp.committed = true;
-  // The rename is durable only once the folder holding the entry is synced.
-  std::string folder = std::filesystem::path(path).parent_path().string();
-  if (folder.empty()) folder = ".";
-  const int dir = ::open(folder.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (dir < 0) return io_error("opening folder " + folder);
-  const int synced = ::fsync(dir);
-  ::close(dir);
-  if (synced != 0) return io_error("syncing folder " + folder);
-  return {};
+  return util::replace_file(path, content, 0600);
 }
 
 }  // namespace vs::tls

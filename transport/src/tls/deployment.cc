@@ -9,6 +9,7 @@
 
 #include "tls/certs.h"
 #include "tls/small_file.h"
+#include "util/files.h"
 
 namespace vs {
 namespace {
@@ -134,13 +135,7 @@ Status write_all(const fs::path& dir, const std::vector<std::pair<const char*, s
 }  // namespace
 
 Result<std::string> read_small_file(const fs::path& p) {
-  std::error_code ec;
-  const auto size = fs::file_size(p, ec);
-  if (ec) return Status::invalid_input(p.string() + ": " + ec.message());
-  if (size > tls::kMaxPemBytes * 2) return Status::invalid_input(p.string() + ": too large");
-  std::ifstream in(p, std::ios::binary);
-  if (!in) return Status::io("cannot read " + p.string());
-  return std::string(std::istreambuf_iterator<char>(in), {});
+  return util::read_regular_file(p.string(), tls::kMaxPemBytes * 2);
 }
 
 Result<std::string> default_ca_dir(const std::string& data_dir) {
