@@ -225,11 +225,17 @@ TEST_CASE("the hub process refuses strangers, keeps serving, and stops cleanly",
     Result<DeploymentCa> ca = load_deployment_ca(hub + "-ca");
     REQUIRE(ca.ok());
     Result<Enrollment> e = make_enrollment(
-        ca.value(), DeviceRecord{"d-I0011-ghost", "I0011", Role::kInspector, false, 0}, "127.0.0.1",
-        port);
+        ca.value(), DeviceRecord{"d-I0011-0bad0bad", "I0011", Role::kInspector, false, 0},
+        "127.0.0.1", port);
     REQUIRE(e.ok());
     REQUIRE(write_enrollment_file(dir.file("ghost.json"), e.value()).ok());
-    ok("visitsync", {"init", "--data", dir.file("ghost"), "--enroll", dir.file("ghost.json")});
+    // A file others can read is used, with a warning: it holds the device's key.
+    std::filesystem::permissions(dir.file("ghost.json"), std::filesystem::perms::others_read,
+                                 std::filesystem::perm_options::add);
+    test::RunResult init = tool(
+        "visitsync", {"init", "--data", dir.file("ghost"), "--enroll", dir.file("ghost.json")});
+    CHECK(init.exit_code == 0);
+    CHECK_THAT(init.err, Catch::Contains("can be read by other users"));
     test::RunResult r = tool("visitsync", {"sync", "--data", dir.file("ghost")});
     CHECK(r.exit_code == 4);
     CHECK_THAT(r.err, Catch::Contains("not enrolled"));

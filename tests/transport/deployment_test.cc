@@ -209,3 +209,64 @@ TEST_CASE("an enrollment file or request of any shape is refused with a reason, 
     CHECK(parse_enrollment_request(text).status().code() == Code::kInvalidInput);
   }
 }
+
+TEST_CASE("an enrollment file is checked whole when it is read: keys, CA, device and names",
+          "[transport][deployment][input]") {
+  // Each was accepted by init --enroll and failed only at the first sync (a foreign CA as
+  // "Connection refused", exit 3), or stored names no hub issues.
+  test::TempDir dir;
+  auto make_ca = [&](const std::string& name) {
+    REQUIRE(create_hub_tls(dir.file(name), dir.file(name + "-ca"), "127.0.0.1").ok());
+    Result<DeploymentCa> ca = load_deployment_ca(dir.file(name + "-ca"));
+    REQUIRE(ca.ok());
+    return ca.value();
+  };
+  const DeploymentCa ours = make_ca("hub");
+  const DeploymentCa theirs = make_ca("other");
+  const Enrollment good = make_enrollment(ours, kDevice, "127.0.0.1", 7000).value();
+  const Enrollment foreign = make_enrollment(theirs, kDevice, "127.0.0.1", 7000).value();
+  const DeviceRecord sibling{"d-I0011-def456", "I0011", Role::kInspector, false, 0};
+  const Enrollment other_device = make_enrollment(ours, sibling, "127.0.0.1", 7000).value();
+  const std::string file = dir.file("device.json");
+  auto read_back = [&](Enrollment e) {
+    REQUIRE(write_enrollment_file(file, e).ok());
+    return read_enrollment_file(file).status();
+  };
+  CHECK(read_back(good).ok());
+  auto with = [&](auto change) {
+    Enrollment e = good;
+    change(e);
+    return e;
+  };
+  const std::vector<std::pair<Enrollment, std::string>> cases = {
+      {with([&](Enrollment& e) { e.key_pem = other_device.key_pem; }),
+       "key_pem: not the key of cert_pem"},
+      {with([&](Enrollment& e) { e.ca_pem = foreign.ca_pem; }),
+       "cert_pem: not signed by the CA in ca_pem"},
+      {with([&](Enrollment& e) {
+         e.cert_pem = other_device.cert_pem;
+         e.key_pem = other_device.key_pem;
+       }),
+       "cert_pem: made for device d-I0011-def456, not d-I0011-abc123"},
+      {with([&](Enrollment& e) { e.cert_pem = "-----BEGIN CERTIFICATE-----\ngarbage\n"; }),
+       "cert_pem"},
+      {with([&](Enrollment& e) { e.ca_pem = good.cert_pem; }), "not a certificate authority"},
+      {with([&](Enrollment& e) { e.inspector_id = "I0011\n"; }), "inspector_id is not"},
+      {with([&](Enrollment& e) { e.inspector_id = "../I0011"; }), "inspector_id is not"},
+      {with([&](Enrollment& e) { e.inspector_id = "\x1b[31mI0011"; }), "inspector_id is not"},
+      {with([&](Enrollment& e) { e.inspector_id = std::string(10'000, 'I'); }),
+       "inspector_id is not"},
+      {with([&](Enrollment& e) { e.device_id = "d-I0021-abc123"; }),
+       "device_id is not a device id of inspector I0011"},
+      {with([&](Enrollment& e) { e.device_id = "../../etc"; }), "device_id is not"},
+      {with([&](Enrollment& e) { e.hub_host = "hub\nevil"; }), "hub_host is neither"},
+      {with([&](Enrollment& e) { e.hub_host = "../hub"; }), "hub_host is neither"},
+  };
+  for (const auto& [e, message] : cases) {
+    const Status s = read_back(e);
+    INFO(s.message());
+    CHECK(s.code() == Code::kInvalidInput);
+    CHECK_THAT(s.message(), Catch::Contains(message) && Catch::StartsWith(file + ": "));
+    CHECK(s.message().size() < 400);
+  }
+}

@@ -9,6 +9,7 @@
 #include <random>
 #include <set>
 #include <string>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <vector>
 
@@ -107,6 +108,12 @@ int cmd_init_enrolled(const Args& a) {
   }
   Result<vs::Enrollment> e = vs::read_enrollment_file(*a.get("enroll"));
   if (!e.ok()) return vs::cli::fail(kTool, e.status());
+  if (struct stat st{}; ::stat(a.get("enroll")->c_str(), &st) == 0 && (st.st_mode & 077) != 0) {
+    std::fprintf(stderr,
+                 "%s: warning: %s can be read by other users, and it holds this device's key: "
+                 "delete it once init is done\n",
+                 kTool, a.get("enroll")->c_str());
+  }
   const vs::Role role = e->role == "supervisor" ? vs::Role::kSupervisor : vs::Role::kInspector;
   std::error_code ec;
   const bool existed = fs::exists(dir.value(), ec);  // a bad path: create() says why

@@ -389,6 +389,37 @@ Result<std::string> peer_common_name(SSL* ssl) {
   return cn;
 }
 
+Status check_device_credentials(const std::string& ca_pem, const Credentials& own,
+                                const std::string& device_id) {
+  Result<X509Ptr> ca = parse_certificate_pem(ca_pem);
+  if (!ca.ok()) return ca.status().annotated("ca_pem");
+  if (X509_check_ca(ca->get()) == 0)
+    return Status::invalid_input("ca_pem: certificate is not a certificate authority");
+  Result<X509Ptr> cert = parse_certificate_pem(own.cert_pem);
+  if (!cert.ok()) return cert.status().annotated("cert_pem");
+  Result<EvpPkeyPtr> key = parse_private_key_pem(own.key_pem);
+  if (!key.ok()) return key.status().annotated("key_pem");
+  if (X509_check_private_key(cert->get(), key->get()) != 1)
+    return openssl_error("key_pem: not the key of cert_pem", Code::kInvalidInput);
+  EVP_PKEY* ca_key = X509_get0_pubkey(ca->get());
+  if (ca_key == nullptr || X509_check_issued(ca->get(), cert->get()) != X509_V_OK ||
+      X509_verify(cert->get(), ca_key) != 1) {
+    ERR_clear_error();
+    return Status::invalid_input("cert_pem: not signed by the CA in ca_pem");
+  }
+  if (X509_cmp_current_time(X509_get0_notBefore(cert->get())) > 0)
+    return Status::invalid_input("cert_pem: not valid yet (is this machine's clock right?)");
+  if (X509_cmp_current_time(X509_get0_notAfter(cert->get())) < 0)
+    return Status::invalid_input("cert_pem: expired; enroll the device again");
+  Result<std::string> cn = common_name(own.cert_pem);
+  if (!cn.ok()) return cn.status().annotated("cert_pem");
+  if (cn.value() != device_id) {
+    return Status::invalid_input("cert_pem: made for device " + cn.value().substr(0, 64) +
+                                 ", not " + device_id);
+  }
+  return {};
+}
+
 Status write_private_file(const std::string& path, const std::string& content) {
   return util::replace_file(path, content, 0600);
 }

@@ -58,6 +58,12 @@ struct Credentials {
 // failed verification, or a CN as refused by common_name().
 [[nodiscard]] Result<std::string> peer_common_name(SSL* ssl);
 
+// Checks a device's credentials as the hub will, before the device ever connects: the CA is a
+// CA; the certificate is signed by it, valid now and names `device_id`; the key is the
+// certificate's. kInvalidInput names the first that fails.
+[[nodiscard]] Status check_device_credentials(const std::string& ca_pem, const Credentials& own,
+                                              const std::string& device_id);
+
 // Writes `content` to `path` with mode 0600: a temporary file beside it is created with that mode
 // (never widened then narrowed), written, fsync'ed and renamed over `path`, then the folder is
 // fsync'ed. Readers see the old file or the new one, never a part. On failure the temporary file

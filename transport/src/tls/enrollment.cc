@@ -8,6 +8,7 @@
 #include <visitsync/transport/client.h>
 #include <visitsync/transport/deployment.h>
 
+#include "domain/model.h"
 #include "tls/certs.h"
 #include "tls/small_file.h"
 #include "util/json.h"
@@ -21,6 +22,26 @@ constexpr const char* kEnrollmentFormat = "visitsync-enrollment-1";
 constexpr const char* kRequestFormat = "visitsync-enrollment-request-1";
 // Far above a real file (three PEM blocks, a few ids): about 5 KB.
 constexpr std::size_t kMaxEnrollmentBytes = 64u << 10;
+
+// The ids and host of an enrollment, of the form the hub issues them: an inspector id as the
+// reference data holds it, the device id "d-<inspector>-<hex>" (HubStore::enroll_device), a
+// DNS name or IP address.
+Status check_names(const Enrollment& e, const char* what) {
+  const std::string w(what);
+  if (!domain::valid_ref_id(e.inspector_id))
+    return Status::invalid_input(w + ": inspector_id is not an inspector id");
+  const std::string prefix = "d-" + e.inspector_id + "-";
+  const std::string_view hex =
+      std::string_view(e.device_id).substr(std::min(e.device_id.size(), prefix.size()));
+  if (e.device_id.rfind(prefix, 0) != 0 || hex.size() < 6 || hex.size() > 16 ||
+      hex.find_first_not_of("0123456789abcdef") != std::string_view::npos) {
+    return Status::invalid_input(w + ": device_id is not a device id of inspector " +
+                                 e.inspector_id);
+  }
+  if (tls::host_kind(e.hub_host) == tls::HostKind::kInvalid)
+    return Status::invalid_input(w + ": hub_host is neither a DNS name nor an IP address");
+  return Status();
+}
 
 // An enrollment file (`format` kEnrollmentFormat: with the device's key and certificate) or
 // an enrollment request (kRequestFormat: without them), each field checked.
@@ -54,6 +75,7 @@ Result<Enrollment> read_enrollment(std::string_view text, const char* format, co
   e.hub_port = static_cast<std::uint16_t>(port->get<std::uint64_t>());
   if (e.role != "inspector" && e.role != "supervisor")
     return Status::invalid_input(std::string(what) + ": bad role");
+  if (Status s = check_names(e, what); !s.ok()) return s;
   return e;
 }
 
@@ -158,6 +180,11 @@ Result<Enrollment> read_enrollment_file(const std::string& path) {
   if (!text.ok()) return text.status();
   Result<Enrollment> e = parse_enrollment(text.value());
   if (!e.ok()) return e.status().annotate(path);
+  // What the hub would refuse at the first sync, said now: a key of another certificate, a
+  // certificate of another CA, expired, or made for another device.
+  if (Status s = tls::check_device_credentials(e->ca_pem, {e->cert_pem, e->key_pem}, e->device_id);
+      !s.ok())
+    return s.annotate(path);
   return e;
 }
 
