@@ -30,7 +30,8 @@ Assignments one_inspector_everywhere(const Workload& w);
 class BenchDeployment {
  public:
   // Makes the hub folder in `dir` (dir/hub, its CA in dir/hub-ca) with the template, the
-  // workload's schools, and inspectors assigned as `assignments` says.
+  // workload's schools and every school `assignments` names, and inspectors assigned as
+  // `assignments` says.
   static Result<std::unique_ptr<BenchDeployment>> create(const std::string& dir, const Workload& w,
                                                          const Assignments& assignments);
   ~BenchDeployment();
@@ -39,13 +40,22 @@ class BenchDeployment {
   BenchDeployment(BenchDeployment&&) = delete;
   BenchDeployment& operator=(BenchDeployment&&) = delete;
 
-  // Enrolls a device of an inspector and makes its data folder; not thread-safe.
+  // Enrolls a device of an inspector and makes its data folder, device_dir(name); not
+  // thread-safe.
   Result<std::pair<Enrollment, std::unique_ptr<Inspection>>> add_device(
       const std::string& name, const std::string& inspector = kBenchInspector);
+  std::string device_dir(const std::string& name) const { return dir_ + "/" + name; }
   // Starts visitsync-hub on the folder and waits until it listens.
   Status start_hub(const std::string& tools_dir);
   // The hub's peak resident memory so far (VmHWM), in MiB.
   double hub_peak_rss_mb() const;
+  // The CPU time (user and system) the hub process has used so far, in seconds: in all, and
+  // on its main thread (the io thread: accept, TLS, frames). The rest is its store thread's.
+  struct Cpu {
+    double total_s = 0;
+    double main_s = 0;
+  };
+  Cpu hub_cpu() const;
   Status stop_hub();
   HubStore& store() { return *store_; }
 
