@@ -147,17 +147,21 @@ Result<std::unique_ptr<BenchDeployment>> BenchDeployment::create(const std::stri
 
 BenchDeployment::~BenchDeployment() { (void)stop_hub(); }
 
-Result<std::pair<Enrollment, std::unique_ptr<Inspection>>> BenchDeployment::add_device(
-    const std::string& name, const std::string& inspector) {
+Result<Enrollment> BenchDeployment::enroll(const std::string& inspector) {
   Result<DeviceRecord> d = store_->enroll_device(inspector);
   if (!d.ok()) return d.status();
-  Result<Enrollment> e = make_enrollment(ca_, d.value(), "127.0.0.1", port_);
+  return make_enrollment(ca_, d.value(), "127.0.0.1", port_);
+}
+
+Result<std::pair<Enrollment, std::unique_ptr<Inspection>>> BenchDeployment::add_device(
+    const std::string& name, const std::string& inspector) {
+  Result<Enrollment> e = enroll(inspector);
   if (!e.ok()) return e.status();
   const std::string data = dir_ + "/" + name;
   std::error_code ec;
   fs::remove_all(data, ec);
   Result<std::unique_ptr<Inspection>> in =
-      Inspection::create(data, d->device_id, "enrolled", inspector, Role::kInspector);
+      Inspection::create(data, e->device_id, "enrolled", inspector, Role::kInspector);
   if (!in.ok()) return in.status();
   return std::make_pair(e.value(), std::move(in.value()));
 }

@@ -40,11 +40,12 @@ class BenchDeployment {
   BenchDeployment(BenchDeployment&&) = delete;
   BenchDeployment& operator=(BenchDeployment&&) = delete;
 
-  // Enrolls a device of an inspector and makes its data folder, device_dir(name); not
-  // thread-safe.
+  // Enrolls a device of an inspector; not thread-safe.
+  Result<Enrollment> enroll(const std::string& inspector = kBenchInspector);
+  // Enrolls a device of an inspector and makes its data folder; not thread-safe.
   Result<std::pair<Enrollment, std::unique_ptr<Inspection>>> add_device(
       const std::string& name, const std::string& inspector = kBenchInspector);
-  std::string device_dir(const std::string& name) const { return dir_ + "/" + name; }
+  const std::string& dir() const { return dir_; }
   // Starts visitsync-hub on the folder and waits until it listens.
   Status start_hub(const std::string& tools_dir);
   // The hub's peak resident memory so far (VmHWM), in MiB.

@@ -58,25 +58,44 @@ WorkloadVisit visit_of(const Workload& w, int device, int k) {
   return v;
 }
 
-// Enrolls the n devices and records their visits; keeps only what their sessions send.
+void remove_store(const std::string& path) {
+  std::error_code ec;
+  for (const char* suffix : {"", "-wal", "-shm"}) std::filesystem::remove(path + suffix, ec);
+}
+
+// Device i's session: enrolled, its visits recorded by the real engine in a store of its own
+// (without a disk flush per commit: the bench needs the ops, not their durability), its frames
+// made; the store is then closed and deleted.
+Result<PreparedDevice> prepare_one(BenchDeployment& dep, const Workload& w, int i) {
+  Result<Enrollment> e = dep.enroll(inspector_of(i));
+  if (!e.ok()) return e.status();
+  const std::string path = dep.dir() + "/device-" + std::to_string(i) + ".db";
+  remove_store(path);
+  Options o;
+  o.device_id = e->device_id;
+  o.durability = Durability::kNormal;
+  Result<PreparedDevice> p = Status::internal("not prepared");
+  {
+    Result<std::unique_ptr<Engine>> engine = Engine::open(path, o);
+    if (!engine.ok()) return engine.status();
+    const std::string suffix = "-" + std::to_string(i);
+    for (int k = 0; k < kVisitsEach; ++k) {
+      Result<std::vector<OpId>> ids =
+          engine.value()->write_batch(visit_writes(w, visit_of(w, i, k), suffix, inspector_of(i)));
+      if (!ids.ok()) return ids.status();
+    }
+    p = prepare_device(*engine.value(), e.value());
+  }
+  remove_store(path);
+  return p;
+}
+
 Status prepare(BenchDeployment& dep, const Workload& w, int n,
                std::vector<PreparedDevice>& devices) {
   for (int i = 0; i < n; ++i) {
-    const std::string name = "device-" + std::to_string(i);
-    auto d = dep.add_device(name, inspector_of(i));
-    if (!d.ok()) return d.status();
-    const std::string suffix = "-" + std::to_string(i);
-    for (int k = 0; k < kVisitsEach; ++k) {
-      Result<std::vector<OpId>> ids = d->second->engine().write_batch(
-          visit_writes(w, visit_of(w, i, k), suffix, inspector_of(i)));
-      if (!ids.ok()) return ids.status();
-    }
-    Result<PreparedDevice> p = prepare_device(d->second->engine(), d->first);
+    Result<PreparedDevice> p = prepare_one(dep, w, i);
     if (!p.ok()) return p.status();
     devices.push_back(std::move(p.value()));
-    d->second.reset();
-    std::error_code ec;
-    std::filesystem::remove_all(dep.device_dir(name), ec);
     if ((i + 1) % 1000 == 0) note("prepared " + std::to_string(i + 1) + " devices");
   }
   return Status();
