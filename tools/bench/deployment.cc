@@ -1,6 +1,7 @@
 #include "deployment.h"
 
 #include <chrono>
+#include <cstdlib>
 #include <fcntl.h>
 #include <filesystem>
 #include <fstream>
@@ -208,6 +209,14 @@ BenchDeployment::Cpu BenchDeployment::hub_cpu() const {
   c.total_s = cpu_seconds(proc + "/stat");
   c.main_s = cpu_seconds(proc + "/task/" + std::to_string(hub_pid_) + "/stat");
   return c;
+}
+
+double BenchDeployment::hub_store_busy_s() const {
+  const std::string log = slurp(dir_ + "/hub.log");
+  const std::string tag = " store steps run in ";
+  const std::size_t at = log.rfind(tag);
+  if (at == std::string::npos) return -1;
+  return std::strtod(log.c_str() + at + tag.size(), nullptr) / 1000;
 }
 
 Status BenchDeployment::stop_hub() {

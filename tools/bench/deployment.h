@@ -58,6 +58,9 @@ class BenchDeployment {
   };
   Cpu hub_cpu() const;
   Status stop_hub();
+  // After stop_hub(): how long the hub's store thread was busy running protocol steps, in
+  // seconds, as the hub's last log line says (-1 if it does not).
+  double hub_store_busy_s() const;
   HubStore& store() { return *store_; }
 
  private:

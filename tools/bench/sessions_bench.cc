@@ -154,6 +154,7 @@ int run_sessions_bench(const BenchArgs& args) {
   const BenchDeployment::Cpu hub1 = dep.value()->hub_cpu();
   const double peak = dep.value()->hub_peak_rss_mb();
   if (Status s = dep.value()->stop_hub(); !s.ok()) return fail(s);
+  const double store_busy = dep.value()->hub_store_busy_s();
 
   int good = 0;
   int told = 0;
@@ -185,6 +186,7 @@ int run_sessions_bench(const BenchArgs& args) {
   out.add("sessions_per_s", n / wall);
   out.add("handshakes_per_s", handshakes_per_s);
   out.add("handshake_limited_s", n / handshakes_per_s);
+  out.add("store_limited_s", store_busy);
   out.add("hub_cpu_s", hub_cpu);
   out.add("hub_cpu_ms_per_session", 1000 * hub_cpu / n);
   out.add("hub_io_cpu_s", hub_io);
