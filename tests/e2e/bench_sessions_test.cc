@@ -14,8 +14,9 @@ using nlohmann::json;
 TEST_CASE("the sessions bench syncs every device, a few sessions at a time", "[e2e][bench]") {
   vs::test::TempDir dir;
   const vs::test::RunResult r =
-      vs::test::run(VS_BENCH_BIN, {"sessions", "--work", dir.file("w"), "--visits", "40",
-                                   "--items", "12", "--sessions", "20", "--concurrency", "4"},
+      vs::test::run(VS_BENCH_BIN,
+                    {"sessions", "--work", dir.file("w"), "--visits", "40", "--items", "12",
+                     "--sessions", "20", "--concurrency", "4"},
                     std::chrono::seconds(120));
   INFO(r.err);
   REQUIRE(r.exit_code == 0);
