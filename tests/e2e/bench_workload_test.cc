@@ -369,6 +369,9 @@ TEST_CASE("visitsync-bench refuses bad arguments with exit 2", "[e2e][bench]") {
       {"engine", "--workload", dir.file("x"), "--visits", "10"},
       {"engine", "--edits", dir.file("x")},
       {"engine", "--work"},
+      {"sessions", "--concurrency", "0"},
+      {"sessions", "--concurrency", "many"},
+      {"engine", "--concurrency", "8"},  // an option of the sessions bench
       {"frobnicate"},
   };
   for (const auto& args : bad) {

@@ -18,8 +18,9 @@ struct BenchArgs {
   std::string edits;      // --edits: its edits file (the sync bench)
   int visits = 2000;      // of the generated workload
   int items = 150;
-  int writes = 2000;   // single local writes timed by the engine bench
-  int sessions = 500;  // concurrent sessions of the sessions bench
+  int writes = 2000;      // single local writes timed by the engine bench
+  int sessions = 500;     // sessions of the sessions bench
+  int concurrency = 256;  // of those, in flight at once
 };
 
 int run_engine_bench(const BenchArgs& args);

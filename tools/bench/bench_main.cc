@@ -52,12 +52,13 @@ namespace {
 constexpr const char* kUsage =
     "usage: visitsync-bench engine|sync|sessions [--work DIR] [--tools DIR] [--visits N]\n"
     "                       [--items N] [--writes N] [--sessions N] [--workload FILE]\n"
-    "                       [--edits FILE]\n"
+    "                       [--concurrency N] [--edits FILE]\n"
     "       visitsync-bench workload [--visits N] [--items N] [--seed S] [--edits]\n"
     "                       [--edit-frac F] [--conflict-frac F] --out FILE\n"
     "  engine    local writes, apply_remote and raw SQLite inserts\n"
     "  sync      the workload pushed and pulled over TLS through visitsync-hub, then edits\n"
-    "  sessions  --sessions devices (500) push 5 visits each at once to one hub\n"
+    "  sessions  --sessions devices (500) each push 5 visits to one hub and pull their\n"
+    "            partner's, --concurrency (256) sessions at a time\n"
     "  workload  writes the generated workload's visits file (with --edits: its edits file)\n"
     "            to FILE ('-': standard output); WORKLOAD.md describes the format\n"
     "The benches run on the generated workload of --visits (2000) x --items (150), seed 42,\n"
@@ -108,6 +109,7 @@ std::string bad_value(const std::string& option, const char* v, const char* expe
 // Parses the options of a bench; returns an error message or nothing.
 std::optional<std::string> parse_bench_args(int argc, char** argv, BenchArgs& args) {
   bool counts = false;
+  bool concurrency = false;
   for (int i = 2; i < argc; ++i) {
     const std::string a = argv[i];
     const char* v = value_of(argc, argv, i);
@@ -128,6 +130,9 @@ std::optional<std::string> parse_bench_args(int argc, char** argv, BenchArgs& ar
     } else if (a == "--writes" || a == "--sessions") {
       if (!parse_int(v, a == "--writes" ? args.writes : args.sessions))
         return bad_value(a, v, whole);
+    } else if (a == "--concurrency") {
+      concurrency = true;
+      if (!parse_int(v, args.concurrency)) return bad_value(a, v, whole);
     } else {
       return "unknown option " + a;
     }
@@ -137,6 +142,8 @@ std::optional<std::string> parse_bench_args(int argc, char** argv, BenchArgs& ar
     return std::string("--visits and --items do not go with --workload: the file has its counts");
   if (!args.edits.empty() && which != "sync")
     return std::string("--edits is an option of the sync bench");
+  if (concurrency && which != "sessions")
+    return std::string("--concurrency is an option of the sessions bench");
   if (which == "sync" && !args.workload.empty() && args.edits.empty())
     return std::string("sync --workload FILE needs --edits FILE, the edits made for that workload");
   return std::nullopt;

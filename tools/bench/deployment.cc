@@ -1,6 +1,7 @@
 #include "deployment.h"
 
 #include <chrono>
+#include <cstdlib>
 #include <fcntl.h>
 #include <filesystem>
 #include <fstream>
@@ -8,6 +9,7 @@
 #include <set>
 #include <signal.h>
 #include <spawn.h>
+#include <sstream>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <thread>
@@ -37,6 +39,22 @@ std::uint16_t free_port() {
 std::string slurp(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   return std::string(std::istreambuf_iterator<char>(in), {});
+}
+
+// utime + stime of a /proc/<pid>/stat or /proc/<pid>/task/<tid>/stat file, in seconds (0 if it
+// cannot be read). They are fields 14 and 15; the name before them, in parentheses, may hold
+// spaces, so the fields are counted from its closing parenthesis (field 2).
+double cpu_seconds(const std::string& stat_file) {
+  const std::string text = slurp(stat_file);
+  const std::size_t close = text.rfind(')');
+  if (close == std::string::npos) return 0;
+  std::istringstream rest(text.substr(close + 1));
+  std::string field;
+  double ticks = 0;
+  for (int i = 3; i <= 15 && rest >> field; ++i) {
+    if (i >= 14) ticks += std::stod(field);
+  }
+  return ticks / static_cast<double>(sysconf(_SC_CLK_TCK));
 }
 
 }  // namespace
@@ -89,6 +107,8 @@ Result<std::unique_ptr<BenchDeployment>> BenchDeployment::create(const std::stri
     if (!in.ok()) return in.status();
     std::set<std::string> schools;
     for (const WorkloadVisit& v : w.visits) schools.insert(v.school_id);
+    for (const auto& [inspector, their_schools] : assigned)
+      schools.insert(their_schools.begin(), their_schools.end());
     std::string csv =
         "school_id,name,city,county,township,level,boarding,students,teachers,lat,lon\n";
     for (const std::string& s : schools) {
@@ -128,17 +148,21 @@ Result<std::unique_ptr<BenchDeployment>> BenchDeployment::create(const std::stri
 
 BenchDeployment::~BenchDeployment() { (void)stop_hub(); }
 
-Result<std::pair<Enrollment, std::unique_ptr<Inspection>>> BenchDeployment::add_device(
-    const std::string& name, const std::string& inspector) {
+Result<Enrollment> BenchDeployment::enroll(const std::string& inspector) {
   Result<DeviceRecord> d = store_->enroll_device(inspector);
   if (!d.ok()) return d.status();
-  Result<Enrollment> e = make_enrollment(ca_, d.value(), "127.0.0.1", port_);
+  return make_enrollment(ca_, d.value(), "127.0.0.1", port_);
+}
+
+Result<std::pair<Enrollment, std::unique_ptr<Inspection>>> BenchDeployment::add_device(
+    const std::string& name, const std::string& inspector) {
+  Result<Enrollment> e = enroll(inspector);
   if (!e.ok()) return e.status();
   const std::string data = dir_ + "/" + name;
   std::error_code ec;
   fs::remove_all(data, ec);
   Result<std::unique_ptr<Inspection>> in =
-      Inspection::create(data, d->device_id, "enrolled", inspector, Role::kInspector);
+      Inspection::create(data, e->device_id, "enrolled", inspector, Role::kInspector);
   if (!in.ok()) return in.status();
   return std::make_pair(e.value(), std::move(in.value()));
 }
@@ -176,6 +200,23 @@ double BenchDeployment::hub_peak_rss_mb() const {
     if (line.rfind("VmHWM:", 0) == 0) return std::stod(line.substr(6)) / 1024.0;
   }
   return 0;
+}
+
+BenchDeployment::Cpu BenchDeployment::hub_cpu() const {
+  Cpu c;
+  if (hub_pid_ <= 0) return c;
+  const std::string proc = "/proc/" + std::to_string(hub_pid_);
+  c.total_s = cpu_seconds(proc + "/stat");
+  c.main_s = cpu_seconds(proc + "/task/" + std::to_string(hub_pid_) + "/stat");
+  return c;
+}
+
+double BenchDeployment::hub_store_busy_s() const {
+  const std::string log = slurp(dir_ + "/hub.log");
+  const std::string tag = " store steps run in ";
+  const std::size_t at = log.rfind(tag);
+  if (at == std::string::npos) return -1;
+  return std::strtod(log.c_str() + at + tag.size(), nullptr) / 1000;
 }
 
 Status BenchDeployment::stop_hub() {

@@ -30,7 +30,8 @@ Assignments one_inspector_everywhere(const Workload& w);
 class BenchDeployment {
  public:
   // Makes the hub folder in `dir` (dir/hub, its CA in dir/hub-ca) with the template, the
-  // workload's schools, and inspectors assigned as `assignments` says.
+  // workload's schools and every school `assignments` names, and inspectors assigned as
+  // `assignments` says.
   static Result<std::unique_ptr<BenchDeployment>> create(const std::string& dir, const Workload& w,
                                                          const Assignments& assignments);
   ~BenchDeployment();
@@ -39,14 +40,27 @@ class BenchDeployment {
   BenchDeployment(BenchDeployment&&) = delete;
   BenchDeployment& operator=(BenchDeployment&&) = delete;
 
+  // Enrolls a device of an inspector; not thread-safe.
+  Result<Enrollment> enroll(const std::string& inspector = kBenchInspector);
   // Enrolls a device of an inspector and makes its data folder; not thread-safe.
   Result<std::pair<Enrollment, std::unique_ptr<Inspection>>> add_device(
       const std::string& name, const std::string& inspector = kBenchInspector);
+  const std::string& dir() const { return dir_; }
   // Starts visitsync-hub on the folder and waits until it listens.
   Status start_hub(const std::string& tools_dir);
   // The hub's peak resident memory so far (VmHWM), in MiB.
   double hub_peak_rss_mb() const;
+  // The CPU time (user and system) the hub process has used so far, in seconds: in all, and
+  // on its main thread (the io thread: accept, TLS, frames). The rest is its store thread's.
+  struct Cpu {
+    double total_s = 0;
+    double main_s = 0;
+  };
+  Cpu hub_cpu() const;
   Status stop_hub();
+  // After stop_hub(): how long the hub's store thread was busy running protocol steps, in
+  // seconds, as the hub's last log line says (-1 if it does not).
+  double hub_store_busy_s() const;
   HubStore& store() { return *store_; }
 
  private:

@@ -1,114 +1,200 @@
-// visitsync-bench sessions: many devices (500 by default) sync at once with one visitsync-hub
-// process, each pushing 5 visits of the workload. Reports how many sessions succeeded, their
-// latency, and the hub's peak memory.
-#include <atomic>
+// visitsync-bench sessions: --sessions devices (500 by default) each sync once with one
+// visitsync-hub process, at most --concurrency (256) sessions at a time, the next starting as
+// one ends. Reports the sessions' latency and failures, and what they cost the hub: its CPU
+// time per session and its peak memory.
+//
+// The workload's shape, the same per session whatever --sessions is: devices come in pairs,
+// and the two inspectors of a pair are assigned to five schools of their own (BP<pair>-<k>),
+// as two inspectors share an assignment in the field. Each device records five visits, one in
+// each school of its pair, with the answers of the workload's visits taken in turn. Its session
+// pushes those 5 visits (785 ops with the default 150 items) and pulls its scope: its partner's
+// five visits, the pair's school records, the template and its own inspector records.
+//
+// What runs is the hub, not its load: before the clock starts every device is enrolled, its
+// visits recorded by the real engine in a store of its own, its frames and TLS context made
+// (load_client.h), and its store closed and deleted. During the run the bench process only
+// does TLS and sends and reads frames, on two threads; its own CPU time is reported too.
+#include <algorithm>
 #include <chrono>
-#include <condition_variable>
 #include <cstdio>
-#include <mutex>
-#include <thread>
+#include <filesystem>
+#include <span>
+#include <sys/resource.h>
 
 #include "bench.h"
 #include "deployment.h"
+#include "load_client.h"
 
 namespace vs::bench {
+namespace {
+
+constexpr int kVisitsEach = 5;
+
+std::string inspector_of(int device) {
+  char id[16];
+  std::snprintf(id, sizeof id, "B%05d", device);
+  return id;
+}
+
+// School k of the pair device `device` belongs to.
+std::string pair_school(int device, int k) {
+  char id[24];
+  std::snprintf(id, sizeof id, "BP%05d-%d", device / 2, k);
+  return id;
+}
+
+Assignments pair_assignments(int n) {
+  Assignments a;
+  for (int i = 0; i < n; ++i) {
+    for (int k = 0; k < kVisitsEach; ++k) a[inspector_of(i)].insert(pair_school(i, k));
+  }
+  return a;
+}
+
+// Device i's visit k: a workload visit's answers, in school k of its pair.
+WorkloadVisit visit_of(const Workload& w, int device, int k) {
+  WorkloadVisit v = w.visits[static_cast<std::size_t>(device * kVisitsEach + k) % w.visits.size()];
+  v.school_id = pair_school(device, k);
+  return v;
+}
+
+void remove_store(const std::string& path) {
+  std::error_code ec;
+  for (const char* suffix : {"", "-wal", "-shm"}) std::filesystem::remove(path + suffix, ec);
+}
+
+// Device i's session: enrolled, its visits recorded by the real engine in a store of its own
+// (without a disk flush per commit: the bench needs the ops, not their durability), its frames
+// made; the store is then closed and deleted.
+Result<PreparedDevice> prepare_one(BenchDeployment& dep, const Workload& w, int i) {
+  Result<Enrollment> e = dep.enroll(inspector_of(i));
+  if (!e.ok()) return e.status();
+  const std::string path = dep.dir() + "/device-" + std::to_string(i) + ".db";
+  remove_store(path);
+  Options o;
+  o.device_id = e->device_id;
+  o.durability = Durability::kNormal;
+  Result<PreparedDevice> p = Status::internal("not prepared");
+  {
+    Result<std::unique_ptr<Engine>> engine = Engine::open(path, o);
+    if (!engine.ok()) return engine.status();
+    const std::string suffix = "-" + std::to_string(i);
+    for (int k = 0; k < kVisitsEach; ++k) {
+      Result<std::vector<OpId>> ids =
+          engine.value()->write_batch(visit_writes(w, visit_of(w, i, k), suffix, inspector_of(i)));
+      if (!ids.ok()) return ids.status();
+    }
+    p = prepare_device(*engine.value(), e.value());
+  }
+  remove_store(path);
+  return p;
+}
+
+Status prepare(BenchDeployment& dep, const Workload& w, int n,
+               std::vector<PreparedDevice>& devices) {
+  for (int i = 0; i < n; ++i) {
+    Result<PreparedDevice> p = prepare_one(dep, w, i);
+    if (!p.ok()) return p.status();
+    devices.push_back(std::move(p.value()));
+    if ((i + 1) % 1000 == 0) note("prepared " + std::to_string(i + 1) + " devices");
+  }
+  return Status();
+}
+
+double cpu_seconds_of_this_process() {
+  rusage u{};
+  getrusage(RUSAGE_SELF, &u);
+  auto s = [](const timeval& t) {
+    return static_cast<double>(t.tv_sec) + static_cast<double>(t.tv_usec) / 1e6;
+  };
+  return s(u.ru_utime) + s(u.ru_stime);
+}
+
+// How many connections a second the hub takes through their TLS handshake alone, at the
+// same concurrency: up to kProbe connections of the devices, each closed after its handshake.
+double handshake_rate(std::span<const PreparedDevice> devices, LoadOptions o) {
+  constexpr std::size_t kProbe = 1000;
+  o.handshake_only = true;
+  const std::span<const PreparedDevice> some = devices.first(std::min(devices.size(), kProbe));
+  const auto t0 = std::chrono::steady_clock::now();
+  const std::vector<SessionOutcome> done = run_load(some, o);
+  const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  std::size_t ok = 0;
+  for (const SessionOutcome& r : done) ok += r.ok ? 1 : 0;
+  if (ok < done.size()) note(std::to_string(done.size() - ok) + " handshakes of the probe failed");
+  return static_cast<double>(ok) / s;
+}
+
+}  // namespace
 
 int run_sessions_bench(const BenchArgs& args) {
   Result<Workload> w = bench_workload(args);
   if (!w.ok()) return fail_input(w.status());
-  // Device i belongs to inspector i, assigned to the schools of its own visits: each device
-  // pulls its scope (its schools and the co-inspectors' visits there), not the whole hub.
   const int n = args.sessions;
-  constexpr int kVisitsEach = 5;
-  auto visit_of = [&](int device, int k) -> const WorkloadVisit& {
-    return w->visits[static_cast<std::size_t>(device * kVisitsEach + k) % w->visits.size()];
-  };
-  auto inspector_of = [](int device) {
-    char id[16];
-    std::snprintf(id, sizeof id, "B%05d", device);
-    return std::string(id);
-  };
-  Assignments assigned;
-  for (int i = 0; i < n; ++i) {
-    for (int k = 0; k < kVisitsEach; ++k)
-      assigned[inspector_of(i)].insert(visit_of(i, k).school_id);
-  }
   Result<std::unique_ptr<BenchDeployment>> dep =
-      BenchDeployment::create(args.work_dir + "/sessions", w.value(), assigned);
+      BenchDeployment::create(args.work_dir + "/sessions", w.value(), pair_assignments(n));
   if (!dep.ok()) return fail(dep.status());
   note("preparing " + std::to_string(n) + " devices with " + std::to_string(kVisitsEach) +
        " visits each");
-  std::vector<std::pair<Enrollment, std::unique_ptr<Inspection>>> devices;
-  for (int i = 0; i < n; ++i) {
-    auto d = dep.value()->add_device("device-" + std::to_string(i), inspector_of(i));
-    if (!d.ok()) return fail(d.status());
-    const std::string suffix = std::string("-").append(std::to_string(i));
-    for (int k = 0; k < kVisitsEach; ++k) {
-      Result<std::vector<OpId>> ids = d->second->engine().write_batch(
-          visit_writes(w.value(), visit_of(i, k), suffix, inspector_of(i)));
-      if (!ids.ok()) return fail(ids.status());
-    }
-    devices.push_back(std::move(d.value()));
-  }
+  std::vector<PreparedDevice> devices;
+  devices.reserve(static_cast<std::size_t>(n));
+  if (Status s = prepare(*dep.value(), w.value(), n, devices); !s.ok()) return fail(s);
   if (Status s = dep.value()->start_hub(args.tools_dir); !s.ok()) return fail(s);
 
-  note("syncing all at once");
-  std::mutex mu;
-  std::condition_variable go;
-  bool started = false;
-  std::vector<double> ms(static_cast<std::size_t>(n), 0);
-  std::vector<int> ok(static_cast<std::size_t>(n), 0);
-  std::vector<std::string> errors;
-  std::vector<std::thread> threads;
-  threads.reserve(static_cast<std::size_t>(n));
-  for (int i = 0; i < n; ++i) {
-    threads.emplace_back([&, i] {
-      {
-        std::unique_lock<std::mutex> lock(mu);
-        go.wait(lock, [&] { return started; });
-      }
-      SyncOptions o;
-      o.connect_timeout = o.handshake_timeout = std::chrono::milliseconds(60'000);
-      o.io_timeout = std::chrono::milliseconds(120'000);
-      const auto t0 = std::chrono::steady_clock::now();
-      Result<SyncReport> r = sync_with_hub(devices[static_cast<std::size_t>(i)].second->engine(),
-                                           devices[static_cast<std::size_t>(i)].first, o);
-      ms[static_cast<std::size_t>(i)] =
-          std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
-      const bool pushed_all =
-          r.ok() && r->rejected.empty() &&
-          r->pushed == devices[static_cast<std::size_t>(i)].second->engine().stats()->last_own_seq;
-      ok[static_cast<std::size_t>(i)] = pushed_all ? 1 : 0;
-      if (!pushed_all) {
-        std::lock_guard<std::mutex> lock(mu);
-        errors.push_back(r.ok() ? "incomplete push" : r.status().message());
-      }
-    });
-  }
+  LoadOptions o;
+  o.concurrency = static_cast<std::size_t>(args.concurrency);
+  const double handshakes_per_s = handshake_rate(devices, o);
+  note("syncing, " + std::to_string(args.concurrency) + " sessions at a time");
+  const BenchDeployment::Cpu hub0 = dep.value()->hub_cpu();
+  const double bench0 = cpu_seconds_of_this_process();
   const auto t0 = std::chrono::steady_clock::now();
-  {
-    std::lock_guard<std::mutex> lock(mu);
-    started = true;
-  }
-  go.notify_all();
-  for (std::thread& t : threads) t.join();
+  const std::vector<SessionOutcome> outcomes = run_load(devices, o);
   const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  const double bench_cpu = cpu_seconds_of_this_process() - bench0;
+  const BenchDeployment::Cpu hub1 = dep.value()->hub_cpu();
   const double peak = dep.value()->hub_peak_rss_mb();
   if (Status s = dep.value()->stop_hub(); !s.ok()) return fail(s);
-  for (std::size_t i = 0; i < errors.size() && i < 5; ++i) note("failed session: " + errors[i]);
+  const double store_busy = dep.value()->hub_store_busy_s();
 
   int good = 0;
-  for (int v : ok) good += v;
+  int told = 0;
+  double pushed = 0;
+  double pulled = 0;
+  std::vector<double> ms;
+  for (const SessionOutcome& r : outcomes) {
+    pushed += static_cast<double>(r.pushed);
+    pulled += static_cast<double>(r.pulled);
+    if (r.ok) {
+      ++good;
+      ms.push_back(r.ms);
+    } else if (told++ < 5) {
+      note("failed session: " + r.error);
+    }
+  }
+  const double hub_cpu = hub1.total_s - hub0.total_s;
+  const double hub_io = hub1.main_s - hub0.main_s;
   JsonOut out;
   out.add("bench", "sessions");
   out.add("sessions", n);
+  out.add("concurrency", args.concurrency);
   out.add("visits_each", kVisitsEach);
   out.add("sessions_ok", good);
   out.add("sessions_failed", n - good);
   out.add("p50_ms", percentile(ms, 0.50));
   out.add("p99_ms", percentile(ms, 0.99));
   out.add("wall_s", wall);
+  out.add("sessions_per_s", n / wall);
+  out.add("handshakes_per_s", handshakes_per_s);
+  out.add("handshake_limited_s", n / handshakes_per_s);
+  out.add("store_limited_s", store_busy);
+  out.add("hub_cpu_s", hub_cpu);
+  out.add("hub_cpu_ms_per_session", 1000 * hub_cpu / n);
+  out.add("hub_io_cpu_s", hub_io);
+  out.add("hub_store_cpu_s", hub_cpu - hub_io);
   out.add("hub_peak_rss_mb", peak);
+  out.add("bench_cpu_s", bench_cpu);
+  out.add("ops_pushed", pushed);
+  out.add("ops_pulled", pulled);
   std::printf("%s\n", out.str().c_str());
   return good == n ? 0 : 1;
 }

@@ -7,8 +7,8 @@
 #include <ctime>
 #include <exception>
 #include <functional>
-#include <string>
 #include <signal.h>
+#include <string>
 #include <sys/resource.h>
 
 #include <boost/asio/io_context.hpp>
@@ -123,8 +123,11 @@ int run(int argc, char** argv) {
     check({});
   });
   io.run();
+  const vs::HubLoad load = server.value()->load();
   server.value().reset();  // waits for the store thread's last step
-  log_line("stopped");
+  log_line("stopped: " + std::to_string(load.accepted) + " connections accepted, " +
+           std::to_string(load.store_steps) + " store steps run in " +
+           std::to_string(load.store_busy.count() / 1000) + " ms");
   return 0;
 }
 

@@ -342,6 +342,8 @@ HubLoad HubServer::load() const {
   l.evicted = im.admission.evicted();
   l.busy = im.queue.busy();
   l.abandoned = im.queue.abandoned();
+  l.store_steps = im.queue.steps_run();
+  l.store_busy = im.queue.busy_time();
   return l;
 }
 

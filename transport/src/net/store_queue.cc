@@ -78,9 +78,11 @@ asio::awaitable<Result<StoreQueue::Frames>> StoreQueue::take_turn(
   Result<Frames> out = step();
   const std::int64_t us =
       std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - started).count();
-  // Only this thread writes the average: a plain read, modify, write is enough.
+  // Only this thread writes the average and the totals: a plain read, modify, write is enough.
   const std::int64_t mean = mean_step_us_.load();
   mean_step_us_.store(mean == 0 ? us : mean + (us - mean) / 8);
+  steps_run_.store(steps_run_.load() + 1);
+  busy_us_.store(busy_us_.load() + us);
   co_return out;
 }
 

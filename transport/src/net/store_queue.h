@@ -61,6 +61,10 @@ class StoreQueue {
   std::size_t peak() const { return peak_.load(); }
   std::uint64_t busy() const { return busy_.load(); }
   std::uint64_t abandoned() const { return abandoned_.load(); }
+  // Steps run so far, and the store thread's time running them (what the store alone allows:
+  // with the store busy for all of a stretch, nothing can go faster). Any thread.
+  std::uint64_t steps_run() const { return steps_run_.load(); }
+  std::chrono::microseconds busy_time() const { return std::chrono::microseconds(busy_us_.load()); }
   // The retry hint for a device turned away now: the expected time to work off the queue.
   std::chrono::seconds retry_hint() const;
   // Waits until every posted step has run or been dropped.
@@ -80,6 +84,8 @@ class StoreQueue {
   std::atomic<std::uint64_t> busy_{0};
   std::atomic<std::uint64_t> abandoned_{0};
   std::atomic<std::int64_t> mean_step_us_{0};  // a moving average of the steps' run time
+  std::atomic<std::uint64_t> steps_run_{0};
+  std::atomic<std::int64_t> busy_us_{0};
 };
 
 }  // namespace vs::net

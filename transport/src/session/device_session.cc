@@ -27,6 +27,21 @@ std::string rejected_key(std::uint64_t seq) {
 
 }  // namespace
 
+std::size_t ops_in_push(const std::vector<Op>& ops) {
+  // Long notes make big ops: keep each push far below the wire's frame limit, and within the
+  // set items and base entries the hub's decoder takes.
+  std::size_t bytes = 0;
+  std::size_t elements = 0;
+  for (std::size_t i = 0; i < ops.size(); ++i) {
+    std::string value;
+    encode_value(ops[i].value, value);
+    bytes += ops[i].record.size() + ops[i].field.size() + value.size() + 32;
+    elements += batch_elements(ops[i]);
+    if ((bytes > kMaxPushBytes || elements > kMaxBatchElements) && i > 0) return i;
+  }
+  return ops.size();
+}
+
 DeviceSession::DeviceSession(Engine& engine, const SyncOptions& options)
     : engine_(engine), options_(options) {
   // At most 10,000 ops a push, so that the acknowledgement's reasons always fit in one frame.
@@ -134,20 +149,7 @@ Result<std::vector<wire::Frame>> DeviceSession::next_push() {
     Result<std::vector<Op>> ops = engine_.ops_after(from, options_.push_batch_ops);
     if (!ops.ok()) return ops.status();
     if (ops->empty()) break;
-    // Long notes make big ops: keep each push far below the wire's frame limit, and within the
-    // set items and base entries the hub's decoder takes.
-    std::size_t bytes = 0;
-    std::size_t elements = 0;
-    for (std::size_t i = 0; i < ops->size(); ++i) {
-      std::string value;
-      encode_value(ops.value()[i].value, value);
-      bytes += ops.value()[i].record.size() + ops.value()[i].field.size() + value.size() + 32;
-      elements += batch_elements(ops.value()[i]);
-      if ((bytes > kMaxPushBytes || elements > kMaxBatchElements) && i > 0) {
-        ops->resize(i);
-        break;
-      }
-    }
+    ops->resize(ops_in_push(ops.value()));
     in_flight_.push_back(ops->back().id.seq);
     wire::Push p;
     p.batch = wire::encode_batch(ops.value());

@@ -27,6 +27,11 @@ inline constexpr const char* kPullRejectedPrefix = "pull-rejected/";
 // Push batches a device keeps in flight before it waits for an acknowledgement.
 inline constexpr std::size_t kPushWindow = 4;
 
+// How many of `ops` (the next ones to push, in seq order) one push takes: all, or fewer when
+// their bytes would pass about 4 MiB or their set items and base entries kMaxBatchElements;
+// at least one.
+std::size_t ops_in_push(const std::vector<Op>& ops);
+
 class DeviceSession {
  public:
   DeviceSession(Engine& engine, const SyncOptions& options);

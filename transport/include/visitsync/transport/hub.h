@@ -56,14 +56,16 @@ struct HubOptions {
 
 // What the hub holds at one moment, and counters since it started.
 struct HubLoad {
-  std::size_t handshakes = 0;        // connections in their TLS handshake
-  std::size_t sessions = 0;          // authenticated sessions
-  std::size_t store_queue = 0;       // steps posted to the store thread and not finished
-  std::size_t store_queue_peak = 0;  // the most there ever were
-  std::uint64_t accepted = 0;        // connections accepted
-  std::uint64_t evicted = 0;         // handshakes closed to make room for newer connections
-  std::uint64_t busy = 0;            // steps refused or dropped as busy
-  std::uint64_t abandoned = 0;       // steps dropped because their session had closed
+  std::size_t handshakes = 0;               // connections in their TLS handshake
+  std::size_t sessions = 0;                 // authenticated sessions
+  std::size_t store_queue = 0;              // steps posted to the store thread and not finished
+  std::size_t store_queue_peak = 0;         // the most there ever were
+  std::uint64_t accepted = 0;               // connections accepted
+  std::uint64_t evicted = 0;                // handshakes closed to make room for newer connections
+  std::uint64_t busy = 0;                   // steps refused or dropped as busy
+  std::uint64_t abandoned = 0;              // steps dropped because their session had closed
+  std::uint64_t store_steps = 0;            // steps run on the store thread
+  std::chrono::microseconds store_busy{0};  // the store thread's time running them
 };
 
 class HubServer {
