@@ -377,6 +377,23 @@ TEST_CASE_METHOD(Device,
   CHECK(test::slurp(file) == "mine");
 }
 
+TEST_CASE_METHOD(Device, "an error message quotes at most a short part of a long input",
+                 "[e2e][cli][input]") {
+  ok({"init", "--standalone", "--inspector", "I0011", "--reference", test::sample_dir(),
+      "--templates", test::templates_dir()});
+  const std::string id =
+      ok({"visit", "start", "--school", kSchool, "--template", "school-conditions"}).substr(0, 36);
+  const std::string big(131'000, '7');  // a 131 KB value gave 131 KB of stderr
+  for (const std::vector<std::string>& args :
+       {std::vector<std::string>{"visit", "set", id, big, "1"},
+        std::vector<std::string>{"visit", "start", "--school", big, "--template", "x"}}) {
+    test::RunResult r = vs(args);
+    CHECK(r.exit_code == 2);
+    CHECK(r.err.size() < 1200);
+    CHECK_THAT(r.err, Catch::EndsWith("more bytes not shown)\n"));
+  }
+}
+
 TEST_CASE("a run that times out ends what it started too", "[e2e][support]") {
   const auto started = std::chrono::steady_clock::now();
   test::RunResult r =

@@ -30,8 +30,18 @@ int exit_code(const Status& s) {
   return 1;
 }
 
+std::string clipped(const std::string& message, std::size_t max_bytes) {
+  if (message.size() <= max_bytes) return message;
+  std::size_t cut = max_bytes;
+  // Not inside a UTF-8 sequence: continuation bytes are 10xxxxxx.
+  while (cut > 0 && (static_cast<unsigned char>(message[cut]) & 0xC0) == 0x80) --cut;
+  return message.substr(0, cut) + "... (" + std::to_string(message.size() - cut) +
+         " more bytes not shown)";
+}
+
 int fail(const std::string& tool, const Status& s) {
-  std::fprintf(stderr, "%s: error: %s\n", tool.c_str(), s.message().c_str());
+  std::fprintf(stderr, "%s: error: %s\n", tool.c_str(),
+               clipped(s.message(), kMaxMessageBytes).c_str());
   return exit_code(s);
 }
 

@@ -18,8 +18,11 @@ namespace vs::cli {
 // 4 refused by the hub, 1 internal error.
 int exit_code(const Status& s);
 
-// Prints "<tool>: error: <message>" on stderr and returns exit_code(s).
+// Prints "<tool>: error: <message>" on stderr and returns exit_code(s). A message that quotes
+// much of its input (a 131 KB value) is cut to kMaxMessageBytes, at a character's boundary.
+inline constexpr std::size_t kMaxMessageBytes = 1000;
 int fail(const std::string& tool, const Status& s);
+std::string clipped(const std::string& message, std::size_t max_bytes);
 
 // The arguments after the command words: "--name value" options, "--flag" flags, positionals.
 class Args {
