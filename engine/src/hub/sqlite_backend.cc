@@ -110,18 +110,25 @@ Status SqliteBackend::revoke_device(std::string_view id, std::int64_t at_ms) {
   return revoke_.run();
 }
 
+Status SqliteBackend::each_row(store::Stmt& st,
+                               const std::function<void(const store::Stmt&)>& row) {
+  Status out;
+  for (;;) {
+    Result<bool> more = st.step();
+    if (!more.ok() || !more.value()) {
+      out = more.status();
+      break;
+    }
+    row(st);
+  }
+  st.reset();
+  return out;
+}
+
 Result<std::vector<std::string>> SqliteBackend::device_ids() {
   std::vector<std::string> ids;
-  for (;;) {
-    Result<bool> row = list_devices_.step();
-    if (!row.ok()) {
-      list_devices_.reset();
-      return row.status();
-    }
-    if (!row.value()) break;
-    ids.emplace_back(list_devices_.text(0));
-  }
-  list_devices_.reset();
+  Status s = each_row(list_devices_, [&](const store::Stmt& st) { ids.emplace_back(st.text(0)); });
+  if (!s.ok()) return s;
   return ids;
 }
 
@@ -147,17 +154,10 @@ Result<std::vector<std::pair<std::uint64_t, std::string>>> SqliteBackend::reason
     std::string_view device, std::uint64_t lo, std::uint64_t hi, std::size_t limit) {
   std::vector<std::pair<std::uint64_t, std::string>> out;
   rejections_.bind(1, device).bind(2, lo).bind(3, hi).bind(4, static_cast<std::int64_t>(limit));
-  for (;;) {
-    Result<bool> row = rejections_.step();
-    if (!row.ok()) {
-      rejections_.reset();
-      return row.status();
-    }
-    if (!row.value()) break;
-    out.emplace_back(static_cast<std::uint64_t>(rejections_.int64(0)),
-                     std::string(rejections_.text(1)));
-  }
-  rejections_.reset();
+  Status s = each_row(rejections_, [&](const store::Stmt& st) {
+    out.emplace_back(static_cast<std::uint64_t>(st.int64(0)), std::string(st.text(1)));
+  });
+  if (!s.ok()) return s;
   return out;
 }
 

@@ -148,16 +148,8 @@ Status SqliteBackend::scan_record(std::int64_t record, std::uint64_t after, std:
 
 Result<std::vector<std::int64_t>> SqliteBackend::ids(store::Stmt& st) {
   std::vector<std::int64_t> out;
-  for (;;) {
-    Result<bool> row = st.step();
-    if (!row.ok()) {
-      st.reset();
-      return row.status();
-    }
-    if (!row.value()) break;
-    out.push_back(st.int64(0));
-  }
-  st.reset();
+  Status s = each_row(st, [&](const store::Stmt& row) { out.push_back(row.int64(0)); });
+  if (!s.ok()) return s;
   return out;
 }
 
