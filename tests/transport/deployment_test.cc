@@ -143,16 +143,27 @@ TEST_CASE("load_deployment_ca refuses a folder that is not a matching CA",
   CHECK_THAT(message(dir.file("leaf")), Catch::Contains("not a certificate authority"));
 }
 
-TEST_CASE("an enrollment request carries everything but a key, and parses back",
-          "[transport][deployment]") {
+namespace {
+
+// kDevice's enrollment to a hub at `host`:7000, with placeholder PEM texts.
+Enrollment placeholder_enrollment(const std::string& host) {
   Enrollment e;
   e.device_id = kDevice.device_id;
   e.inspector_id = "I0011";
   e.role = "inspector";
-  e.hub_host = "hub.example.org";
+  e.hub_host = host;
   e.hub_port = 7000;
   e.ca_pem = "-----BEGIN CERTIFICATE-----\n...\n";
+  e.cert_pem = "pem";
   e.key_pem = "-----BEGIN PRIVATE KEY-----\nsecret\n";
+  return e;
+}
+
+}  // namespace
+
+TEST_CASE("an enrollment request carries everything but a key, and parses back",
+          "[transport][deployment]") {
+  const Enrollment e = placeholder_enrollment("hub.example.org");
   const std::string json = enrollment_request_json(e);
   CHECK_THAT(json, !Catch::Contains("PRIVATE KEY"));
   Result<Enrollment> back = parse_enrollment_request(json);
@@ -175,14 +186,7 @@ TEST_CASE("an enrollment request carries everything but a key, and parses back",
 
 TEST_CASE("an enrollment file or request of any shape is refused with a reason, never thrown",
           "[transport][deployment]") {
-  Enrollment e;
-  e.device_id = kDevice.device_id;
-  e.inspector_id = "I0011";
-  e.role = "inspector";
-  e.hub_host = "127.0.0.1";
-  e.hub_port = 7000;
-  e.ca_pem = e.cert_pem = e.key_pem = "pem";
-  const std::string good = enrollment_json(e);
+  const std::string good = enrollment_json(placeholder_enrollment("127.0.0.1"));
   REQUIRE(parse_enrollment(good).ok());
   auto with = [&](const std::string& key, const std::string& value) {
     nlohmann::json j = nlohmann::json::parse(good);

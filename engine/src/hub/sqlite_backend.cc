@@ -111,15 +111,15 @@ Status SqliteBackend::revoke_device(std::string_view id, std::int64_t at_ms) {
 }
 
 Status SqliteBackend::each_row(store::Stmt& st,
-                               const std::function<void(const store::Stmt&)>& row) {
+                               const std::function<Result<bool>(const store::Stmt&)>& row) {
   Status out;
   for (;;) {
     Result<bool> more = st.step();
+    if (more.ok() && more.value()) more = row(st);
     if (!more.ok() || !more.value()) {
       out = more.status();
       break;
     }
-    row(st);
   }
   st.reset();
   return out;
@@ -127,7 +127,10 @@ Status SqliteBackend::each_row(store::Stmt& st,
 
 Result<std::vector<std::string>> SqliteBackend::device_ids() {
   std::vector<std::string> ids;
-  Status s = each_row(list_devices_, [&](const store::Stmt& st) { ids.emplace_back(st.text(0)); });
+  Status s = each_row(list_devices_, [&](const store::Stmt& st) -> Result<bool> {
+    ids.emplace_back(st.text(0));
+    return true;
+  });
   if (!s.ok()) return s;
   return ids;
 }
@@ -154,8 +157,9 @@ Result<std::vector<std::pair<std::uint64_t, std::string>>> SqliteBackend::reason
     std::string_view device, std::uint64_t lo, std::uint64_t hi, std::size_t limit) {
   std::vector<std::pair<std::uint64_t, std::string>> out;
   rejections_.bind(1, device).bind(2, lo).bind(3, hi).bind(4, static_cast<std::int64_t>(limit));
-  Status s = each_row(rejections_, [&](const store::Stmt& st) {
+  Status s = each_row(rejections_, [&](const store::Stmt& st) -> Result<bool> {
     out.emplace_back(static_cast<std::uint64_t>(st.int64(0)), std::string(st.text(1)));
+    return true;
   });
   if (!s.ok()) return s;
   return out;

@@ -62,8 +62,10 @@ class SqliteBackend final : public Backend {
   // Steps a kRowSelect query bound by the caller, handing each row to `visit`; resets it.
   Status scan(store::Stmt& st, const RowVisitor& visit);
   Result<std::vector<std::int64_t>> ids(store::Stmt& st);
-  // Steps a bound query, calling `row` on each row; resets it.
-  static Status each_row(store::Stmt& st, const std::function<void(const store::Stmt&)>& row);
+  // Steps a bound query, calling `row` on each row until it returns false or an error (which
+  // each_row returns); resets the query.
+  static Status each_row(store::Stmt& st,
+                         const std::function<Result<bool>(const store::Stmt&)>& row);
 
   std::unique_ptr<Inspection> in_;
   store::Db* db_ = nullptr;

@@ -113,21 +113,11 @@ Result<std::optional<std::vector<Op>>> SqliteBackend::row_at(std::uint64_t pos) 
 
 Status SqliteBackend::scan(store::Stmt& st, const RowVisitor& visit) {
   const StmtRow current(st, *log_);
-  Status out;
-  for (;;) {
-    Result<bool> row = st.step();
-    if (!row.ok() || !row.value()) {
-      out = row.status();
-      break;
-    }
+  return each_row(st, [&](const store::Stmt&) -> Result<bool> {
     Result<Scan> next = visit(current);
-    if (!next.ok() || next.value() == Scan::kStop) {
-      out = next.status();
-      break;
-    }
-  }
-  st.reset();
-  return out;
+    if (!next.ok()) return next.status();
+    return next.value() == Scan::kNext;
+  });
 }
 
 Status SqliteBackend::scan_log(std::uint64_t after, std::uint64_t until,
@@ -148,7 +138,10 @@ Status SqliteBackend::scan_record(std::int64_t record, std::uint64_t after, std:
 
 Result<std::vector<std::int64_t>> SqliteBackend::ids(store::Stmt& st) {
   std::vector<std::int64_t> out;
-  Status s = each_row(st, [&](const store::Stmt& row) { out.push_back(row.int64(0)); });
+  Status s = each_row(st, [&](const store::Stmt& row) -> Result<bool> {
+    out.push_back(row.int64(0));
+    return true;
+  });
   if (!s.ok()) return s;
   return out;
 }
