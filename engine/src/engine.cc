@@ -9,6 +9,7 @@
 
 #include "engine_impl.h"
 #include "merge/field_state.h"
+#include "store/health.h"
 #include "store/migrations.h"
 #include "util/files.h"
 
@@ -38,6 +39,7 @@ Status check_header(const std::string& path) {
 struct StoreFiles {
   bool exists = false;
   std::uintmax_t bytes = 0;
+  bool unclean = false;  // a WAL was left behind: the last connection did not close cleanly
 };
 Result<StoreFiles> store_files(const std::string& path) {
   StoreFiles out;
@@ -53,6 +55,7 @@ Result<StoreFiles> store_files(const std::string& path) {
     if (*suffix == '\0') out.exists = true;
     if (*suffix == '\0' || std::string_view(suffix) == "-wal")
       out.bytes += static_cast<std::uintmax_t>(st.st_size);
+    if (std::string_view(suffix) == "-wal" && st.st_size > 0) out.unclean = true;
   }
   return out;
 }
@@ -72,7 +75,7 @@ Status Engine::Impl::begin_outermost() {
   Result<std::uint64_t> seq = log.last_own_seq();
   if (!seq.ok()) return seq.status();
   last_seq = seq.value();
-  Result<bool> row = load_hlc.step();
+  Result<bool> row = store::step_checked(load_hlc, 1, "the stored clock");
   if (!row.ok()) return row.status();
   const Hlc stored = row.value() ? static_cast<Hlc>(load_hlc.int64(0)) : 0;
   load_hlc.reset();
@@ -182,7 +185,7 @@ Result<OpId> Engine::Impl::write_one(const Write& w, const std::vector<OpId>* se
 }
 
 Engine::Engine(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
-Engine::~Engine() = default;
+Engine::~Engine() { store::save_damage_marker(*impl_->db); }
 
 Result<std::unique_ptr<Engine>> Engine::open(const std::string& path, const Options& options) {
   Result<StoreFiles> files = store_files(path);
@@ -225,20 +228,23 @@ Result<std::unique_ptr<Engine>> Engine::open(const std::string& path, const Opti
     const char* name;
   };
   const Spec specs[] = {
-      {&impl->load_hlc, "SELECT value FROM meta WHERE key = 'hlc'", "load clock"},
+      {&impl->load_hlc, "SELECT value, crc = vs_crc(key, value) FROM meta WHERE key = 'hlc'",
+       "load clock"},
       {&impl->save_hlc,
-       "INSERT INTO meta(key, value) VALUES('hlc', ?1) "
-       "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+       "INSERT INTO meta(key, value, crc) VALUES('hlc', ?1, vs_crc('hlc', ?1)) "
+       "ON CONFLICT(key) DO UPDATE SET value = excluded.value, crc = excluded.crc",
        "save clock"},
-      {&impl->get_counter, "SELECT value FROM counters WHERE name = ?1", "read counter"},
-      {&impl->get_setting, "SELECT value FROM settings WHERE name = ?1", "read setting"},
+      {&impl->get_counter, "SELECT value, crc = vs_crc(name, value) FROM counters WHERE name = ?1",
+       "read counter"},
+      {&impl->get_setting, "SELECT value, crc = vs_crc(name, value) FROM settings WHERE name = ?1",
+       "read setting"},
       {&impl->put_setting,
-       "INSERT INTO settings(name, value) VALUES(?1, ?2) "
-       "ON CONFLICT(name) DO UPDATE SET value = excluded.value",
+       "INSERT INTO settings(name, value, crc) VALUES(?1, ?2, vs_crc(?1, ?2)) "
+       "ON CONFLICT(name) DO UPDATE SET value = excluded.value, crc = excluded.crc",
        "write setting"},
       {&impl->put_counter,
-       "INSERT INTO counters(name, value) VALUES(?1, ?2) "
-       "ON CONFLICT(name) DO UPDATE SET value = excluded.value",
+       "INSERT INTO counters(name, value, crc) VALUES(?1, ?2, vs_crc(?1, ?2)) "
+       "ON CONFLICT(name) DO UPDATE SET value = excluded.value, crc = excluded.crc",
        "write counter"},
   };
   for (const Spec& s : specs) {
@@ -250,10 +256,10 @@ Result<std::unique_ptr<Engine>> Engine::open(const std::string& path, const Opti
   // The device id: recorded at creation, checked afterwards.
   Impl& im = *impl;
   Status s = im.in_txn([&]() -> Status {
-    Result<store::Stmt> get =
-        im.db->prepare("SELECT value FROM meta WHERE key = 'device_id'", "device id");
+    Result<store::Stmt> get = im.db->prepare(
+        "SELECT value, crc = vs_crc(key, value) FROM meta WHERE key = 'device_id'", "device id");
     if (!get.ok()) return get.status();
-    Result<bool> row = get->step();
+    Result<bool> row = store::step_checked(*get, 1, "the stored device id");
     if (!row.ok()) return row.status();
     std::string stored = row.value() ? std::string(get->text(0)) : std::string();
     get->reset();
@@ -261,7 +267,8 @@ Result<std::unique_ptr<Engine>> Engine::open(const std::string& path, const Opti
       if (options.device_id.empty()) return Status::invalid_input("a new store needs a device id");
       if (Status c = check_device_id(options.device_id); !c.ok()) return c;
       Result<store::Stmt> put = im.db->prepare(
-          "INSERT INTO meta(key, value) VALUES('device_id', ?1)", "record device id");
+          "INSERT INTO meta(key, value, crc) VALUES('device_id', ?1, vs_crc('device_id', ?1))",
+          "record device id");
       if (!put.ok()) return put.status();
       put->bind(1, options.device_id);
       if (Status p = put->run(); !p.ok()) return p;
@@ -275,11 +282,16 @@ Result<std::unique_ptr<Engine>> Engine::open(const std::string& path, const Opti
     Result<std::int64_t> idx = im.log.device_idx(stored);
     if (!idx.ok()) return idx.status();
     if (idx.value() != changelog::kOwnDeviceIdx) {
-      return Status::corrupt(path + ": this device is not the store's first device");
+      return Status::damaged(path + ": this device is not the store's first device");
     }
     return Status();
   });
   if (!s.ok()) return s;
+  // Last, once this open's own transactions are done: a store found damaged takes no writes.
+  if (files->unclean) {
+    if (Status c = store::check_store(db, false); !c.ok() && c.code() != Code::kDamaged) return c;
+  }
+  if (Status m = store::load_damage_marker(db); !m.ok()) return m;
   return std::unique_ptr<Engine>(new Engine(std::move(impl)));
 }
 
@@ -423,7 +435,8 @@ Result<std::vector<OpId>> Engine::record_clock(std::string_view record) {
 
 Result<std::string> Engine::setting(std::string_view name) {
   impl_->get_setting.bind(1, name);
-  Result<bool> row = impl_->get_setting.step();
+  Result<bool> row =
+      store::step_checked(impl_->get_setting, 1, "setting '" + std::string(name) + "'");
   if (!row.ok()) return row.status();
   std::string v = row.value() ? std::string(impl_->get_setting.text(0)) : std::string();
   impl_->get_setting.reset();
@@ -433,7 +446,8 @@ Result<std::string> Engine::setting(std::string_view name) {
 Result<std::vector<std::pair<std::string, std::string>>> Engine::settings_with_prefix(
     std::string_view prefix) {
   Result<store::Stmt> st = impl_->db->prepare(
-      "SELECT name, value FROM settings WHERE name >= ?1 AND name < ?2 ORDER BY name",
+      "SELECT name, value, crc = vs_crc(name, value) FROM settings "
+      "WHERE name >= ?1 AND name < ?2 ORDER BY name",
       "settings by prefix");
   if (!st.ok()) return st.status();
   std::string upper(prefix);
@@ -441,7 +455,7 @@ Result<std::vector<std::pair<std::string, std::string>>> Engine::settings_with_p
   st->bind(1, prefix).bind(2, upper);
   std::vector<std::pair<std::string, std::string>> out;
   for (;;) {
-    Result<bool> row = st->step();
+    Result<bool> row = store::step_checked(*st, 2, "a setting");
     if (!row.ok()) return row.status();
     if (!row.value()) break;
     out.emplace_back(std::string(st->text(0)), std::string(st->text(1)));
@@ -458,7 +472,8 @@ Status Engine::set_setting(std::string_view name, std::string_view value) {
 
 Result<std::uint64_t> Engine::counter(std::string_view name) {
   impl_->get_counter.bind(1, name);
-  Result<bool> row = impl_->get_counter.step();
+  Result<bool> row =
+      store::step_checked(impl_->get_counter, 1, "counter '" + std::string(name) + "'");
   if (!row.ok()) return row.status();
   const std::uint64_t v = row.value() ? static_cast<std::uint64_t>(impl_->get_counter.int64(0)) : 0;
   impl_->get_counter.reset();
@@ -493,21 +508,7 @@ Result<EngineStats> Engine::stats() {
   return st;
 }
 
-Status Engine::check_integrity() {
-  Result<store::Stmt> st = impl_->db->prepare("PRAGMA integrity_check(20)", "integrity check");
-  if (!st.ok()) return st.status();
-  std::string findings;
-  for (;;) {
-    Result<bool> row = st->step();
-    if (!row.ok()) return row.status();
-    if (!row.value()) break;
-    if (st->text(0) == "ok") continue;
-    if (!findings.empty()) findings += "; ";
-    findings += std::string(st->text(0));
-  }
-  if (!findings.empty()) return Status::corrupt(impl_->db->path() + ": " + findings);
-  return Status();
-}
+Status Engine::check_integrity() { return store::check_store(*impl_->db, true); }
 
 Hlc Engine::now_hlc() { return impl_->hlc.last(); }
 

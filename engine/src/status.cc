@@ -20,17 +20,20 @@ std::string_view code_name(Code code) {
       return "i/o error";
     case Code::kInternal:
       return "internal error";
+    case Code::kDamaged:
+      return "damaged store";
   }
   return "unknown code";
 }
 
 Status& Status::annotate(std::string_view where) {
-  if (!ok() && !where.empty()) {
-    std::string m(where);
-    m += ": ";
-    m += message_;
-    message_ = std::move(m);
-  }
+  if (ok() || where.empty()) return *this;
+  // A report of damage keeps its first words first: "store damaged: where: message".
+  constexpr std::string_view kDamage = "store damaged: ";
+  const std::size_t at =
+      code_ == Code::kDamaged && message_.compare(0, kDamage.size(), kDamage) == 0 ? kDamage.size()
+                                                                                   : 0;
+  message_.insert(at, std::string(where) + ": ");
   return *this;
 }
 

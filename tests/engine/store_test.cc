@@ -11,10 +11,14 @@
 
 #include <visitsync/engine.h>
 
+#include "raw_sql.h"
 #include "store/migrations.h"
 #include "support/test_support.h"
 
 using namespace vs;
+using vs::test::kBackToVersion3;
+using vs::test::kSealOps;
+using vs::test::raw_sql;
 
 namespace {
 
@@ -26,26 +30,6 @@ std::string read_bytes(const std::string& path) {
 void write_bytes(const std::string& path, const std::string& bytes) {
   std::ofstream out(path, std::ios::binary | std::ios::trunc);
   out << bytes;
-}
-
-// Runs SQL on a file with plain SQLite, outside the engine.
-std::string raw_sql(const std::string& path, const std::string& sql) {
-  sqlite3* db = nullptr;
-  REQUIRE(sqlite3_open(path.c_str(), &db) == SQLITE_OK);
-  std::string out;
-  auto cb = [](void* o, int n, char** vals, char**) {
-    auto* s = static_cast<std::string*>(o);
-    for (int i = 0; i < n; ++i) *s += (vals[i] != nullptr ? vals[i] : "NULL");
-    return 0;
-  };
-  char* err = nullptr;
-  const int rc = sqlite3_exec(db, sql.c_str(), cb, &out, &err);
-  std::string e = err != nullptr ? err : "";
-  sqlite3_free(err);
-  sqlite3_close(db);
-  INFO(e);
-  REQUIRE(rc == SQLITE_OK);
-  return out;
 }
 
 Result<std::unique_ptr<Engine>> try_open(const std::string& path,
@@ -208,15 +192,15 @@ TEST_CASE("a damaged store gives a corruption error, not a crash", "[engine][sto
 
   auto e = try_open(path);
   if (!e.ok()) {
-    CHECK(e.status().code() == Code::kCorrupt);
+    CHECK(e.status().code() == Code::kDamaged);
     return;
   }
   const Status integrity = e.value()->check_integrity();
-  CHECK(integrity.code() == Code::kCorrupt);
+  CHECK(integrity.code() == Code::kDamaged);
   Result<std::string> d = e.value()->digest();
   REQUIRE_FALSE(d.ok());
-  CHECK(d.status().code() == Code::kCorrupt);
-  CHECK_THAT(d.status().message(), Catch::Contains("malformed") || Catch::Contains("corrupt"));
+  CHECK(d.status().code() == Code::kDamaged);
+  CHECK_THAT(d.status().message(), Catch::StartsWith("store damaged: "));
 }
 
 namespace {
@@ -351,8 +335,9 @@ TEST_CASE_METHOD(Received,
     REQUIRE(reopened.ok());
     Result<LogSlice> s = reopened.value()->log_after(0, 1'000'000);
     REQUIRE_FALSE(s.ok());
-    CHECK(s.status().code() == Code::kCorrupt);
-    CHECK_THAT(s.status().message(), Catch::Contains("op log row at"));
+    CHECK(s.status().code() == Code::kDamaged);
+    CHECK_THAT(s.status().message(),
+               Catch::StartsWith("store damaged: ") && Catch::Contains("op log row at"));
   }
 }
 
@@ -424,10 +409,9 @@ TEST_CASE_METHOD(Received, "a store written before runs reads its log and stores
                  "[engine][store][log]") {
   receive(0, 300, 1);  // one at a time: one op a row, as version 2 stored every op
   // Back to version 2's table, as a store of that version holds it.
-  raw_sql(path,
-          "DROP INDEX ops_runs; ALTER TABLE ops DROP COLUMN more; "
-          "ALTER TABLE ops DROP COLUMN more_ops; "
-          "PRAGMA user_version = 2");
+  raw_sql(path, std::string(kBackToVersion3) +
+                    "DROP INDEX ops_runs; ALTER TABLE ops DROP COLUMN more; " +
+                    "ALTER TABLE ops DROP COLUMN more_ops; PRAGMA user_version = 2");
   auto b = try_open(path, "dev-b");
   REQUIRE(b.ok());
   CHECK(b.value()->stats()->schema_version == store::store_migrations().back().version);
@@ -463,14 +447,17 @@ TEST_CASE_METHOD(Received,
           damaged += {kHex[pick(16)], kHex[pick(16)]};
     }
     INFO("round " << round);
-    raw_sql(path, "UPDATE ops SET more = x'" + damaged + "' WHERE pos = 2");
+    // With its checksum made anew: what the decoder does with bytes the checksum cannot
+    // vouch against (a bug, or a format this build does not know).
+    raw_sql(path, "UPDATE ops SET more = x'" + damaged + "' WHERE pos = 2; " + kSealOps);
     auto b = try_open(path, "dev-b");
     REQUIRE(b.ok());
     Result<LogSlice> s = b.value()->log_after(0, 1'000'000);
     if (s.ok()) {
       CHECK(s->ops.size() == sent.size());
     } else {
-      CHECK(s.status().code() == Code::kCorrupt);
+      // Malformed bytes, or a field idx the store does not hold (which is damage).
+      CHECK((s.status().code() == Code::kCorrupt || s.status().code() == Code::kDamaged));
       CHECK_THAT(s.status().message(), Catch::Contains("op log row at 2"));
     }
   }

@@ -17,6 +17,7 @@ int exit_code(const Status& s) {
       return 0;
     case Code::kInvalidInput:
     case Code::kNotFound:
+    case Code::kDamaged:  // its message is distinct: "store damaged: ..."
       return 2;
     case Code::kUnavailable:
       return 3;

@@ -78,7 +78,14 @@ class Engine {
  public:
   // Opens (or creates) the store at `path`, applying pending migrations. Refuses with
   // kInvalidInput a file that is not a visitsync store, or one written by a newer version;
-  // kCorrupt a damaged file; kInvalidInput an options.device_id that does not match the store's.
+  // kDamaged a file SQLite cannot read; kInvalidInput an options.device_id that does not match
+  // the store's.
+  //
+  // Damage: every row carries a checksum, checked when it is read. A read of a damaged row
+  // fails with kDamaged ("store damaged: record 'visit/...' fails its checksum"), never with
+  // other data. From then on, and in every later open until the store is repaired (a marker
+  // file `<path>-damaged` keeps the report), writes are refused with kDamaged; reads of sound
+  // rows go on. A store whose last close was not clean gets SQLite's quick check at open.
   static Result<std::unique_ptr<Engine>> open(const std::string& path, const Options& options);
   ~Engine();
   Engine(const Engine&) = delete;
@@ -144,7 +151,7 @@ class Engine {
 
   Result<EngineStats> stats();
 
-  // Runs SQLite's integrity check over the whole file: kCorrupt with its first findings.
+  // Runs SQLite's integrity check over the whole file: kDamaged with its first findings.
   Status check_integrity();
 
   // The clock: the next stamp this replica would use is above now_hlc(). observe() advances it

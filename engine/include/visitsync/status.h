@@ -24,6 +24,8 @@ enum class Code : std::int32_t {
   kCorrupt = 5,       // a store or a frame is damaged
   kIo = 6,            // the operating system refused a read or write
   kInternal = 7,      // a bug in visitsync
+  kDamaged = 8,       // this replica's own store fails its checks (a row's checksum, SQLite's
+                      // structure): its data cannot be trusted; `visitsync repair` heals it
 };
 
 // Short lowercase name of a code ("invalid input", "not found", ...).
@@ -44,6 +46,10 @@ class [[nodiscard]] Status {
   static Status corrupt(std::string message) { return {Code::kCorrupt, std::move(message)}; }
   static Status io(std::string message) { return {Code::kIo, std::move(message)}; }
   static Status internal(std::string message) { return {Code::kInternal, std::move(message)}; }
+  // Prefixes "store damaged: ", the words every report of a damaged store starts with.
+  static Status damaged(std::string_view message) {
+    return {Code::kDamaged, "store damaged: " + std::string(message)};
+  }
 
   Status(Code code, std::string message) : code_(code), message_(std::move(message)) {}
 
@@ -51,7 +57,8 @@ class [[nodiscard]] Status {
   Code code() const { return code_; }
   const std::string& message() const { return message_; }
 
-  // Prefixes the message with where it happened: "where: message". No-op on OK.
+  // Prefixes the message with where it happened: "where: message". No-op on OK. A kDamaged
+  // message keeps its "store damaged: " first.
   Status& annotate(std::string_view where);
   // The same, for a temporary: `return s.annotated("opening x");`
   Status annotated(std::string_view where) const&;

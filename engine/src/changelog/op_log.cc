@@ -11,6 +11,8 @@ namespace {
 // The caches hold every record a batch touches; past this size they start over (a hub holds
 // far more records than are hot at once).
 constexpr std::size_t kMaxCached = 200000;
+// The values of one log row an INSERT binds (all its columns but pos and crc).
+constexpr std::size_t kRowParams = 11;
 
 // The columns of kRowSelect.
 enum Column {
@@ -25,7 +27,11 @@ enum Column {
   kValue,
   kBase,
   kMore,
-  kMoreOps
+  kMoreOps,
+  kRowCrc,  // 1 when the row matches its checksum; then the names it joins
+  kDeviceCrc,
+  kRecordCrc,
+  kFieldCrc,
 };
 
 }  // namespace
@@ -34,7 +40,10 @@ enum Column {
 // read_row(), instead of silently dropping out of every read.
 const char* const kRowSelect =
     "SELECT o.pos, d.id, o.seq, o.hlc, r.key, f.name, o.policy, o.context, o.value, o.base, "
-    "o.more, o.more_ops "
+    "o.more, o.more_ops, "
+    "o.crc = vs_crc(o.device, o.seq, o.hlc, o.record, o.field, o.policy, o.context, o.value, "
+    "o.base, o.more, o.more_ops), "
+    "d.crc = vs_crc(d.idx, d.id), r.key_crc = vs_crc(r.idx, r.key), f.crc = vs_crc(f.idx, f.name) "
     "FROM ops o LEFT JOIN devices d ON d.idx = o.device LEFT JOIN records r ON r.idx = o.record "
     "LEFT JOIN field_names f ON f.idx = o.field ";
 
@@ -54,6 +63,30 @@ Result<std::vector<OpId>> decode_base(std::string_view bytes) {
   return base;
 }
 
+namespace {
+
+// An INSERT of `rows` log rows, each with its checksum over its own parameters.
+std::string insert_sql(std::size_t rows) {
+  std::string sql =
+      "INSERT INTO ops(device, seq, hlc, record, field, policy, context, value, base, more, "
+      "more_ops, crc) VALUES ";
+  for (std::size_t i = 0; i < rows; ++i) {
+    std::string params;
+    for (std::size_t c = 1; c <= kRowParams; ++c)
+      params += (c == 1 ? "?" : ", ?") + std::to_string(i * kRowParams + c);
+    sql += (i == 0 ? "(" : ", (") + params + ", vs_crc(" + params + "))";
+  }
+  return sql;
+}
+
+// Names are interned at max(idx) + 1, with their checksum, in one statement.
+std::string add_name_sql(const char* table, const char* column) {
+  return std::string("INSERT INTO ") + table + "(idx, " + column + ", crc) SELECT n, ?1, " +
+         "vs_crc(n, ?1) FROM (SELECT coalesce(max(idx), 0) + 1 AS n FROM " + table + ")";
+}
+
+}  // namespace
+
 Result<OpLog> OpLog::create(store::Db& db) {
   OpLog log(db);
   struct Spec {
@@ -64,20 +97,21 @@ Result<OpLog> OpLog::create(store::Db& db) {
   const std::string own_after =
       std::string(kRowSelect) + "WHERE o.device = 1 AND o.seq > ?1 ORDER BY o.seq LIMIT ?2";
   const std::string after = std::string(kRowSelect) + "WHERE o.pos > ?1 ORDER BY o.pos LIMIT ?2";
-  const char* const insert =
-      "INSERT INTO ops(device, seq, hlc, record, field, policy, context, value, base, more, "
-      "more_ops) VALUES ";
-  std::string many = insert;
-  for (std::size_t i = 0; i < kRowsPerInsert; ++i)
-    many += i == 0 ? "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)" : ", (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
-  const std::string one = std::string(insert) + "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
+  const std::string add_devices = add_name_sql("devices", "id");
+  const std::string add_fields = add_name_sql("field_names", "name");
+  const std::string many = insert_sql(kRowsPerInsert);
+  const std::string one = insert_sql(1);
   const Spec specs[] = {
-      {&log.find_device_, "SELECT idx FROM devices WHERE id = ?1", "find device"},
-      {&log.add_device_, "INSERT INTO devices(id) VALUES(?1)", "add device"},
-      {&log.device_name_, "SELECT id FROM devices WHERE idx = ?1", "device name"},
-      {&log.find_field_, "SELECT idx FROM field_names WHERE name = ?1", "find field name"},
-      {&log.add_field_, "INSERT INTO field_names(name) VALUES(?1)", "add field name"},
-      {&log.field_name_, "SELECT name FROM field_names WHERE idx = ?1", "field name"},
+      {&log.find_device_, "SELECT idx, crc = vs_crc(idx, id) FROM devices WHERE id = ?1",
+       "find device"},
+      {&log.add_device_, add_devices.c_str(), "add device"},
+      {&log.device_name_, "SELECT id, crc = vs_crc(idx, id) FROM devices WHERE idx = ?1",
+       "device name"},
+      {&log.find_field_, "SELECT idx, crc = vs_crc(idx, name) FROM field_names WHERE name = ?1",
+       "find field name"},
+      {&log.add_field_, add_fields.c_str(), "add field name"},
+      {&log.field_name_, "SELECT name, crc = vs_crc(idx, name) FROM field_names WHERE idx = ?1",
+       "field name"},
       {&log.append_, one.c_str(), "append op"},
       {&log.append_many_, many.c_str(), "append ops"},
       {&log.own_after_, own_after.c_str(), "own ops after seq"},
@@ -108,7 +142,9 @@ Result<std::int64_t> intern(store::Db& db, store::Stmt& find, store::Stmt& add, 
   std::int64_t idx;
   if (row.value()) {
     idx = find.int64(0);
+    Status sum = store::check_sum(find, 1, "interned name '" + std::string(key) + "'");
     find.reset();
+    if (!sum.ok()) return sum;
   } else {
     find.reset();
     add.bind(1, key);
@@ -125,8 +161,13 @@ Result<std::optional<std::int64_t>> lookup(store::Stmt& find, std::string_view k
   Result<bool> row = find.step();
   if (!row.ok()) return row.status();
   std::optional<std::int64_t> idx;
-  if (row.value()) idx = find.int64(0);
+  Status sum;
+  if (row.value()) {
+    idx = find.int64(0);
+    sum = store::check_sum(find, 1, "interned name '" + std::string(key) + "'");
+  }
   find.reset();
+  if (!sum.ok()) return sum;
   return idx;
 }
 
@@ -150,7 +191,7 @@ Result<std::optional<std::int64_t>> OpLog::find_device(std::string_view device) 
 
 namespace {
 
-// The name of an interned idx, through `cache`; kCorrupt if `table` has no such idx.
+// The name of an interned idx, through `cache`; kDamaged if `table` has no such idx.
 Result<std::string> name_of(store::Stmt& find, std::unordered_map<std::int64_t, std::string>& cache,
                             std::int64_t idx, const char* table) {
   if (auto it = cache.find(idx); it != cache.end()) return it->second;
@@ -159,10 +200,13 @@ Result<std::string> name_of(store::Stmt& find, std::unordered_map<std::int64_t, 
   if (!row.ok()) return row.status();
   if (!row.value()) {
     find.reset();
-    return Status::corrupt("idx " + std::to_string(idx) + " is not in the " + table + " table");
+    return Status::damaged("idx " + std::to_string(idx) + " is not in the " + table + " table");
   }
   std::string name(find.text(0));
+  Status sum =
+      store::check_sum(find, 1, std::string("row ") + std::to_string(idx) + " of " + table);
   find.reset();
+  if (!sum.ok()) return sum;
   if (cache.size() >= kMaxCached) cache.clear();
   cache.emplace(idx, name);
   return name;
@@ -245,7 +289,7 @@ Status OpLog::write_rows(store::Stmt& st, std::size_t from, std::size_t count) {
     blob_or_null(p + 8, r.base);
     blob_or_null(p + 9, r.more);
     st.bind(p + 10, r.more_ops);
-    p += 11;
+    p += static_cast<int>(kRowParams);
   }
   return st.run();
 }
@@ -267,15 +311,31 @@ std::uint64_t OpLog::row_pos(const store::Stmt& st) {
 std::string_view OpLog::row_device(const store::Stmt& st) { return st.text(kDevice); }
 std::string_view OpLog::row_record(const store::Stmt& st) { return st.text(kRecord); }
 std::size_t OpLog::row_ops(const store::Stmt& st) {
-  return 1 + static_cast<std::size_t>(
-                 std::clamp<std::int64_t>(st.int64(kMoreOps), 0, kMaxRunOps - 1));
+  return 1 +
+         static_cast<std::size_t>(std::clamp<std::int64_t>(st.int64(kMoreOps), 0, kMaxRunOps - 1));
 }
 
 std::size_t OpLog::row_bytes(const store::Stmt& st) {
   return st.blob(kValue).size() + st.blob(kBase).size() + st.blob(kMore).size();
 }
 
+namespace {
+
+// The row and the names it joins match their checksums.
+Status check_row(const store::Stmt& st) {
+  const std::string row = "op log row at " + std::to_string(st.int64(kPos));
+  if (st.is_null(kDevice) || st.is_null(kRecord) || st.is_null(kField))
+    return Status::damaged(row + " names a device, record or field the store does not hold");
+  if (Status s = store::check_sum(st, kRowCrc, row); !s.ok()) return s;
+  if (Status s = store::check_sum(st, kDeviceCrc, "the device id of " + row); !s.ok()) return s;
+  if (Status s = store::check_sum(st, kRecordCrc, "the record key of " + row); !s.ok()) return s;
+  return store::check_sum(st, kFieldCrc, "the field name of " + row);
+}
+
+}  // namespace
+
 Status OpLog::read_row(const store::Stmt& st, std::vector<Op>& out) {
+  if (Status damage = check_row(st); !damage.ok()) return damage;
   const std::size_t first = out.size();
   Op op;
   op.id.device = std::string(st.text(kDevice));
@@ -290,9 +350,7 @@ Status OpLog::read_row(const store::Stmt& st, std::vector<Op>& out) {
   Result<Value> value = decode_value(st.blob(kValue));
   Result<std::vector<OpId>> base = decode_base(st.blob(kBase));
   const std::int64_t more_ops = st.int64(kMoreOps);
-  if (st.is_null(kDevice) || st.is_null(kRecord) || st.is_null(kField)) {
-    s = Status::corrupt("its device, record or field idx is not interned");
-  } else if (policy < 0 || policy >= kPolicyCount) {
+  if (policy < 0 || policy >= kPolicyCount) {
     s = Status::corrupt("policy " + std::to_string(policy));
   } else if (!value.ok()) {
     s = value.status();

@@ -47,7 +47,7 @@ class OpLog {
   // The idx of a known device; nullopt when unknown.
   Result<std::optional<std::int64_t>> find_device(std::string_view device);
 
-  // The id of a device idx (kCorrupt if unknown).
+  // The id of a device idx (kDamaged if unknown).
   Result<std::string> device_name(std::int64_t idx);
 
   // Appends an op of the record `record_idx`. Requires: the caller checked it is new. Rows are

@@ -172,8 +172,9 @@ Result<std::unique_ptr<Inspection>> Inspection::open(const std::string& data_dir
   Result<std::string> mode = impl->engine->setting("mode");
   Result<std::string> actor = impl->engine->setting("actor");
   Result<std::string> role = impl->engine->setting("role");
-  if (!mode.ok() || !actor.ok() || !role.ok())
-    return Status::io(data_dir + ": cannot read settings");
+  for (const Result<std::string>* r : {&mode, &actor, &role}) {
+    if (!r->ok()) return r->status().annotated(data_dir);
+  }
   if (mode.value().empty())
     return Status::invalid_input(data_dir + ": the store was never initialized");
   Result<Role> r = parse_role(role.value());

@@ -13,8 +13,17 @@ struct FreeMdCtx {
   void operator()(EVP_MD_CTX* p) const noexcept { EVP_MD_CTX_free(p); }
 };
 
-Result<RecordState> decode_row(store::Stmt& st, int col, std::string_view key) {
-  Result<RecordState> rs = RecordState::decode(st.blob(col));
+// The columns every query of a record's state selects, in this order from column 1: its
+// state, then whether its checksums match.
+constexpr const char* kStateColumns =
+    "state, crc = vs_crc(idx, conflicts, state), key_crc = vs_crc(idx, key)";
+
+// The state of the current row (kStateColumns), checked against its checksums first.
+Result<RecordState> decode_row(store::Stmt& st, std::string_view key) {
+  const std::string what = "record '" + std::string(key) + "'";
+  if (Status s = store::check_sum(st, 2, what); !s.ok()) return s;
+  if (Status s = store::check_sum(st, 3, "the key of " + what); !s.ok()) return s;
+  Result<RecordState> rs = RecordState::decode(st.blob(1));
   if (!rs.ok()) return rs.status().annotate("record '" + std::string(key) + "'");
   return rs;
 }
@@ -59,19 +68,31 @@ Result<RecordTable> RecordTable::create(store::Db& db) {
     const char* sql;
     const char* name;
   };
+  const std::string cols = kStateColumns;
+  const std::string load = "SELECT idx, " + cols + " FROM records WHERE key = ?1";
+  const std::string conflicted =
+      "SELECT key, " + cols + " FROM records WHERE conflicts > 0 ORDER BY key";
+  const std::string all = "SELECT key, " + cols + " FROM records ORDER BY key";
   const Spec specs[] = {
-      {&t.load_, "SELECT idx, state FROM records WHERE key = ?1", "load record"},
-      {&t.insert_, "INSERT INTO records(key, conflicts, state) VALUES(?1, 0, x'')", "add record"},
-      {&t.save_, "UPDATE records SET conflicts = ?2, state = ?3 WHERE idx = ?1", "save record"},
-      {&t.conflicted_, "SELECT key, state FROM records WHERE conflicts > 0 ORDER BY key",
-       "list conflicts"},
+      {&t.load_, load.c_str(), "load record"},
+      // At max(idx) + 1 (as SQLite would pick), so that its checksums go in with the row.
+      {&t.insert_,
+       "INSERT INTO records(idx, key, conflicts, state, key_crc, crc) "
+       "SELECT n, ?1, 0, x'', vs_crc(n, ?1), vs_crc(n, 0, x'') "
+       "FROM (SELECT coalesce(max(idx), 0) + 1 AS n FROM records)",
+       "add record"},
+      {&t.save_,
+       "UPDATE records SET conflicts = ?2, state = ?3, crc = vs_crc(idx, ?2, ?3) WHERE idx = ?1",
+       "save record"},
+      {&t.conflicted_, conflicted.c_str(), "list conflicts"},
       {&t.conflict_count_, "SELECT coalesce(sum(conflicts), 0) FROM records WHERE conflicts > 0",
        "count conflicts"},
       {&t.prefix_,
-       "SELECT key FROM records WHERE key >= ?1 AND key < ?2 AND length(state) > 0 ORDER BY key",
+       "SELECT key, key_crc = vs_crc(idx, key) FROM records "
+       "WHERE key >= ?1 AND key < ?2 AND length(state) > 0 ORDER BY key",
        "records by prefix"},
       {&t.count_, "SELECT count(*) FROM records WHERE length(state) > 0", "count records"},
-      {&t.all_, "SELECT key, state FROM records ORDER BY key", "digest"},
+      {&t.all_, all.c_str(), "digest"},
   };
   for (const Spec& s : specs) {
     Result<store::Stmt> st = db.prepare(s.sql, s.name);
@@ -87,7 +108,7 @@ Result<std::optional<RecordTable::Loaded>> RecordTable::load(std::string_view ke
   if (!row.ok()) return row.status();
   std::optional<Loaded> out;
   if (row.value()) {
-    Result<RecordState> rs = decode_row(load_, 1, key);
+    Result<RecordState> rs = decode_row(load_, key);
     if (!rs.ok()) {
       load_.reset();
       return rs.status();
@@ -108,7 +129,10 @@ Status RecordTable::save(std::int64_t idx, const RecordState& state) {
   const std::string bytes = state.encode();
   save_.bind(1, idx).bind(2, static_cast<std::int64_t>(state.conflict_count()));
   save_.bind_blob(3, bytes.data(), bytes.size());
-  return save_.run();
+  if (Status s = save_.run(); !s.ok()) return s;
+  if (db_->changes() != 1)
+    return Status::damaged("record idx " + std::to_string(idx) + " is not in the store");
+  return Status();
 }
 
 Result<std::vector<Conflict>> RecordTable::conflicts(std::optional<std::string_view> key) {
@@ -123,7 +147,7 @@ Result<std::vector<Conflict>> RecordTable::conflicts(std::optional<std::string_v
   }
   Status s = each_row(conflicted_, [&](store::Stmt& st) -> Status {
     const std::string k(st.text(0));
-    Result<RecordState> rs = decode_row(st, 1, k);
+    Result<RecordState> rs = decode_row(st, k);
     if (!rs.ok()) return rs.status();
     return collect_conflicts(k, rs.value(), out);
   });
@@ -149,7 +173,7 @@ Result<std::vector<std::string>> RecordTable::keys_with_prefix(std::string_view 
   std::vector<std::string> keys;
   Status s = each_row(prefix_, [&](store::Stmt& st) {
     keys.emplace_back(st.text(0));
-    return Status();
+    return store::check_sum(st, 1, "the key of record '" + keys.back() + "'");
   });
   if (!s.ok()) return s;
   return keys;
@@ -173,7 +197,7 @@ Result<std::string> RecordTable::digest() {
   std::string buf;
   Status s = each_row(all_, [&](store::Stmt& st) -> Status {
     const std::string key(st.text(0));
-    Result<RecordState> rs = decode_row(st, 1, key);
+    Result<RecordState> rs = decode_row(st, key);
     if (!rs.ok()) return rs.status();
     if (rs->empty()) return Status();  // made for an op that was then rejected
     buf.clear();

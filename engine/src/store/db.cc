@@ -1,8 +1,58 @@
 #include "store/db.h"
 
+#include <cstring>
 #include <string>
 
+#include "util/crc32c.h"
+
 namespace vs::store {
+namespace {
+
+// vs_crc(a, b, ...): CRC32C over each argument's kind and bytes (integers as 8 bytes
+// little-endian, reals by their bits, text and blobs as a length and their bytes), so that
+// moving bytes from one cell to the next changes the sum.
+void sql_row_sum(sqlite3_context* ctx, int argc, sqlite3_value** argv) {
+  std::uint32_t crc = 0;
+  for (int i = 0; i < argc; ++i) {
+    unsigned char cell[9] = {0};
+    std::size_t head = 1;
+    const void* bytes = nullptr;
+    std::size_t n = 0;
+    switch (sqlite3_value_type(argv[i])) {
+      case SQLITE_INTEGER:
+      case SQLITE_FLOAT: {
+        std::uint64_t v = 0;
+        if (sqlite3_value_type(argv[i]) == SQLITE_INTEGER) {
+          cell[0] = 1;
+          v = static_cast<std::uint64_t>(sqlite3_value_int64(argv[i]));
+        } else {
+          cell[0] = 2;
+          const double d = sqlite3_value_double(argv[i]);
+          std::memcpy(&v, &d, sizeof v);
+        }
+        for (int b = 0; b < 8; ++b) cell[1 + b] = static_cast<unsigned char>(v >> (8 * b));
+        head = 9;
+        break;
+      }
+      case SQLITE_TEXT:
+      case SQLITE_BLOB: {
+        bytes = sqlite3_value_blob(argv[i]);
+        n = static_cast<std::size_t>(sqlite3_value_bytes(argv[i]));
+        cell[0] = 3;
+        for (int b = 0; b < 8; ++b) cell[1 + b] = static_cast<unsigned char>(n >> (8 * b));
+        head = 9;
+        break;
+      }
+      default:
+        break;  // NULL: the kind byte alone
+    }
+    crc = util::crc32c(crc, cell, head);
+    if (n > 0) crc = util::crc32c(crc, bytes, n);
+  }
+  sqlite3_result_int64(ctx, crc);
+}
+
+}  // namespace
 
 Status sqlite_error(sqlite3* db, int rc, std::string_view what) {
   std::string msg(what);
@@ -12,7 +62,7 @@ Status sqlite_error(sqlite3* db, int rc, std::string_view what) {
   switch (rc & 0xFF) {
     case SQLITE_CORRUPT:
     case SQLITE_NOTADB:
-      return Status::corrupt(std::move(msg));
+      return Status::damaged(msg);
     case SQLITE_BUSY:
     case SQLITE_LOCKED:
       return Status::unavailable(std::move(msg));
@@ -74,7 +124,7 @@ Result<bool> Stmt::step() {
   const int rc = sqlite3_step(stmt_.get());
   if (rc == SQLITE_ROW) return true;
   if (rc == SQLITE_DONE) return false;
-  Status s = sqlite_error(db_->raw(), rc, name_);
+  Status s = db_->fail(rc, name_);
   reset();
   return s;
 }
@@ -103,6 +153,23 @@ std::string_view Stmt::blob(int col) const {
   return p == nullptr ? std::string_view() : std::string_view(p, static_cast<std::size_t>(n));
 }
 
+Status check_sum(const Stmt& st, int col, std::string_view what) {
+  if (!st.is_null(col) && st.int64(col) == 1) return Status();
+  Status s = Status::damaged(std::string(what) + " fails its checksum");
+  if (st.db() != nullptr) st.db()->note_damage(s.message());
+  return s;
+}
+
+Result<bool> step_checked(Stmt& st, int col, std::string_view what) {
+  Result<bool> row = st.step();
+  if (!row.ok() || !row.value()) return row;
+  if (Status s = check_sum(st, col, what); !s.ok()) {
+    st.reset();
+    return s;
+  }
+  return true;
+}
+
 Result<std::unique_ptr<Db>> Db::open(const std::string& path, bool create) {
   sqlite3* raw = nullptr;
   int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX;
@@ -112,6 +179,10 @@ Result<std::unique_ptr<Db>> Db::open(const std::string& path, bool create) {
   DbHandle db(raw);
   if (rc != SQLITE_OK) return sqlite_error(raw, rc, "opening " + path);
   sqlite3_extended_result_codes(raw, 1);
+  const int fn = sqlite3_create_function_v2(raw, "vs_crc", -1,
+                                            SQLITE_UTF8 | SQLITE_DETERMINISTIC | SQLITE_INNOCUOUS,
+                                            nullptr, sql_row_sum, nullptr, nullptr, nullptr);
+  if (fn != SQLITE_OK) return sqlite_error(raw, fn, "opening " + path + ": adding vs_crc");
   return std::unique_ptr<Db>(new Db(std::move(db), path));
 }
 
@@ -120,8 +191,14 @@ Status Db::exec(std::string_view sql, std::string_view what) {
   const std::string text(sql);
   const int rc = sqlite3_exec(db_.get(), text.c_str(), nullptr, nullptr, &err);
   sqlite3_free(err);  // the same text is available from sqlite3_errmsg
-  if (rc != SQLITE_OK) return sqlite_error(db_.get(), rc, what);
+  if (rc != SQLITE_OK) return fail(rc, what);
   return Status();
+}
+
+Status Db::fail(int rc, std::string_view what) {
+  Status s = sqlite_error(db_.get(), rc, what);
+  if (s.code() == Code::kDamaged) note_damage(s.message());
+  return s;
 }
 
 Result<Stmt> Db::prepare(std::string_view sql, std::string name) {
@@ -130,12 +207,15 @@ Result<Stmt> Db::prepare(std::string_view sql, std::string name) {
                                     SQLITE_PREPARE_PERSISTENT, &raw, nullptr);
   if (rc != SQLITE_OK) {
     sqlite3_finalize(raw);
-    return sqlite_error(db_.get(), rc, "preparing " + name);
+    return fail(rc, "preparing " + name);
   }
   return Stmt(this, raw, std::move(name));
 }
 
 Status Db::begin() {
+  if (depth_ == 0 && !damage_.empty()) {
+    return {Code::kDamaged, damage_ + " (" + path_ + " takes no more writes until it is repaired)"};
+  }
   Status s = depth_ == 0 ? exec("BEGIN IMMEDIATE", "beginning a transaction")
                          : exec("SAVEPOINT vs_nested", "beginning a savepoint");
   if (s.ok()) ++depth_;

@@ -1,8 +1,12 @@
 // Small RAII wrappers over SQLite: a connection, prepared statements and transactions.
 //
 // Every failure becomes a Status that names the statement or file and carries SQLite's message.
-// SQLITE_CORRUPT and SQLITE_NOTADB map to kCorrupt, SQLITE_BUSY to kUnavailable, disk and file
+// SQLITE_CORRUPT and SQLITE_NOTADB map to kDamaged, SQLITE_BUSY to kUnavailable, disk and file
 // errors to kIo, misuse to kInternal.
+//
+// Every row of the store carries a checksum in its `crc` column: vs_crc(...) of its cells, a SQL
+// function every connection has (CRC32C, util/crc32c.h). Writes compute it in their statement;
+// reads select `crc = vs_crc(...)` beside the row and pass that column to check_sum().
 #pragma once
 
 #include <cstdint>
@@ -63,12 +67,19 @@ class Stmt {
   bool is_null(int col) const { return sqlite3_column_type(stmt_.get(), col) == SQLITE_NULL; }
 
   const std::string& name() const { return name_; }
+  Db* db() const { return db_; }
 
  private:
   Db* db_ = nullptr;
   std::unique_ptr<sqlite3_stmt, FinalizeStmt> stmt_;
   std::string name_;
 };
+
+// OK when column `col` of the current row is 1 (its row's checksum matched); otherwise kDamaged:
+// "store damaged: <what> fails its checksum".
+Status check_sum(const Stmt& st, int col, std::string_view what);
+// Steps `st` once, as Stmt::step(), then check_sum() on a row (resetting `st` if it fails).
+Result<bool> step_checked(Stmt& st, int col, std::string_view what);
 
 class Db {
  public:
@@ -81,11 +92,21 @@ class Db {
   Result<Stmt> prepare(std::string_view sql, std::string name);
 
   // Nesting-aware transactions: the outermost is BEGIN IMMEDIATE (the write lock is taken now,
-  // not halfway through) and COMMIT; inner ones are savepoints.
+  // not halfway through) and COMMIT; inner ones are savepoints. kDamaged once damage() is set.
   Status begin();
   Status commit();
   void rollback_quietly() noexcept;
   int depth() const { return depth_; }
+
+  // The first damage this connection saw: a failed checksum, SQLite's corruption error, a
+  // failed check or a marker left by an earlier process (store/health.h); empty if none. Once
+  // set, begin() refuses: nothing more is written into a store known to be damaged.
+  const std::string& damage() const { return damage_; }
+  void note_damage(std::string_view what) {
+    if (damage_.empty()) damage_ = std::string(what);
+  }
+  // sqlite_error() for this connection, noting damage when it is SQLite's corruption error.
+  Status fail(int rc, std::string_view what);
 
   std::int64_t changes() const { return sqlite3_changes64(db_.get()); }
   std::int64_t last_insert_rowid() const { return sqlite3_last_insert_rowid(db_.get()); }
@@ -96,6 +117,7 @@ class Db {
   Db(DbHandle db, std::string path) : db_(std::move(db)), path_(std::move(path)) {}
   DbHandle db_;
   std::string path_;
+  std::string damage_;
   int depth_ = 0;
 };
 

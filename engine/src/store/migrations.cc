@@ -85,9 +85,13 @@ Status migrate_set(Db& db, const std::vector<Migration>& set, const std::string&
                      "reading " + meta_key);
   };
   return apply_pending(db, set, current, [&](int v) {
-    return db.exec("INSERT INTO meta(key, value) VALUES('" + meta_key + "', " + std::to_string(v) +
-                       ") ON CONFLICT(key) DO UPDATE SET value = excluded.value",
-                   "recording " + meta_key);
+    const std::string key = "'" + meta_key + "'";
+    const std::string value = std::to_string(v);
+    return db.exec(
+        "INSERT INTO meta(key, value, crc) VALUES(" + key + ", " + value + ", vs_crc(" + key +
+            ", " + value +
+            ")) ON CONFLICT(key) DO UPDATE SET value = excluded.value, crc = excluded.crc",
+        "recording " + meta_key);
   });
 }
 

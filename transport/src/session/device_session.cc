@@ -87,6 +87,7 @@ Result<std::vector<wire::Frame>> DeviceSession::on_frame(const wire::Frame& f) {
         return Status::unavailable("the hub ended the session: " + r->reason);
       case Code::kIo:
       case Code::kInternal:
+      case Code::kDamaged:  // the hub's own store: nothing this device can mend
         return Status::unavailable("the hub ended the session: " + r->reason);
       default:
         return Status::corrupt("the hub ended the session: " + r->reason);
