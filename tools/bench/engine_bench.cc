@@ -12,6 +12,7 @@
 #include <visitsync/engine.h>
 
 #include "bench.h"
+#include "store/db.h"
 #include "workload.h"
 
 namespace vs::bench {
@@ -164,6 +165,32 @@ std::vector<double> rates(const std::vector<double>& secs, double per) {
   return out;
 }
 
+// Runs `f` with the row checksums' hashing on or off (store::set_row_hashing).
+template <class F>
+auto hashing(bool on, F f) {
+  store::set_row_hashing(on);
+  auto r = f();
+  store::set_row_hashing(true);
+  return r;
+}
+
+// SQLite's quick check over a store file: seconds.
+Result<double> quick_check_secs(const std::string& path) {
+  sqlite3* db = nullptr;
+  const auto t0 = Clock::now();
+  int rc = sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr);
+  if (rc == SQLITE_OK) rc = sqlite3_exec(db, "PRAGMA quick_check", nullptr, nullptr, nullptr);
+  const double secs = seconds_since(t0);
+  sqlite3_close(db);
+  if (rc != SQLITE_OK) return Status::io(path + ": quick check failed");
+  return secs;
+}
+
+// The two stores the run compares: checksums on (the product) and their hashing off.
+struct Pair {
+  std::unique_ptr<Engine> on, off;
+};
+
 }  // namespace
 
 int run_engine_bench(const BenchArgs& args) {
@@ -182,34 +209,64 @@ int run_engine_bench(const BenchArgs& args) {
   const auto preload = batches_of(visits_as_ops(preload_w.value()), kBatch);
   const auto extra = batches_of(visits_as_ops(extra_w.value()), kBatch);
 
-  Result<std::unique_ptr<Engine>> e =
-      fresh_engine(dir + "/engine.db", "bench-device", Durability::kFull);
-  if (!e.ok()) return fail(e.status());
+  Pair e;
+  for (bool on : {true, false}) {
+    Result<std::unique_ptr<Engine>> opened = hashing(on, [&] {
+      return fresh_engine(dir + (on ? "/engine.db" : "/engine-nocrc.db"), "bench-device",
+                          Durability::kFull);
+    });
+    if (!opened.ok()) return fail(opened.status());
+    (on ? e.on : e.off) = std::move(opened.value());
+  }
   RawStore raw;
   if (Status s = raw.open(dir + "/raw.db"); !s.ok()) return fail(s);
-  note("preloading both stores with " + std::to_string(preload.size() * kBatch) + " ops");
-  Result<std::vector<double>> preload_secs = timed_apply(*e.value(), preload);
+  note("preloading the three stores with " + std::to_string(preload.size() * kBatch) + " ops");
+  Result<std::vector<double>> preload_secs = timed_apply(*e.on, preload);
   if (!preload_secs.ok()) return fail(preload_secs.status());
+  if (Result<std::vector<double>> p = hashing(false, [&] { return timed_apply(*e.off, preload); });
+      !p.ok()) {
+    return fail(p.status());
+  }
   for (const auto& batch : preload) {
     if (Result<double> r = raw.insert(batch); !r.ok()) return fail(r.status());
   }
-  // Batch by batch, alternating, so that both see the same moments of a noisy machine.
+  // Batch by batch, alternating, so that all see the same moments of a noisy machine.
   note("applying 10,000-op batches, and inserting the same rows into plain SQLite");
-  std::vector<double> apply_rates, raw_rates;
+  std::vector<double> apply_rates, apply_off_rates, raw_rates;
   for (const auto& batch : extra) {
-    Result<std::vector<double>> a = timed_apply(*e.value(), {batch});
+    Result<std::vector<double>> a = timed_apply(*e.on, {batch});
     if (!a.ok()) return fail(a.status());
+    Result<std::vector<double>> b = hashing(false, [&] { return timed_apply(*e.off, {batch}); });
+    if (!b.ok()) return fail(b.status());
     Result<double> r = raw.insert(batch);
     if (!r.ok()) return fail(r.status());
     apply_rates.push_back(static_cast<double>(batch.size()) / a->front());
+    apply_off_rates.push_back(static_cast<double>(batch.size()) / b->front());
     raw_rates.push_back(static_cast<double>(batch.size()) / r.value());
   }
-  note("single local writes");
-  Result<std::vector<double>> writes = single_writes(*e.value(), preload_w.value(), args.writes);
-  if (!writes.ok()) return fail(writes.status());
-  Result<double> batched = batched_writes(*e.value(), preload_w.value(), 100);
-  if (!batched.ok()) return fail(batched.status());
-  e.value().reset();
+  note("single local writes, and whole visits written at once");
+  std::vector<double> writes, writes_off, batched, batched_off;
+  for (int round = 0; round < 4; ++round) {
+    for (bool on : {true, false}) {
+      Engine& eng = on ? *e.on : *e.off;
+      Result<std::vector<double>> w =
+          hashing(on, [&] { return single_writes(eng, preload_w.value(), args.writes / 4); });
+      if (!w.ok()) return fail(w.status());
+      Result<double> b = hashing(on, [&] { return batched_writes(eng, preload_w.value(), 25); });
+      if (!b.ok()) return fail(b.status());
+      auto& into = on ? writes : writes_off;
+      into.insert(into.end(), w->begin(), w->end());
+      (on ? batched : batched_off).push_back(b.value());
+    }
+  }
+  e.on.reset();
+  hashing(false, [&] {
+    e.off.reset();
+    return 0;
+  });
+  Result<double> check = quick_check_secs(dir + "/engine.db");
+  if (!check.ok()) return fail(check.status());
+  const std::uintmax_t store_bytes = std::filesystem::file_size(dir + "/engine.db");
 
   Result<std::unique_ptr<Engine>> normal =
       fresh_engine(dir + "/engine-normal.db", "bench-device", Durability::kNormal);
@@ -225,15 +282,21 @@ int run_engine_bench(const BenchArgs& args) {
   out.add("bench", "engine");
   out.add("durability", "full");
   out.add("preload_ops", static_cast<double>(preload.size() * kBatch));
-  out.add("write_p50_us", percentile(writes.value(), 0.50));
-  out.add("write_p99_us", percentile(writes.value(), 0.99));
+  out.add("write_p50_us", percentile(writes, 0.50));
+  out.add("write_p99_us", percentile(writes, 0.99));
   out.add("write_normal_p50_us", percentile(writes_normal.value(), 0.50));
   out.add("write_normal_p99_us", percentile(writes_normal.value(), 0.99));
-  out.add("local_writes_per_s", batched.value());
+  out.add("local_writes_per_s", median(batched));
   out.add("preload_apply_ops_per_s", median(rates(preload_secs.value(), kBatch)));
   out.add("apply_ops_per_s", apply_rate);
   out.add("sqlite_raw_inserts_per_s", raw_rate);
   out.add("apply_to_raw_ratio", apply_rate / raw_rate);
+  // What the row checksums cost: time with them over time with their hashing off.
+  out.add("checksum_write_p50_ratio", percentile(writes, 0.50) / percentile(writes_off, 0.50));
+  out.add("checksum_local_writes_ratio", median(batched_off) / median(batched));
+  out.add("checksum_apply_ratio", median(apply_off_rates) / apply_rate);
+  out.add("store_bytes", static_cast<double>(store_bytes));
+  out.add("quick_check_ms", check.value() * 1e3);
   std::printf("%s\n", out.str().c_str());
   return 0;
 }

@@ -75,6 +75,11 @@ class Stmt {
   std::string name_;
 };
 
+// For visitsync-bench only: off, vs_crc() returns 0 without reading its cells, so that one run
+// can measure what the checksums cost (rows written meanwhile hold 0 and read back as sound
+// only while it stays off). Process-wide; on by default.
+void set_row_hashing(bool on);
+
 // OK when column `col` of the current row is 1 (its row's checksum matched); otherwise kDamaged:
 // "store damaged: <what> fails its checksum".
 Status check_sum(const Stmt& st, int col, std::string_view what);
