@@ -29,6 +29,8 @@ using nlohmann::json;
 namespace {
 
 using test::bin;
+using test::HubFolder;
+using test::make_hub_folder;
 using test::ok;
 using test::tool;
 
@@ -39,30 +41,6 @@ std::set<std::string> lines_of(const std::string& path) {
     if (!line.empty()) out.insert(line);
   }
   return out;
-}
-
-// A hub's data folder made with visitsync-admin as an administrator would: the sample
-// reference data and the school-conditions template, for a hub on 127.0.0.1.
-struct HubFolder {
-  std::string path;
-  std::uint16_t port = 0;
-  std::string address;
-  std::string reference;
-};
-
-HubFolder make_hub_folder(const test::TempDir& dir) {
-  HubFolder h;
-  h.path = dir.file("hub");
-  h.port = test::free_port();
-  h.address = "127.0.0.1:" + std::to_string(h.port);
-  h.reference = test::sample_dir();
-  ok("visitsync-admin", {"init", "--data", h.path, "--hub-address", h.address});
-  for (const char* k : {"schools", "inspectors", "assignments"}) {
-    ok("visitsync-admin", {"import", "--data", h.path, k, h.reference + "/" + k + ".csv"});
-  }
-  ok("visitsync-admin",
-     {"template", "publish", "--data", h.path, test::templates_dir() + "/school-conditions.json"});
-  return h;
 }
 
 }  // namespace

@@ -7,6 +7,7 @@
 #include <catch2/catch.hpp>
 
 #include "support/process.h"
+#include "support/test_support.h"
 
 namespace vs::test {
 
@@ -24,6 +25,30 @@ inline std::string ok(const char* name, const std::vector<std::string>& args) {
   REQUIRE(r.exit_code == 0);
   while (!r.out.empty() && r.out.back() == '\n') r.out.pop_back();
   return r.out;
+}
+
+// A hub's data folder made with visitsync-admin as an administrator would: the sample
+// reference data and the school-conditions template, for a hub on 127.0.0.1.
+struct HubFolder {
+  std::string path;
+  std::uint16_t port = 0;
+  std::string address;
+  std::string reference;
+};
+
+inline HubFolder make_hub_folder(const TempDir& dir) {
+  HubFolder h;
+  h.path = dir.file("hub");
+  h.port = free_port();
+  h.address = "127.0.0.1:" + std::to_string(h.port);
+  h.reference = sample_dir();
+  ok("visitsync-admin", {"init", "--data", h.path, "--hub-address", h.address});
+  for (const char* k : {"schools", "inspectors", "assignments"}) {
+    ok("visitsync-admin", {"import", "--data", h.path, k, h.reference + "/" + k + ".csv"});
+  }
+  ok("visitsync-admin",
+     {"template", "publish", "--data", h.path, templates_dir() + "/school-conditions.json"});
+  return h;
 }
 
 }  // namespace vs::test

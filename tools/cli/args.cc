@@ -43,6 +43,14 @@ std::string clipped(const std::string& message, std::size_t max_bytes) {
 int fail(const std::string& tool, const Status& s) {
   std::fprintf(stderr, "%s: error: %s\n", tool.c_str(),
                clipped(s.message(), kMaxMessageBytes).c_str());
+  if (s.code() == Code::kDamaged) {
+    std::fprintf(stderr, "%s: %s\n", tool.c_str(),
+                 tool == "visitsync"
+                     ? "the data folder's store is damaged and takes no more changes: "
+                       "`visitsync repair --data DIR` rebuilds it (an enrolled device "
+                       "refills it from the hub)"
+                     : "the store is damaged and takes no more changes: restore it from a backup");
+  }
   return exit_code(s);
 }
 

@@ -19,6 +19,7 @@
 
 #include "args.h"
 #include "render.h"
+#include "repair.h"
 
 namespace {
 
@@ -81,7 +82,7 @@ Status import_dir(vs::Inspection& in, const std::string& reference, const std::s
   return Status();
 }
 
-constexpr const char* kEnrollmentFile = "enrollment.json";
+using vs::kEnrollmentFile;
 
 // Undoes a half-made init so that the next one starts clean: the folder if init made it, else
 // what init put in it.
@@ -472,6 +473,14 @@ const std::vector<vs::cli::Command>& commands() {
        {"data", "format", "template", "out"},
        {},
        cmd_export},
+      {"repair",
+       "visitsync repair --data DIR\n"
+       "  Rebuilds a damaged store from what of it can still be read (this device's own\n"
+       "  changes first), keeps the damaged one beside it, and says what was lost. An\n"
+       "  enrolled device's next sync fetches the rest again from the hub.\n",
+       {"data"},
+       {},
+       vs::device_cli::cmd_repair},
       {"status",
        "visitsync status --data DIR [--json]\n"
        "  This device: its id and mode, who acts on it, visits, conflicts, unsynced changes.\n",

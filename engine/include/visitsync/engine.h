@@ -151,6 +151,19 @@ class Engine {
 
   Result<EngineStats> stats();
 
+  // For a repair (transport/client.h, repair_store): reads every row of the store on its own,
+  // past damaged ones. The sound rows go to `sink` in this order: settings, counters, then the
+  // op log's rows in log order (one call per row, with its ops); each row that fails its
+  // checksum, is missing, or that SQLite cannot read goes to `lost` with its report. Fails only
+  // when a sink fails.
+  struct SalvageSink {
+    std::function<Status(const std::string& name, const std::string& value)> setting;
+    std::function<Status(const std::string& name, std::uint64_t value)> counter;
+    std::function<Status(std::vector<Op>& ops)> ops;
+    std::function<void(const Status& report)> lost;
+  };
+  Status salvage(const SalvageSink& sink);
+
   // Runs SQLite's integrity check over the whole file: kDamaged with its first findings.
   Status check_integrity();
 

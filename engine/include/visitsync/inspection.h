@@ -136,6 +136,8 @@ class Inspection {
                                                     const std::string& mode,
                                                     const std::string& actor_id, Role role,
                                                     Clock* clock = nullptr);
+  // The store file of a data folder (D/visitsync.db): kNotFound when the folder has none.
+  static Result<std::string> store_file(const std::string& data_dir);
   ~Inspection();
   Inspection(const Inspection&) = delete;
   Inspection& operator=(const Inspection&) = delete;

@@ -310,6 +310,9 @@ std::uint64_t OpLog::row_pos(const store::Stmt& st) {
 }
 std::string_view OpLog::row_device(const store::Stmt& st) { return st.text(kDevice); }
 std::string_view OpLog::row_record(const store::Stmt& st) { return st.text(kRecord); }
+std::uint64_t OpLog::row_seq(const store::Stmt& st) {
+  return static_cast<std::uint64_t>(st.int64(kSeq));
+}
 std::size_t OpLog::row_ops(const store::Stmt& st) {
   return 1 +
          static_cast<std::size_t>(std::clamp<std::int64_t>(st.int64(kMoreOps), 0, kMaxRunOps - 1));

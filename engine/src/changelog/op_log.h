@@ -66,6 +66,7 @@ class OpLog {
   static std::uint64_t row_pos(const store::Stmt& st);
   static std::string_view row_device(const store::Stmt& st);
   static std::string_view row_record(const store::Stmt& st);
+  static std::uint64_t row_seq(const store::Stmt& st);  // of the row's first op
   static std::size_t row_ops(const store::Stmt& st);
   // The bytes of its encoded values, bases and run.
   static std::size_t row_bytes(const store::Stmt& st);

@@ -151,15 +151,20 @@ Result<std::string> store_path(const std::string& data_dir, bool& exists) {
 
 }  // namespace
 
-Result<std::unique_ptr<Inspection>> Inspection::open(const std::string& data_dir, Clock* clock) {
+Result<std::string> Inspection::store_file(const std::string& data_dir) {
   bool exists = false;
   Result<std::string> where = store_path(data_dir, exists);
-  if (!where.ok()) return where.status();
-  const std::string& path = where.value();
-  if (!exists) {
+  if (where.ok() && !exists) {
     return Status::not_found(data_dir + " is not a visitsync data folder (no " + kStoreFile +
                              "; run visitsync init)");
   }
+  return where;
+}
+
+Result<std::unique_ptr<Inspection>> Inspection::open(const std::string& data_dir, Clock* clock) {
+  Result<std::string> where = store_file(data_dir);
+  if (!where.ok()) return where.status();
+  const std::string& path = where.value();
   Options o;
   o.create_if_missing = false;
   o.clock = clock;

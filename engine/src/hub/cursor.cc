@@ -56,6 +56,7 @@ std::string encode_cursor(const CursorText& c) {
     out += ";f=" + std::to_string(c.fill_end) + ";n=" + c.fill + ";r=" + std::to_string(c.record) +
            ";q=" + std::to_string(c.record_pos);
   }
+  if (c.filling && c.own) out += ";o=1";
   if (c.print) out += ";k=" + std::to_string(*c.print);
   return out;
 }
@@ -102,6 +103,10 @@ Result<CursorText> parse_cursor(std::string_view text) {
       case 'q':
         ok = number(c.record_pos);
         ++fill_parts;
+        break;
+      case 'o':
+        ok = value == "1";
+        c.own = true;
         break;
       case 'k': {
         std::uint64_t print = 0;

@@ -28,6 +28,9 @@ struct Cursor {
   std::uint64_t fill_end = 0;
   std::int64_t record = 0;
   std::uint64_t record_pos = 0;
+  // While filling: the device's own ops too, which a pull otherwise leaves out (it has them).
+  // A device rebuilding a damaged store asks for it (wire::kRefillCursor).
+  bool own = false;
 };
 
 struct CursorText {
@@ -38,6 +41,7 @@ struct CursorText {
   std::uint64_t fill_end = 0;
   std::uint64_t record = 0;
   std::uint64_t record_pos = 0;
+  bool own = false;  // "o=1"
   // The fingerprint of the log row at the newest position the cursor names (pos, or fill_end
   // while filling; print_at): a hub restored from an older copy holds other ops there, or none.
   std::optional<std::uint64_t> print;

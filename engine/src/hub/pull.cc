@@ -94,20 +94,22 @@ Result<Cursor> resume(HubStore::Impl& im, std::string_view device_id, const Curs
     c.fill = intersect(c.fill, current);
     if (c.fill.empty()) c.filling = false;
   }
-  if (c.filling) return c;
-  // A first pull, or a new assignment: what the new part holds up to here comes first, read
-  // record by record rather than by scanning the log. Scopes removed are out of `served`: if
-  // they come back, they are filled again.
-  Scopes grown;
-  std::set_difference(current.begin(), current.end(), c.served.begin(), c.served.end(),
-                      std::inserter(grown, grown.end()));
-  if (!grown.empty()) {
-    c.filling = true;
-    c.fill = std::move(grown);
-    c.fill_end = c.pos == 0 ? log_end : c.pos;
-    c.record = 0;
-    c.record_pos = 0;
+  if (!c.filling) {
+    // A first pull, or a new assignment: what the new part holds up to here comes first, read
+    // record by record rather than by scanning the log. Scopes removed are out of `served`: if
+    // they come back, they are filled again.
+    Scopes grown;
+    std::set_difference(current.begin(), current.end(), c.served.begin(), c.served.end(),
+                        std::inserter(grown, grown.end()));
+    if (!grown.empty()) {
+      c.filling = true;
+      c.fill = std::move(grown);
+      c.fill_end = c.pos == 0 ? log_end : c.pos;
+      c.record = 0;
+      c.record_pos = 0;
+    }
   }
+  c.own = c.filling && parsed.own;
   return c;
 }
 
@@ -122,7 +124,7 @@ Status fill(HubStore::Impl& im, std::string_view device_id, Cursor& c, Response&
     c.record_pos = after;
     Status scanned = im.store->scan_record(
         rec, after, c.fill_end, [&](const hub::LogRow& row) -> Result<hub::Scan> {
-          if (row.device() == device_id) {  // its own ops: the device has them
+          if (!c.own && row.device() == device_id) {  // its own ops: the device has them
             c.record_pos = row.pos();
             return hub::Scan::kNext;
           }
@@ -137,6 +139,7 @@ Status fill(HubStore::Impl& im, std::string_view device_id, Cursor& c, Response&
     c.record_pos = c.fill_end;  // this record is done
   }
   c.filling = false;
+  c.own = false;
   c.served.insert(c.fill.begin(), c.fill.end());
   c.fill.clear();
   c.pos = std::max(c.pos, c.fill_end);
@@ -181,6 +184,7 @@ Result<std::string> cursor_text(HubStore::Impl& im, std::string_view device_id, 
     t.fill_end = c.fill_end;
     t.record = static_cast<std::uint64_t>(c.record);
     t.record_pos = c.record_pos;
+    t.own = c.own;
   }
   if (const std::uint64_t at = hub::mark_of(t.pos, t.filling, t.fill_end); at > 0) {
     Result<std::optional<std::uint64_t>> print = im.print_at(at);

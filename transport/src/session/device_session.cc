@@ -57,6 +57,9 @@ Result<std::vector<wire::Frame>> DeviceSession::start() {
   if (!acked.ok()) return acked.status();
   Result<std::string> cursor = engine_.setting(kCursorSetting);
   if (!cursor.ok()) return cursor.status();
+  Result<std::string> refill = engine_.setting(kRefillSetting);
+  if (!refill.ok()) return refill.status();
+  refill_ = refill.value() == "1";
   acked_ = acked.value();
   last_own_seq_ = st->last_own_seq;
   cursor_ = cursor.value();
@@ -117,7 +120,16 @@ Result<std::vector<wire::Frame>> DeviceSession::on_welcome(const wire::Frame& f)
   if (Status s = engine_.observe(w->hub_clock); !s.ok()) return s;
   // The op the hub holds under our acknowledged seq must be ours: a store restored from a
   // backup has written new ops under seqs the hub already holds, and they would be skipped.
-  if (w->acked_seq > 0 && w->acked_print != 0) {
+  // A repaired store may have lost that op (the refill brings it back), but it must still
+  // hold a seq at least as high.
+  if (refill_ && w->acked_seq > last_own_seq_) {
+    state_ = State::kDone;
+    return Status::rejected("the hub holds this device's ops up to " +
+                            std::to_string(w->acked_seq) + ", and the repaired store only up to " +
+                            std::to_string(last_own_seq_) +
+                            ": new ops would reuse their seqs; enroll the device again");
+  }
+  if (!refill_ && w->acked_seq > 0 && w->acked_print != 0) {
     Result<std::vector<Op>> own = engine_.ops_after(w->acked_seq - 1, 1);
     if (!own.ok()) return own.status();
     if (own->empty() || own->front().id.seq != w->acked_seq ||
@@ -227,6 +239,10 @@ Result<std::vector<wire::Frame>> DeviceSession::on_pull(const wire::Frame& f) {
   cursor_ = b->next_cursor;
   if (options_.progress) options_.progress(SyncProgress{report_.pushed, to_push_, report_.pulled});
   if (b->more) return pull_request();
+  if (refill_) {
+    if (Status st = engine_.set_setting(kRefillSetting, ""); !st.ok()) return st;
+    refill_ = false;
+  }
   state_ = State::kDone;
   return one(wire::Bye{});
 }

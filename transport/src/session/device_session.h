@@ -24,6 +24,8 @@ inline constexpr const char* kAckedCounter = "push.acked";
 inline constexpr const char* kCursorSetting = "pull.cursor";
 inline constexpr const char* kRejectedPrefix = "rejected/";
 inline constexpr const char* kPullRejectedPrefix = "pull-rejected/";
+// "1" from a repair until the refill's last pull (schema/PROTOCOL.md, "Cursors").
+inline constexpr const char* kRefillSetting = "pull.refill";
 // Push batches a device keeps in flight before it waits for an acknowledgement.
 inline constexpr std::size_t kPushWindow = 4;
 
@@ -60,6 +62,7 @@ class DeviceSession {
   SyncReport report_;
   std::uint64_t acked_ = 0;
   std::uint64_t last_own_seq_ = 0;       // at start(): the newest op there is to push
+  bool refill_ = false;                  // a repaired store's first pulls (kRefillSetting)
   std::uint64_t to_push_ = 0;            // ops this session sets out to push (after the welcome)
   std::deque<std::uint64_t> in_flight_;  // the last seq of each push not yet acknowledged
   std::string cursor_;

@@ -24,6 +24,9 @@ inline constexpr std::uint32_t kProtocolVersion = 2;
 inline constexpr std::size_t kMaxIdBytes = 64;
 inline constexpr std::size_t kMaxReasonBytes = 1024;
 inline constexpr std::size_t kMaxCursorBytes = std::size_t{64} * 1024;
+// The pull cursor of a device that rebuilt a damaged store: its whole scope again, its own ops
+// included (schema/PROTOCOL.md, "Cursors").
+inline constexpr const char* kRefillCursor = "p=0;s=-;o=1";
 inline constexpr std::size_t kMaxRejections = 100'000;
 // Ops in one push: with reasons cut to a few hundred bytes, its acknowledgement fits a frame.
 inline constexpr std::size_t kMaxPushOps = 10'000;

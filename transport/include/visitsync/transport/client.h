@@ -28,6 +28,9 @@ struct Enrollment {
   std::string key_pem;   // this device's private key
 };
 
+// Where a device's data folder keeps its enrollment.
+inline constexpr const char* kEnrollmentFile = "enrollment.json";
+
 // The JSON form of an enrollment file; parse refuses (kInvalidInput) anything incomplete.
 std::string enrollment_json(const Enrollment& e);
 Result<Enrollment> parse_enrollment(std::string_view json);
@@ -77,5 +80,26 @@ std::optional<std::chrono::seconds> hub_busy_retry(const Status& s);
 // Own ops the hub refused (seq, its reason), as the syncs that pushed them kept them: they are
 // acknowledged, so never pushed again, and stay on the device with the rest of its data.
 Result<std::vector<std::pair<std::uint64_t, std::string>>> refused_ops(Engine& engine);
+
+// What repair_store() did.
+struct RepairReport {
+  std::string moved_to;                         // the damaged store, kept under this name
+  std::uint64_t rows_kept = 0;                  // op log rows carried over
+  std::uint64_t ops_kept = 0;                   // their ops
+  std::uint64_t own_ops_kept = 0;               // of those, this device's
+  std::uint64_t own_acked_lost = 0;             // this device's ops lost here that the hub holds
+  std::vector<std::uint64_t> own_unacked_lost;  // seqs of its ops lost before the hub had them
+  std::vector<std::string> lost;                // the report of each row that could not be read
+  bool refill = false;                          // the next sync fetches the whole scope again
+};
+
+// Rebuilds a damaged store from what of it can still be read: its settings, counters and
+// every sound op log row go into a new store, which takes the old one's place; the old one is
+// kept as `<store_path>.damaged-<UTC time>` (with its WAL and damage marker). With `refill` (an
+// enrolled device) the next sync fetches everything in scope again, this device's own
+// acknowledged ops included (wire::kRefillCursor). Each own op lost before the hub had it is
+// replaced by a placeholder op, which the hub refuses, so that the seqs it pushes stay
+// unbroken. Fails, changing nothing, when the store does not open at all.
+Result<RepairReport> repair_store(const std::string& store_path, bool refill);
 
 }  // namespace vs
