@@ -212,6 +212,7 @@ Result<std::unique_ptr<Engine>> Engine::open(const std::string& path, const Opti
     return s;
   }
   if (Status s = store::migrate_store(db); !s.ok()) return s.annotate(path);
+  if (Status s = store::check_schema(db); !s.ok()) return s;
 
   Result<changelog::OpLog> log = changelog::OpLog::create(db);
   if (!log.ok()) return log.status();

@@ -194,3 +194,17 @@ TEST_CASE("a store left without a clean close is checked when it opens",
     check_damage(e.value()->set_setting("x", "y"), "quick check");
   }
 }
+
+TEST_CASE("a damaged schema refuses the open with the damage", "[engine][store][damage]") {
+  TwoRecords s;
+  // The op log's table loses a column in its stored SQL, as a flipped byte in the schema page
+  // can do; statements would fail with "no such column" or misread rows.
+  raw_sql(s.path,
+          "PRAGMA writable_schema = ON; UPDATE sqlite_schema SET sql = replace(sql, "
+          "'context INTEGER NOT NULL,', '') WHERE name = 'ops'");
+  Options o;
+  o.durability = Durability::kNormal;
+  Result<std::unique_ptr<Engine>> e = Engine::open(s.path, o);
+  REQUIRE_FALSE(e.ok());
+  check_damage(e.status(), "the store's schema fails its checksum");
+}

@@ -161,18 +161,18 @@ Result<std::string> Inspection::export_visits(ExportFormat format, std::string_v
   std::sort(chosen.begin(), chosen.end(), [](const VisitView& a, const VisitView& b) {
     return a.started_at != b.started_at ? a.started_at < b.started_at : a.id < b.id;
   });
+  // The visits' schools; one not held here (not synced yet) has an empty name, but a school
+  // that cannot be read fails the export.
   std::map<std::string, School> schools;
-  auto school_of = [&](const std::string& id) -> const School& {
-    auto it = schools.find(id);
-    if (it == schools.end()) {
-      Result<School> s = school(id);
-      it = schools
-               .emplace(id, s.ok() ? s.value()
-                                   : School{id, "", "", "", "", "", false, 0, 0, std::nullopt})
-               .first;
-    }
-    return it->second;
-  };
+  for (const VisitView& v : chosen) {
+    if (schools.count(v.school_id) != 0) continue;
+    Result<School> s = school(v.school_id);
+    if (!s.ok() && s.status().code() != Code::kNotFound) return s.status();
+    schools.emplace(
+        v.school_id,
+        s.ok() ? s.value() : School{v.school_id, "", "", "", "", "", false, 0, 0, std::nullopt});
+  }
+  auto school_of = [&](const std::string& id) -> const School& { return schools.at(id); };
 
   std::string out;
   if (format == ExportFormat::kJsonl) {
@@ -227,7 +227,9 @@ Result<std::string> Inspection::export_visits(ExportFormat format, std::string_v
     if (!v.checklist) {
       return Status::not_found("visit " + v.id + " uses " + v.template_id + " version " +
                                std::to_string(v.template_version) +
-                               ", which has not arrived here yet: sync, then export");
+                               (impl_->mode == "standalone"
+                                    ? ", which this device does not hold (publish it here)"
+                                    : ", which has not arrived here yet: sync, then export"));
     }
     const bool known = std::any_of(versions.begin(), versions.end(), [&](const auto& t) {
       return t->version == v.checklist->version;

@@ -42,6 +42,41 @@ void save_damage_marker(Db& db) {
   (void)util::replace_file(path, db.damage() + "\n", 0644);
 }
 
+namespace {
+
+// vs_crc over the schema's rows (tables and indexes), in name order.
+constexpr const char* kSchemaCrc =
+    "SELECT vs_crc(group_concat(type || ':' || name || ':' || tbl_name || ':' || rootpage || ':' "
+    "|| coalesce(sql, ''), char(10))) AS c FROM (SELECT * FROM sqlite_schema ORDER BY name)";
+
+}  // namespace
+
+Status seal_schema(Db& db) {
+  return db.exec(std::string("INSERT INTO meta(key, value, crc) SELECT 'schema_crc', c, "
+                             "vs_crc('schema_crc', c) FROM (") +
+                     kSchemaCrc +
+                     // "WHERE true": an upsert's SELECT needs a WHERE (SQLite's grammar).
+                     ") WHERE true ON CONFLICT(key) DO UPDATE SET value = excluded.value, "
+                     "crc = excluded.crc",
+                 "recording the schema's checksum");
+}
+
+Status check_schema(Db& db) {
+  Result<Stmt> st = db.prepare(std::string("SELECT (") + kSchemaCrc +
+                                   ") = value, crc = vs_crc(key, value) FROM meta "
+                                   "WHERE key = 'schema_crc'",
+                               "schema checksum");
+  if (!st.ok()) return st.status();
+  Result<bool> row = st->step();
+  if (!row.ok()) return row.status();
+  const bool sound = row.value() && !st->is_null(0) && st->int64(0) == 1 && st->int64(1) == 1;
+  st->reset();
+  if (sound) return Status();
+  Status s = Status::damaged(db.path() + ": the store's schema fails its checksum");
+  db.note_damage(s.message());
+  return s;
+}
+
 Status check_store(Db& db, bool full) {
   const char* what = full ? "integrity check" : "quick check";
   Result<Stmt> st =

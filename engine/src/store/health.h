@@ -22,6 +22,13 @@ Status load_damage_marker(Db& db);
 // damage will be found again by the next read of the damaged rows.
 void save_damage_marker(Db& db);
 
+// The schema (every table and index: its name, root page and SQL) has a checksum too, kept in
+// meta('schema_crc'): a damaged schema would make statements fail with "no such column" or read
+// another table's pages. seal_schema() records it (inside each migration's transaction);
+// check_schema() compares, kDamaged when they differ.
+Status seal_schema(Db& db);
+Status check_schema(Db& db);
+
 // SQLite's checks of the file's structure: PRAGMA integrity_check when `full`, quick_check
 // (no index cross-checks, linear in the file) otherwise. OK, or kDamaged with the first
 // findings, noted on `db`.

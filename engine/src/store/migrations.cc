@@ -2,6 +2,8 @@
 
 #include <string>
 
+#include "store/health.h"
+
 namespace vs::store {
 namespace {
 
@@ -17,6 +19,9 @@ Result<std::int64_t> query_int(Db& db, const std::string& sql, const std::string
 
 int latest(const std::vector<Migration>& set) { return set.empty() ? 0 : set.back().version; }
 
+// The store migration that gives rows (and meta, which keeps the schema's checksum) a crc.
+constexpr int kFirstWithRowCrcs = 4;
+
 // Runs the pending migrations of `set`. `current` reads the recorded version and `record`
 // writes a new one; both run inside each migration's transaction, so two processes opening a
 // new store at once cannot both apply the same migration.
@@ -31,6 +36,9 @@ Status apply_pending(Db& db, const std::vector<Migration>& set, Current current,
     if (now.value() >= m.version) continue;  // applied already; the Txn rolls back (no-op)
     if (Status s = db.exec(m.sql, what); !s.ok()) return s;
     if (Status s = record(m.version); !s.ok()) return s.annotate(what);
+    if (m.version >= kFirstWithRowCrcs || &set != &store_migrations()) {
+      if (Status s = seal_schema(db); !s.ok()) return s.annotate(what);
+    }
     if (Status s = txn->commit(); !s.ok()) return s.annotate(what);
   }
   return Status();
