@@ -212,7 +212,9 @@ Result<std::unique_ptr<Engine>> Engine::open(const std::string& path, const Opti
     return s;
   }
   if (Status s = store::migrate_store(db); !s.ok()) return s.annotate(path);
-  if (Status s = store::check_schema(db); !s.ok()) return s;
+  // Before any statement of this open reads a table the schema may have misdescribed.
+  const Status schema = store::check_schema(db);
+  if (!schema.ok() && !options.salvage) return schema;
 
   Result<changelog::OpLog> log = changelog::OpLog::create(db);
   if (!log.ok()) return log.status();
@@ -228,16 +230,22 @@ Result<std::unique_ptr<Engine>> Engine::open(const std::string& path, const Opti
     const char* sql;
     const char* name;
   };
+  // The small key-value tables are read by a scan, not through their index: an index entry
+  // damaged where it still sorts in place would make a row read as absent, which no row
+  // checksum sees. They hold tens of rows (settings: a few per refused op).
   const Spec specs[] = {
-      {&impl->load_hlc, "SELECT value, crc = vs_crc(key, value) FROM meta WHERE key = 'hlc'",
+      {&impl->load_hlc,
+       "SELECT value, crc = vs_crc(key, value) FROM meta NOT INDEXED WHERE key = 'hlc'",
        "load clock"},
       {&impl->save_hlc,
        "INSERT INTO meta(key, value, crc) VALUES('hlc', ?1, vs_crc('hlc', ?1)) "
        "ON CONFLICT(key) DO UPDATE SET value = excluded.value, crc = excluded.crc",
        "save clock"},
-      {&impl->get_counter, "SELECT value, crc = vs_crc(name, value) FROM counters WHERE name = ?1",
+      {&impl->get_counter,
+       "SELECT value, crc = vs_crc(name, value) FROM counters NOT INDEXED WHERE name = ?1",
        "read counter"},
-      {&impl->get_setting, "SELECT value, crc = vs_crc(name, value) FROM settings WHERE name = ?1",
+      {&impl->get_setting,
+       "SELECT value, crc = vs_crc(name, value) FROM settings NOT INDEXED WHERE name = ?1",
        "read setting"},
       {&impl->put_setting,
        "INSERT INTO settings(name, value, crc) VALUES(?1, ?2, vs_crc(?1, ?2)) "
@@ -258,14 +266,19 @@ Result<std::unique_ptr<Engine>> Engine::open(const std::string& path, const Opti
   Impl& im = *impl;
   Status s = im.in_txn([&]() -> Status {
     Result<store::Stmt> get = im.db->prepare(
-        "SELECT value, crc = vs_crc(key, value) FROM meta WHERE key = 'device_id'", "device id");
+        "SELECT value, crc = vs_crc(key, value) FROM meta NOT INDEXED WHERE key = 'device_id'",
+        "device id");
     if (!get.ok()) return get.status();
     Result<bool> row = store::step_checked(*get, 1, "the stored device id");
     if (!row.ok()) return row.status();
     std::string stored = row.value() ? std::string(get->text(0)) : std::string();
     get->reset();
     if (stored.empty()) {
-      if (options.device_id.empty()) return Status::invalid_input("a new store needs a device id");
+      if (options.device_id.empty()) {
+        // A file that held a store before this open and has no device id lost it.
+        return files->bytes > 0 ? Status::damaged(path + ": the store holds no device id")
+                                : Status::invalid_input("a new store needs a device id");
+      }
       if (Status c = check_device_id(options.device_id); !c.ok()) return c;
       Result<store::Stmt> put = im.db->prepare(
           "INSERT INTO meta(key, value, crc) VALUES('device_id', ?1, vs_crc('device_id', ?1))",
@@ -288,11 +301,17 @@ Result<std::unique_ptr<Engine>> Engine::open(const std::string& path, const Opti
     return Status();
   });
   if (!s.ok()) return s;
-  // Last, once this open's own transactions are done: a store found damaged takes no writes.
-  if (files->unclean) {
-    if (Status c = store::check_store(db, false); !c.ok() && c.code() != Code::kDamaged) return c;
-  }
+  // Last, once this open's own transactions are done (a store found damaged takes no writes):
+  // the schema's checksum, SQLite's quick check, the marker of damage found earlier.
+  // A failed check is kept in the marker: the failed open's close checkpoints the WAL, so the
+  // next open would not know it should check.
+  if (!schema.ok()) db.note_damage(schema.message());
   if (Status m = store::load_damage_marker(db); !m.ok()) return m;
+  if (files->unclean || files->bytes <= options.quick_check_bytes || !db.damage().empty()) {
+    Status c = store::check_store(db, false);
+    store::save_damage_marker(db);
+    if (!c.ok() && (c.code() != Code::kDamaged || !options.salvage)) return c;
+  }
   return std::unique_ptr<Engine>(new Engine(std::move(impl)));
 }
 
@@ -447,7 +466,7 @@ Result<std::string> Engine::setting(std::string_view name) {
 Result<std::vector<std::pair<std::string, std::string>>> Engine::settings_with_prefix(
     std::string_view prefix) {
   Result<store::Stmt> st = impl_->db->prepare(
-      "SELECT name, value, crc = vs_crc(name, value) FROM settings "
+      "SELECT name, value, crc = vs_crc(name, value) FROM settings NOT INDEXED "
       "WHERE name >= ?1 AND name < ?2 ORDER BY name",
       "settings by prefix");
   if (!st.ok()) return st.status();

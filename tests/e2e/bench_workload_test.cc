@@ -293,6 +293,11 @@ TEST_CASE("a damaged workload or edits file stops the bench with exit 2 at its f
     l[3] = l[3].substr(0, l[3].size() / 2);
     refuses(joined(l), "4", "not valid JSON");
   }
+  SECTION("a line nested 100,000 levels deep") {
+    std::vector<std::string> l = lines;
+    l[2] = std::string(100'000, '[') + std::string(100'000, ']');
+    refuses(joined(l), "3", "nested deeper than 64 levels");
+  }
   SECTION("a file that ends early") {
     std::vector<std::string> l(lines.begin(), lines.begin() + 11);
     refuses(joined(l), "11", "ends after 10 visits");

@@ -176,7 +176,7 @@ TEST_CASE("a store left without a clean close is checked when it opens",
     auto e = test::open_engine(dir, "dev-a", &clock, "copy.db");
     CHECK(e->write(text_write("visit/0", "f0", "y")).ok());
   }
-  SECTION("damaged where no read of a row looks: writes are refused from the start") {
+  SECTION("damaged where no read of a row looks: it does not open, except for a salvage") {
     // Scribble over a page of the file that the WAL holds no newer copy of. (A damaged WAL
     // frame fails the WAL's own checksum: SQLite then drops it and the frames after it.)
     std::string bytes = read_bytes(copy);
@@ -186,13 +186,51 @@ TEST_CASE("a store left without a clean close is checked when it opens",
     Options o;
     o.device_id = "dev-a";
     o.clock = &clock;
+    o.quick_check_bytes = 0;  // a store too big for the check at every open: the WAL calls it
     Result<std::unique_ptr<Engine>> e = Engine::open(copy, o);
-    if (!e.ok()) {  // the scribble may hit what the open itself reads
-      check_damage(e.status(), "");
-      return;
-    }
-    check_damage(e.value()->set_setting("x", "y"), "quick check");
+    REQUIRE_FALSE(e.ok());
+    check_damage(e.status(), "quick check");
+    o.salvage = true;
+    Result<std::unique_ptr<Engine>> salvaging = Engine::open(copy, o);
+    REQUIRE(salvaging.ok());
+    check_damage(salvaging.value()->set_setting("x", "y"), "quick check");
   }
+}
+
+TEST_CASE(
+    "a store up to the check's size is checked at every open, a bigger one only after a "
+    "crash",
+    "[engine][store][damage]") {
+  TwoRecords s;
+  {
+    auto e = s.open();
+    std::vector<Write> writes;
+    for (int i = 0; i < 2000; ++i)
+      writes.push_back(text_write("visit/" + std::to_string(i / 10), "f" + std::to_string(i % 10),
+                                  std::string(60, 'x')));
+    REQUIRE(e->write_batch(writes).ok());
+  }
+  // A leaf page of the records' key index, zeroed: no read of these rows goes through it.
+  const std::string page = raw_sql(s.path,
+                                   "SELECT rootpage FROM sqlite_schema "
+                                   "WHERE name = 'sqlite_autoindex_records_1'");
+  std::string bytes = read_bytes(s.path);
+  const std::size_t at = (std::stoul(page) - 1) * 4096;
+  REQUIRE(bytes.size() >= at + 4096);
+  std::fill(bytes.begin() + static_cast<std::ptrdiff_t>(at) + 100,
+            bytes.begin() + static_cast<std::ptrdiff_t>(at) + 4096, '\x55');
+  write_bytes(s.path, bytes);
+  Options o;
+  o.clock = &s.clock;
+  o.quick_check_bytes = std::filesystem::file_size(s.path) - 1;
+  CHECK(Engine::open(s.path, o).ok());
+  o.quick_check_bytes = std::filesystem::file_size(s.path);
+  Result<std::unique_ptr<Engine>> checked = Engine::open(s.path, o);
+  REQUIRE_FALSE(checked.ok());
+  check_damage(checked.status(), "quick check");
+  // The failed check is remembered: from now on every open checks, whatever the size.
+  o.quick_check_bytes = 0;
+  CHECK(Engine::open(s.path, o).status().code() == Code::kDamaged);
 }
 
 TEST_CASE("a damaged schema refuses the open with the damage", "[engine][store][damage]") {

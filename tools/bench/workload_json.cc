@@ -5,8 +5,13 @@
 #include <fstream>
 #include <set>
 
+#include "util/json.h"
+
 namespace vs::bench::wj {
 namespace {
+
+// A workload line holds one visit (150 answers, notes of up to 2,000 characters) or one edit.
+constexpr std::size_t kMaxLineBytes = 4u << 20;
 
 Status missing(const char* key) {
   return Status::invalid_input("missing key '" + std::string(key) + "'");
@@ -86,14 +91,10 @@ std::vector<std::string> split_lines(const std::string& text) {
 
 Result<json> parse_line(const std::string& line) {
   if (line.empty()) return Status::invalid_input("empty line");
-  try {
-    json j = json::parse(line);
-    if (!j.is_object()) return Status::invalid_input("expected a JSON object, got " + brief(j));
-    return j;
-  } catch (const json::parse_error& e) {
-    return Status::invalid_input("not valid JSON (at byte " + std::to_string(e.byte) +
-                                 " of the line)");
-  }
+  Result<json> j = util::parse_json(line, "the line", kMaxLineBytes);
+  if (j.ok() && !j->is_object())
+    return Status::invalid_input("expected a JSON object, got " + brief(j.value()));
+  return j;
 }
 
 Status need_kind(const json& j, const char* kind) {

@@ -52,7 +52,8 @@ std::string visit_text(const VisitView& v, const School* school) {
   out += "started  " + v.started_at + " by " + v.started_by + "; inspectors:";
   for (const std::string& i : v.inspectors) out += " " + i;
   out += "\n";
-  if (!v.checklist) return out + "(the template has not arrived yet: sync to see the answers)\n";
+  if (!v.checklist)
+    return out + "(this device does not hold the template: the answers cannot be shown)\n";
   out += "answered " + std::to_string(answered(v)) + " of " + std::to_string(v.answers.size()) +
          " items\n";
   std::string section;

@@ -261,7 +261,9 @@ int cmd_visit_show(const Args& a) {
       print(vs::Inspection::to_json(v.value()) + "\n");
       return Status();
     }
+    // A school not held here is left out; one that cannot be read fails the command.
     Result<vs::School> school = in.school(v->school_id);
+    if (!school.ok() && school.status().code() != vs::Code::kNotFound) return school.status();
     print(vs::cli::visit_text(v.value(), school.ok() ? &school.value() : nullptr));
     return Status();
   });

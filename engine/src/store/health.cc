@@ -72,9 +72,7 @@ Status check_schema(Db& db) {
   const bool sound = row.value() && !st->is_null(0) && st->int64(0) == 1 && st->int64(1) == 1;
   st->reset();
   if (sound) return Status();
-  Status s = Status::damaged(db.path() + ": the store's schema fails its checksum");
-  db.note_damage(s.message());
-  return s;
+  return Status::damaged(db.path() + ": the store's schema fails its checksum");
 }
 
 Status check_store(Db& db, bool full) {

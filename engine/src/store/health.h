@@ -25,7 +25,7 @@ void save_damage_marker(Db& db);
 // The schema (every table and index: its name, root page and SQL) has a checksum too, kept in
 // meta('schema_crc'): a damaged schema would make statements fail with "no such column" or read
 // another table's pages. seal_schema() records it (inside each migration's transaction);
-// check_schema() compares, kDamaged when they differ.
+// check_schema() compares, kDamaged when they differ (not noted on `db`: the caller decides).
 Status seal_schema(Db& db);
 Status check_schema(Db& db);
 

@@ -125,6 +125,7 @@ class Carrier {
 Result<RepairReport> repair_store(const std::string& store_path, bool refill) {
   Options read;
   read.create_if_missing = false;
+  read.salvage = true;
   Result<std::unique_ptr<Engine>> old = Engine::open(store_path, read);
   if (!old.ok())
     return old.status().annotated("the store does not open, so nothing of it can be kept");
