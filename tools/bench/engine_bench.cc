@@ -233,21 +233,24 @@ int run_engine_bench(const BenchArgs& args) {
   // Batch by batch, alternating, so that all see the same moments of a noisy machine.
   note("applying 10,000-op batches, and inserting the same rows into plain SQLite");
   std::vector<double> apply_rates, apply_off_rates, raw_rates;
-  for (const auto& batch : extra) {
-    Result<std::vector<double>> a = timed_apply(*e.on, {batch});
-    if (!a.ok()) return fail(a.status());
-    Result<std::vector<double>> b = hashing(false, [&] { return timed_apply(*e.off, {batch}); });
-    if (!b.ok()) return fail(b.status());
+  // The two stores take turns at going first: the second apply of a batch finds its ops warm.
+  for (std::size_t k = 0; k < extra.size(); ++k) {
+    const auto& batch = extra[k];
+    const auto n = static_cast<double>(batch.size());
+    for (bool on : {k % 2 == 0, k % 2 != 0}) {
+      Result<std::vector<double>> a =
+          hashing(on, [&] { return timed_apply(on ? *e.on : *e.off, {batch}); });
+      if (!a.ok()) return fail(a.status());
+      (on ? apply_rates : apply_off_rates).push_back(n / a->front());
+    }
     Result<double> r = raw.insert(batch);
     if (!r.ok()) return fail(r.status());
-    apply_rates.push_back(static_cast<double>(batch.size()) / a->front());
-    apply_off_rates.push_back(static_cast<double>(batch.size()) / b->front());
-    raw_rates.push_back(static_cast<double>(batch.size()) / r.value());
+    raw_rates.push_back(n / r.value());
   }
   note("single local writes, and whole visits written at once");
   std::vector<double> writes, writes_off, batched, batched_off;
   for (int round = 0; round < 4; ++round) {
-    for (bool on : {true, false}) {
+    for (bool on : {round % 2 == 0, round % 2 != 0}) {
       Engine& eng = on ? *e.on : *e.off;
       Result<std::vector<double>> w =
           hashing(on, [&] { return single_writes(eng, preload_w.value(), args.writes / 4); });
