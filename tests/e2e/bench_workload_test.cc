@@ -2,7 +2,6 @@
 // workload` writes the files (WORKLOAD.md), and the benches refuse damaged ones with exit 2 and
 // the file and line at fault.
 #include <algorithm>
-#include <fstream>
 #include <map>
 #include <set>
 
@@ -79,10 +78,6 @@ bool valid_answer(const json& item, const json& v) {
                            v.at("lon") >= -180 && v.at("lon") <= 180 && v.at("acc_m").is_number());
   }
   return false;
-}
-
-void write_file(const std::string& path, const std::string& text) {
-  std::ofstream(path, std::ios::binary | std::ios::trunc) << text;
 }
 
 // The lines of a file, to damage one of them.
@@ -279,7 +274,7 @@ TEST_CASE("a damaged workload or edits file stops the bench with exit 2 at its f
     return test::run(VS_BENCH_BIN, args);
   };
   auto refuses = [&](const std::string& text, const std::string& where, const std::string& what) {
-    write_file(bad, text);
+    test::write_file(bad, text);
     for (const char* bench : {"sync", "engine"}) {
       const test::RunResult r = run_on(bench, bad, edits);
       INFO(bench << ": " << r.err);
@@ -332,7 +327,7 @@ TEST_CASE("a damaged workload or edits file stops the bench with exit 2 at its f
     json e = json::parse(el[2]);
     e["visit_id"] = "no-such-visit";
     el[2] = e.dump();
-    write_file(bad, joined(el));
+    test::write_file(bad, joined(el));
     const test::RunResult r = run_on("sync", visits, bad);
     INFO(r.err);
     CHECK(r.exit_code == 2);
@@ -343,7 +338,7 @@ TEST_CASE("a damaged workload or edits file stops the bench with exit 2 at its f
     json e = json::parse(el[1]);
     e["prev"] = e["value"];
     el[1] = e.dump();
-    write_file(bad, joined(el));
+    test::write_file(bad, joined(el));
     const test::RunResult r = run_on("sync", visits, bad);
     INFO(r.err);
     CHECK(r.exit_code == 2);

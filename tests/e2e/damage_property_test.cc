@@ -4,8 +4,6 @@
 // a damaged index entry can hide a record from a lookup, and then SQLite's integrity check must
 // report that index. Rerun a failure with VS_SEED=<seed>; VS_PROPERTY_ROUNDS=<n>.
 #include <filesystem>
-#include <fstream>
-#include <iterator>
 #include <random>
 #include <string>
 #include <vector>
@@ -24,16 +22,6 @@ using namespace vs;
 namespace {
 
 namespace fs = std::filesystem;
-
-std::string read_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  return std::string(std::istreambuf_iterator<char>(in), {});
-}
-
-void write_file(const std::string& path, const std::string& bytes) {
-  std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  out << bytes;
-}
 
 // Damages `bytes` one of three ways; returns what it did.
 std::string damage(std::string& bytes, std::mt19937_64& rng) {
@@ -132,7 +120,7 @@ TEST_CASE("every reading command on a randomly damaged store prints the same dat
     c.insert(c.end(), {"--data", sound});
     sound_out.push_back(test::ok("visitsync", c) + "\n");
   }
-  const std::string bytes = read_file(sound + "/visitsync.db");
+  const std::string bytes = test::slurp(sound + "/visitsync.db");
   REQUIRE_FALSE(fs::exists(sound + "/visitsync.db-wal"));
 
   std::mt19937_64 rng(test::seed());
@@ -143,7 +131,7 @@ TEST_CASE("every reading command on a randomly damaged store prints the same dat
     const std::string what = damage(damaged, rng);
     fs::remove_all(copy);
     fs::create_directories(copy);
-    write_file(copy + "/visitsync.db", damaged);
+    test::write_file(copy + "/visitsync.db", damaged);
     for (std::size_t i = 0; i < commands.size(); ++i) {
       std::vector<std::string> c = commands[i];
       c.insert(c.end(), {"--data", copy});

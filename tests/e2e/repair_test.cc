@@ -1,10 +1,7 @@
 // A damaged device store, found by the commands and healed by `visitsync repair` and a real
 // hub on 127.0.0.1.
 #include <filesystem>
-#include <fstream>
-#include <iterator>
 #include <set>
-#include <sstream>
 #include <string>
 
 #include <catch2/catch.hpp>
@@ -24,19 +21,14 @@ using test::tool;
 
 // Flips one bit of every copy of `marker` in the file: the bytes a bad flash block would change.
 int flip_marker(const std::string& path, const std::string& marker) {
-  std::string bytes;
-  {
-    std::ifstream in(path, std::ios::binary);
-    bytes.assign(std::istreambuf_iterator<char>(in), {});
-  }
+  std::string bytes = test::slurp(path);
   int flipped = 0;
   for (std::size_t at = bytes.find(marker); at != std::string::npos;
        at = bytes.find(marker, at + 1)) {
     bytes[at + 3] = static_cast<char>(bytes[at + 3] ^ 0x04);
     ++flipped;
   }
-  std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  out << bytes;
+  test::write_file(path, bytes);
   return flipped;
 }
 
@@ -53,12 +45,7 @@ std::string visit_with_note(const std::string& data, const std::string& note) {
 }
 
 std::set<std::string> export_lines(const char* tool_name, const std::string& data) {
-  std::set<std::string> out;
-  std::istringstream in(ok(tool_name, {"export", "--data", data, "--format", "jsonl"}));
-  for (std::string line; std::getline(in, line);) {
-    if (!line.empty()) out.insert(line);
-  }
-  return out;
+  return test::line_set(ok(tool_name, {"export", "--data", data, "--format", "jsonl"}));
 }
 
 }  // namespace

@@ -35,12 +35,7 @@ using test::ok;
 using test::tool;
 
 std::set<std::string> lines_of(const std::string& path) {
-  std::set<std::string> out;
-  std::istringstream in(test::slurp(path));
-  for (std::string line; std::getline(in, line);) {
-    if (!line.empty()) out.insert(line);
-  }
-  return out;
+  return test::line_set(test::slurp(path));
 }
 
 }  // namespace

@@ -1,6 +1,8 @@
 // Running the project's command-line tools from an e2e test (their folder is VS_TOOLS_DIR).
 #pragma once
 
+#include <set>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -25,6 +27,16 @@ inline std::string ok(const char* name, const std::vector<std::string>& args) {
   REQUIRE(r.exit_code == 0);
   while (!r.out.empty() && r.out.back() == '\n') r.out.pop_back();
   return r.out;
+}
+
+// The non-empty lines of a text, as a set (exports compared whatever their order).
+inline std::set<std::string> line_set(const std::string& text) {
+  std::set<std::string> out;
+  std::istringstream in(text);
+  for (std::string line; std::getline(in, line);) {
+    if (!line.empty()) out.insert(line);
+  }
+  return out;
 }
 
 // A hub's data folder made with visitsync-admin as an administrator would: the sample

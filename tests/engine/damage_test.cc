@@ -1,8 +1,6 @@
 // A store that knows when it is damaged: row checksums, the damage marker, the quick check
 // after an unclean close.
 #include <filesystem>
-#include <fstream>
-#include <iterator>
 #include <string>
 
 #include <catch2/catch.hpp>
@@ -17,16 +15,6 @@ using namespace vs;
 using vs::test::raw_sql;
 
 namespace {
-
-std::string read_bytes(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  return std::string(std::istreambuf_iterator<char>(in), {});
-}
-
-void write_bytes(const std::string& path, const std::string& bytes) {
-  std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  out << bytes;
-}
 
 Write text_write(const std::string& record, const std::string& field, const std::string& text) {
   return Write{record, field, Policy::kLww, Value::text(text), 0};
@@ -179,10 +167,10 @@ TEST_CASE("a store left without a clean close is checked when it opens",
   SECTION("damaged where no read of a row looks: it does not open, except for a salvage") {
     // Scribble over a page of the file that the WAL holds no newer copy of. (A damaged WAL
     // frame fails the WAL's own checksum: SQLite then drops it and the frames after it.)
-    std::string bytes = read_bytes(copy);
+    std::string bytes = test::slurp(copy);
     REQUIRE(bytes.size() > 40 * 4096);
     for (std::size_t i = 20 * 4096; i < 21 * 4096; i += 3) bytes[i] = static_cast<char>(i);
-    write_bytes(copy, bytes);
+    test::write_file(copy, bytes);
     Options o;
     o.device_id = "dev-a";
     o.clock = &clock;
@@ -214,12 +202,12 @@ TEST_CASE(
   const std::string page = raw_sql(s.path,
                                    "SELECT rootpage FROM sqlite_schema "
                                    "WHERE name = 'sqlite_autoindex_records_1'");
-  std::string bytes = read_bytes(s.path);
+  std::string bytes = test::slurp(s.path);
   const std::size_t at = (std::stoul(page) - 1) * 4096;
   REQUIRE(bytes.size() >= at + 4096);
   std::fill(bytes.begin() + static_cast<std::ptrdiff_t>(at) + 100,
             bytes.begin() + static_cast<std::ptrdiff_t>(at) + 4096, '\x55');
-  write_bytes(s.path, bytes);
+  test::write_file(s.path, bytes);
   Options o;
   o.clock = &s.clock;
   o.quick_check_bytes = std::filesystem::file_size(s.path) - 1;

@@ -1,8 +1,6 @@
 // The store file: creation, migrations, identity checks, damaged and foreign files.
 #include <algorithm>
 #include <filesystem>
-#include <fstream>
-#include <iterator>
 #include <random>
 #include <sys/stat.h>
 
@@ -21,16 +19,6 @@ using vs::test::kSealOps;
 using vs::test::raw_sql;
 
 namespace {
-
-std::string read_bytes(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  return std::string(std::istreambuf_iterator<char>(in), {});
-}
-
-void write_bytes(const std::string& path, const std::string& bytes) {
-  std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  out << bytes;
-}
 
 Result<std::unique_ptr<Engine>> try_open(const std::string& path,
                                          const std::string& device = "dev-a") {
@@ -105,22 +93,22 @@ TEST_CASE("files that are not this version's store are refused, untouched",
     raw_sql(path,
             "CREATE TABLE photos(id INTEGER PRIMARY KEY, name TEXT); "
             "INSERT INTO photos(name) VALUES('a.jpg')");
-    const std::string before = read_bytes(path);
+    const std::string before = test::slurp(path);
     auto e = try_open(path);
     REQUIRE_FALSE(e.ok());
     CHECK(e.status().code() == Code::kInvalidInput);
     CHECK_THAT(e.status().message(), Catch::Contains("not a visitsync store"));
-    CHECK(read_bytes(path) == before);
+    CHECK(test::slurp(path) == before);
     CHECK(raw_sql(path, "SELECT name FROM photos") == "a.jpg");
   }
   SECTION("a file that is not a database at all") {
-    write_bytes(path, "school_id,name\nS00001,保德杨家湾第1教学点\n");
-    const std::string before = read_bytes(path);
+    test::write_file(path, "school_id,name\nS00001,保德杨家湾第1教学点\n");
+    const std::string before = test::slurp(path);
     auto e = try_open(path);
     REQUIRE_FALSE(e.ok());
     CHECK(e.status().code() == Code::kInvalidInput);
     CHECK_THAT(e.status().message(), Catch::Contains("not an SQLite database"));
-    CHECK(read_bytes(path) == before);
+    CHECK(test::slurp(path) == before);
   }
   SECTION("a missing store when creation is not allowed") {
     Options o;
@@ -155,11 +143,11 @@ TEST_CASE("a store's path that is not a regular file is refused, never waited on
           path + " is not a regular file (a store is one)");
   }
   SECTION("an empty file: refused, and still empty") {
-    write_bytes(path, "");
+    test::write_file(path, "");
     Result<std::unique_ptr<Engine>> e = Engine::open(path, no_id);
     CHECK(e.status().code() == Code::kInvalidInput);
     CHECK(e.status().message() == path + " is an empty file, not a visitsync store");
-    CHECK(read_bytes(path).empty());  // the refused open had written a whole schema into it
+    CHECK(test::slurp(path).empty());  // the refused open had written a whole schema into it
     CHECK(!std::filesystem::exists(path + "-wal"));
   }
   SECTION("a path through a symlink loop, or with a name too long") {
@@ -184,11 +172,11 @@ TEST_CASE("a damaged store gives a corruption error, not a crash", "[engine][sto
     REQUIRE(e.value()->write_batch(writes).ok());
   }
   raw_sql(path, "PRAGMA wal_checkpoint(TRUNCATE)");
-  std::string bytes = read_bytes(path);
+  std::string bytes = test::slurp(path);
   REQUIRE(bytes.size() > 8 * 4096);
   // Scribble over every page but the first (the header and schema stay readable).
   for (std::size_t i = 4096; i < bytes.size(); i += 7) bytes[i] = static_cast<char>(i * 31);
-  write_bytes(path, bytes);
+  test::write_file(path, bytes);
 
   auto e = try_open(path);
   if (!e.ok()) {

@@ -64,6 +64,13 @@ std::string slurp(const std::string& path) {
   return std::string(std::istreambuf_iterator<char>(in), {});
 }
 
+void write_file(const std::string& path, const std::string& bytes) {
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  out << bytes;
+  INFO(path);
+  REQUIRE(out.good());
+}
+
 void answer_required(Inspection& in, const std::string& visit_id) {
   const std::pair<const char*, const char*> answers[] = {
       {"dangerous_buildings", "none"}, {"sports_ground_surfaced", "yes"},

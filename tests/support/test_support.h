@@ -51,6 +51,8 @@ std::string sample_dir();
 std::string templates_dir();
 // A whole file's content; fails the test if it cannot be read.
 std::string slurp(const std::string& path);
+// Writes `bytes` as the whole file; fails the test if it cannot be written.
+void write_file(const std::string& path, const std::string& bytes);
 // 2026-11-23 12:00 UTC, after the sample's assignments begin (2026-09-01; they have no end).
 inline constexpr std::int64_t kToday = 1795435200000;
 
