@@ -1,10 +1,9 @@
-// Reference data: CSV parsing, imports of the shared files, errors with line numbers, all or
-// nothing, and re-imports that update without duplicating.
+// Reference data: imports of the shared files, errors with line numbers, all or nothing, and
+// re-imports that update without duplicating. The CSV reader itself: csv_test.cc.
 #include <catch2/catch.hpp>
 
 #include <visitsync/inspection.h>
 
-#include "domain/csv.h"
 #include "support/test_support.h"
 
 using namespace vs;
@@ -41,35 +40,6 @@ const std::string kSchoolsHeader =
     "school_id,name,city,county,township,level,boarding,students,teachers,lat,lon\n";
 
 }  // namespace
-
-TEST_CASE("CSV cells may be quoted, hold commas, quotes and line breaks",
-          "[engine][reference][csv]") {
-  Result<domain::CsvTable> t = domain::parse_csv(
-      "\xEF\xBB\xBF"
-      "a,b,c\r\n1,\"x, y\",\"say \"\"hi\"\"\"\r\n2,\"two\nlines\",\n\n3,,last");
-  REQUIRE(t.ok());
-  CHECK(t->header == std::vector<std::string>{"a", "b", "c"});
-  REQUIRE(t->rows.size() == 3);
-  CHECK(t->rows[0].cells == std::vector<std::string>{"1", "x, y", "say \"hi\""});
-  CHECK(t->rows[1].cells == std::vector<std::string>{"2", "two\nlines", ""});
-  CHECK(t->rows[1].line == 3);
-  CHECK(t->rows[2].line == 6);  // the row after a two-line cell and a blank line
-  std::string out;
-  domain::append_csv_cell(out, "x, \"y\"");
-  CHECK(out == "\"x, \"\"y\"\"\"");
-}
-
-TEST_CASE("malformed CSV is refused with its line", "[engine][reference][csv][input]") {
-  CHECK_THAT(domain::parse_csv("a,b\n1,\"open\n2,3\n").status().message(),
-             Catch::Contains("line 2: a quoted field is not closed"));
-  CHECK_THAT(domain::parse_csv("a,b\n1,x\"y\n").status().message(),
-             Catch::Contains("line 2: a quote inside an unquoted field"));
-  CHECK_THAT(domain::parse_csv("a,b\n1,\"x\"y\n").status().message(),
-             Catch::Contains("line 2: text after a closing quote"));
-  CHECK_THAT(domain::parse_csv("a,b\n1,\xff\n").status().message(),
-             Catch::Contains("line 2: not UTF-8"));
-  CHECK_THAT(domain::parse_csv("").status().message(), Catch::Contains("empty"));
-}
 
 TEST_CASE_METHOD(Hub, "the sample deployment imports, and re-imports without duplicates",
                  "[engine][reference]") {

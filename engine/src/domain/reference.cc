@@ -164,11 +164,11 @@ const KindSpec& spec_of(ReferenceKind kind) {
   return kSchools;
 }
 
-Result<std::map<std::string, std::size_t>> check_header(const domain::CsvTable& t,
+Result<std::map<std::string, std::size_t>> check_header(const std::vector<std::string>& header,
                                                         const KindSpec& spec) {
   std::map<std::string, std::size_t> columns;
-  for (std::size_t i = 0; i < t.header.size(); ++i) {
-    const std::string& name = t.header[i];
+  for (std::size_t i = 0; i < header.size(); ++i) {
+    const std::string& name = header[i];
     if (std::find(spec.columns.begin(), spec.columns.end(), name) == spec.columns.end()) {
       return Status::invalid_input("line 1: unknown column '" + name + "'");
     }
@@ -185,9 +185,17 @@ Result<std::map<std::string, std::size_t>> check_header(const domain::CsvTable& 
 
 Result<ImportReport> Inspection::import_reference(ReferenceKind kind, std::string_view csv) {
   const KindSpec& spec = spec_of(kind);
-  Result<domain::CsvTable> table = domain::parse_csv(csv);
-  if (!table.ok()) return table.status().annotate("nothing imported");
-  Result<std::map<std::string, std::size_t>> columns = check_header(table.value(), spec);
+  domain::CsvReader csv_reader(domain::text_source(csv));
+  Result<std::vector<std::string>> header = csv_reader.header();
+  if (!header.ok()) return header.status().annotate("nothing imported");
+  std::vector<domain::CsvRow> table;
+  for (domain::CsvRow row;;) {
+    Result<bool> got = csv_reader.next(row);
+    if (!got.ok()) return got.status().annotate("nothing imported");
+    if (!got.value()) break;
+    table.push_back(std::move(row));
+  }
+  Result<std::map<std::string, std::size_t>> columns = check_header(header.value(), spec);
   if (!columns.ok()) return columns.status().annotate("nothing imported");
 
   std::vector<std::string> problems;
@@ -202,11 +210,11 @@ Result<ImportReport> Inspection::import_reference(ReferenceKind kind, std::strin
     if (r.ok()) known.insert(key);
     return r.ok();
   };
-  for (const domain::CsvRow& row : table->rows) {
+  for (const domain::CsvRow& row : table) {
     const std::string at = "line " + std::to_string(row.line) + ": ";
-    if (row.cells.size() != table->header.size()) {
+    if (row.cells.size() != header->size()) {
       problems.push_back(at + std::to_string(row.cells.size()) + " cells, the header has " +
-                         std::to_string(table->header.size()));
+                         std::to_string(header->size()));
       continue;
     }
     RowReader reader(columns.value(), row);
