@@ -132,6 +132,20 @@ TEST_CASE_METHOD(Hub, "a bad row is reported with its line and nothing is import
     CHECK(digest() == before);  // the good row beside it was not stored either
     CHECK_FALSE(in->school("S1").ok());
   }
+  SECTION("a long cell is quoted by an excerpt") {
+    const std::string id(1000, 'S');
+    const Status s = import_error(ReferenceKind::kSchools,
+                                  kSchoolsHeader + id + ",一小,忻州市,保德县,东关镇,primary,0," +
+                                      std::string(900, '7') + ",20,39.0,111.1\n");
+    CHECK(s.message() == "1 bad row, nothing imported\n  line 2: school_id: '" +
+                             std::string(40, 'S') +
+                             "... (1000 bytes)' is not an id (1 to 32 of A-Z a-z 0-9 _ -)");
+    const Status date = import_error(
+        ReferenceKind::kAssignments,
+        "inspector_id,school_id,from,until\nI1,S1,2026-09-01," + std::string(500, '9') + "\n");
+    CHECK_THAT(date.message(), Catch::EndsWith("until: '" + std::string(40, '9') +
+                                               "... (500 bytes)' is not a date (YYYY-MM-DD)"));
+  }
   SECTION("every bad row is listed, not only the first") {
     const Status s =
         import_error(ReferenceKind::kSchools,
