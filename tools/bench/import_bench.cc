@@ -14,7 +14,6 @@
 
 #include <visitsync/inspection.h>
 
-#include "args.h"
 #include "bench.h"
 
 namespace vs::bench {
@@ -118,10 +117,7 @@ ChildReport import_in_child(const std::string& hub, ReferenceKind kind, const st
   Result<std::unique_ptr<Inspection>> in = Inspection::open(hub);
   Result<ImportReport> r = in.status();
   const auto t0 = Clock::now();
-  if (in.ok()) {
-    Result<std::string> text = cli::read_file(path, std::size_t{8} << 30);
-    r = text.ok() ? in.value()->import_reference(kind, text.value()) : text.status();
-  }
+  if (in.ok()) r = in.value()->import_reference_file(kind, path);
   out.seconds = seconds_since(t0);
   if (r.ok()) {
     out.rows = r->rows;

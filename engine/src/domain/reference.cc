@@ -1,6 +1,11 @@
 // Reference data from CSV: schools, inspectors, assignments. All rows or none; each bad row is
 // reported with its line number and reason; re-importing writes only what changed.
-#include <map>
+//
+// The import streams: rows come one at a time from the CSV reader, are checked, and are written
+// kBatchRows at a time, all in one transaction, so memory does not grow with the file. A key
+// listed twice is found across the whole file (SeenKeys). Once a row is bad nothing more is
+// written, but the rest is still read, so that every bad row is counted (the first kMaxReported
+// listed); the transaction then rolls back.
 #include <set>
 
 #include <visitsync/inspection.h>
@@ -8,85 +13,133 @@
 #include "domain/csv.h"
 #include "domain/inspection_impl.h"
 #include "domain/reference_rows.h"
+#include "domain/seen_keys.h"
+#include "util/files.h"
 
 namespace vs {
 namespace {
 
 constexpr std::size_t kMaxReported = 20;
+constexpr std::size_t kBatchRows = 1000;
+constexpr std::size_t kMaxKnown = 4096;  // references found to exist, remembered
 
-}  // namespace
+class Importer {
+ public:
+  Importer(Engine& engine, ReferenceKind kind, domain::SeenKeys seen)
+      : engine_(engine), kind_(kind), seen_(std::move(seen)) {}
 
-Result<ImportReport> Inspection::import_reference(ReferenceKind kind, std::string_view csv) {
-  domain::CsvReader reader(domain::text_source(csv));
+  // Reads every row and writes them; call inside a transaction.
+  Status run(domain::CsvReader& reader);
+  const ImportReport& report() const { return report_; }
+
+ private:
+  Status take(const domain::CsvRow& row);
+  Status check_references(const domain::ReferenceRow& p, const std::string& at);
+  Result<bool> exists(const std::string& key);
+  Status flush();
+  void problem(std::string what);
+
+  Engine& engine_;
+  ReferenceKind kind_;
+  domain::SeenKeys seen_;
+  domain::ColumnIndex columns_;
+  std::size_t width_ = 0;
+  std::set<std::string> known_;
+  std::vector<domain::ReferenceRow> batch_;
+  std::vector<std::string> problems_;  // the first kMaxReported
+  std::size_t bad_rows_ = 0;
+  ImportReport report_;
+};
+
+Status Importer::run(domain::CsvReader& reader) {
   Result<std::vector<std::string>> header = reader.header();
   if (!header.ok()) return header.status().annotate("nothing imported");
-  std::vector<domain::CsvRow> table;
-  for (domain::CsvRow row;;) {
+  Result<domain::ColumnIndex> columns = domain::reference_columns(kind_, header.value());
+  if (!columns.ok()) return columns.status().annotate("nothing imported");
+  columns_ = std::move(columns.value());
+  width_ = header->size();
+  domain::CsvRow row;
+  for (;;) {
     Result<bool> got = reader.next(row);
     if (!got.ok()) return got.status().annotate("nothing imported");
     if (!got.value()) break;
-    table.push_back(std::move(row));
+    if (Status s = take(row); !s.ok()) return s;
+    if (batch_.size() >= kBatchRows) {
+      if (Status s = flush(); !s.ok()) return s;
+    }
   }
-  Result<domain::ColumnIndex> columns = domain::reference_columns(kind, header.value());
-  if (!columns.ok()) return columns.status().annotate("nothing imported");
-
-  std::vector<std::string> problems;
-  std::vector<domain::ReferenceRow> rows;
-  std::map<std::string, std::size_t> first_line;
-  std::set<std::string> known;  // records checked to exist (assignments' references)
-  Engine& engine = *impl_->engine;
-  auto exists = [&](const std::string& key) -> Result<bool> {
-    if (known.count(key) != 0) return true;
-    Result<RecordView> r = engine.read(key);
-    if (!r.ok() && r.status().code() != Code::kNotFound) return r.status();
-    if (r.ok()) known.insert(key);
-    return r.ok();
-  };
-  for (const domain::CsvRow& row : table) {
-    const std::string at = "line " + std::to_string(row.line) + ": ";
-    if (row.cells.size() != header->size()) {
-      problems.push_back(at + std::to_string(row.cells.size()) + " cells, the header has " +
-                         std::to_string(header->size()));
-      continue;
-    }
-    Result<domain::ReferenceRow> p = domain::parse_reference_row(kind, columns.value(), row);
-    if (!p.ok()) {
-      problems.push_back(at + p.status().message());
-      continue;
-    }
-    if (auto [it, fresh] = first_line.emplace(p->key, row.line); !fresh) {
-      problems.push_back(at + domain::reference_what(kind) + " " +
-                         p->key.substr(p->key.find('/') + 1) + " is listed twice (first on line " +
-                         std::to_string(it->second) + ")");
-      continue;
-    }
-    if (kind == ReferenceKind::kAssignments) {
-      for (const auto& [ref, what] :
-           {std::pair{domain::inspector_record(p->inspector), "inspector " + p->inspector},
-            std::pair{domain::school_record(p->school), "school " + p->school}}) {
-        Result<bool> ok = exists(ref);
-        if (!ok.ok()) return ok.status();
-        if (!ok.value()) problems.push_back(at + what + " is not imported");
-      }
-    }
-    rows.push_back(std::move(p.value()));
-  }
-  if (!problems.empty()) {
-    std::string msg = std::to_string(problems.size()) + " bad row" +
-                      (problems.size() == 1 ? "" : "s") + ", nothing imported";
-    for (std::size_t i = 0; i < problems.size() && i < kMaxReported; ++i)
-      msg += "\n  " + problems[i];
-    if (problems.size() > kMaxReported)
-      msg += "\n  ... and " + std::to_string(problems.size() - kMaxReported) + " more";
+  if (bad_rows_ > 0) {
+    std::string msg =
+        std::to_string(bad_rows_) + " bad row" + (bad_rows_ == 1 ? "" : "s") + ", nothing imported";
+    for (const std::string& p : problems_) msg += "\n  " + p;
+    if (bad_rows_ > problems_.size())
+      msg += "\n  ... and " + std::to_string(bad_rows_ - problems_.size()) + " more";
     return Status::invalid_input(msg);
   }
+  return flush();
+}
 
-  // Only what changed is written: a re-import of the same file writes nothing.
-  ImportReport report;
-  report.rows = rows.size();
+// Checks one row; a good one joins the batch (unless an earlier row was bad: then nothing more
+// is written). Errors are the store's; bad rows are problems.
+Status Importer::take(const domain::CsvRow& row) {
+  const std::string at = "line " + std::to_string(row.line) + ": ";
+  if (row.cells.size() != width_) {
+    problem(at + std::to_string(row.cells.size()) + " cells, the header has " +
+            std::to_string(width_));
+    return Status();
+  }
+  Result<domain::ReferenceRow> p = domain::parse_reference_row(kind_, columns_, row);
+  if (!p.ok()) {
+    problem(at + p.status().message());
+    return Status();
+  }
+  Result<std::optional<std::size_t>> first = seen_.first_seen(p->key, row.line);
+  if (!first.ok()) return first.status();
+  if (first.value()) {
+    problem(at + domain::reference_what(kind_) + " " + p->key.substr(p->key.find('/') + 1) +
+            " is listed twice (first on line " + std::to_string(*first.value()) + ")");
+    return Status();
+  }
+  if (kind_ == ReferenceKind::kAssignments) {
+    if (Status s = check_references(p.value(), at); !s.ok()) return s;
+  }
+  ++report_.rows;
+  if (bad_rows_ == 0) batch_.push_back(std::move(p.value()));
+  return Status();
+}
+
+Status Importer::check_references(const domain::ReferenceRow& p, const std::string& at) {
+  for (const auto& [ref, what] :
+       {std::pair{domain::inspector_record(p.inspector), "inspector " + p.inspector},
+        std::pair{domain::school_record(p.school), "school " + p.school}}) {
+    Result<bool> ok = exists(ref);
+    if (!ok.ok()) return ok.status();
+    if (!ok.value()) problem(at + what + " is not imported");
+  }
+  return Status();
+}
+
+Result<bool> Importer::exists(const std::string& key) {
+  if (known_.count(key) != 0) return true;
+  Result<RecordView> r = engine_.read(key);
+  if (!r.ok() && r.status().code() != Code::kNotFound) return r.status();
+  if (!r.ok()) return false;
+  if (known_.size() >= kMaxKnown) known_.clear();
+  known_.insert(key);
+  return true;
+}
+
+void Importer::problem(std::string what) {
+  ++bad_rows_;
+  batch_.clear();
+  if (problems_.size() < kMaxReported) problems_.push_back(std::move(what));
+}
+
+// Writes the batch: only what changed, so a re-import of the same file writes nothing.
+Status Importer::flush() {
   std::vector<Write> writes;
-  for (const domain::ReferenceRow& p : rows) {
-    Result<RecordView> current = engine.read(p.key);
+  for (const domain::ReferenceRow& p : batch_) {
+    Result<RecordView> current = engine_.read(p.key);
     if (!current.ok() && current.status().code() != Code::kNotFound) return current.status();
     const std::size_t before = writes.size();
     for (const auto& [field, value] : p.fields) {
@@ -96,18 +149,44 @@ Result<ImportReport> Inspection::import_reference(ReferenceKind kind, std::strin
       }
     }
     if (!current.ok()) {
-      ++report.created;
+      ++report_.created;
     } else if (writes.size() != before) {
-      ++report.updated;
+      ++report_.updated;
     } else {
-      ++report.unchanged;
+      ++report_.unchanged;
     }
   }
-  if (!writes.empty()) {
-    Result<std::vector<OpId>> ids = engine.write_batch(writes);
-    if (!ids.ok()) return ids.status();
-  }
-  return report;
+  batch_.clear();
+  if (writes.empty()) return Status();
+  Result<std::vector<OpId>> ids = engine_.write_batch(writes);
+  return ids.status();
+}
+
+}  // namespace
+
+Result<ImportReport> Inspection::import_reference_stream(ReferenceKind kind,
+                                                         const ByteSource& source) {
+  Result<domain::SeenKeys> seen = domain::SeenKeys::open();
+  if (!seen.ok()) return seen.status();
+  Importer importer(*impl_->engine, kind, std::move(seen.value()));
+  domain::CsvReader reader(source);
+  if (Status s = impl_->engine->transaction([&] { return importer.run(reader); }); !s.ok())
+    return s;
+  return importer.report();
+}
+
+Result<ImportReport> Inspection::import_reference(ReferenceKind kind, std::string_view csv) {
+  return import_reference_stream(kind, domain::text_source(csv));
+}
+
+Result<ImportReport> Inspection::import_reference_file(ReferenceKind kind,
+                                                       const std::string& path) {
+  Result<util::InputFile> file = util::InputFile::open(path, domain::CsvLimits().max_bytes);
+  if (!file.ok()) return file.status();
+  auto source = [&file](char* buf, std::size_t n) { return file->read(buf, n); };
+  Result<ImportReport> r = import_reference_stream(kind, source);
+  if (!r.ok()) return r.status().annotate(path);
+  return r;
 }
 
 }  // namespace vs
