@@ -4,6 +4,7 @@
 // that its peak RSS (getrusage's ru_maxrss) is the import's alone; the generation is timed
 // apart and is not part of an import's time.
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <filesystem>
 #include <memory>
@@ -72,12 +73,12 @@ Status generate(const std::string& dir, std::uint64_t rows) {
   CsvOut schools(dir + "/schools.csv");
   schools.buffer() =
       "school_id,name,city,county,township,level,boarding,students,teachers,lat,lon\n";
-  static const char* kLevels[] = {"primary", "junior", "senior", "teaching_point"};
+  const char* const levels[] = {"primary", "junior", "senior", "teaching_point"};
   for (std::uint64_t i = 1; i <= rows; ++i) {
     const std::string county = "县" + std::to_string(i % 1000);
     std::string& b = schools.buffer();
     b += "S" + padded(i, 7) + ",代县枣林镇第" + std::to_string(i) + "中学,忻州市," + county +
-         ",枣林镇," + kLevels[i % 4] + "," + std::to_string(i % 2) + "," +
+         ",枣林镇," + levels[i % 4] + "," + std::to_string(i % 2) + "," +
          std::to_string(100 + i % 900) + "," + std::to_string(5 + i % 60) + ",3" +
          std::to_string(5 + i % 5) + "." + padded(i % 100000, 5) + ",11" + std::to_string(i % 10) +
          "." + padded((i * 7) % 100000, 5) + "\n";
@@ -161,7 +162,7 @@ Result<Measured> measure(const std::string& hub, ReferenceKind kind, const std::
   return m;
 }
 
-double round2(double v) { return static_cast<double>(static_cast<long long>(v * 100 + 0.5)) / 100; }
+double round2(double v) { return static_cast<double>(std::lround(v * 100)) / 100; }
 
 }  // namespace
 
