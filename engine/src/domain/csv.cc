@@ -10,6 +10,7 @@ namespace vs::domain {
 CsvSource text_source(std::string_view text) {
   return [text](char* buf, std::size_t n) mutable -> Result<std::size_t> {
     const std::size_t take = std::min(n, text.size());
+    if (take == 0) return std::size_t{0};  // text.data() may be null
     std::memcpy(buf, text.data(), take);
     text.remove_prefix(take);
     return take;
