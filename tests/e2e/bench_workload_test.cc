@@ -372,6 +372,8 @@ TEST_CASE("visitsync-bench refuses bad arguments with exit 2", "[e2e][bench]") {
       {"sessions", "--concurrency", "0"},
       {"sessions", "--concurrency", "many"},
       {"engine", "--concurrency", "8"},  // an option of the sessions bench
+      {"import", "--rows", "0"},
+      {"engine", "--rows", "10"},  // an option of the import bench
       {"frobnicate"},
   };
   for (const auto& args : bad) {

@@ -1,6 +1,7 @@
 // util/files.h: what every input file and output file of visitsync goes through.
 #include "util/files.h"
 
+#include <cstdio>
 #include <filesystem>
 #include <sys/stat.h>
 
@@ -72,4 +73,39 @@ TEST_CASE("a file system error is bad input when the path is at fault", "[engine
   }
   for (int e : {EIO, ENOSPC, EDQUOT}) CHECK(util::errno_error(e, "p").code() == Code::kIo);
   CHECK(util::errno_error(ENOSPC, "/d/f").message() == "/d/f: No space left on device");
+}
+
+TEST_CASE("a file is read in pieces, within its limit", "[engine][files][input]") {
+  test::TempDir dir;
+  const std::string file = dir.file("a.csv");
+  REQUIRE(util::replace_file(file, "abcdefg").ok());
+  Result<util::InputFile> in = util::InputFile::open(file, 7);
+  REQUIRE(in.ok());
+  CHECK(in->size() == 7);
+  char buf[4];
+  CHECK(in->read(buf, 4).value() == 4);
+  CHECK(std::string(buf, 4) == "abcd");
+  CHECK(in->read(buf, 4).value() == 3);
+  CHECK(in->read(buf, 4).value() == 0);
+  // The size is checked when the file opens, before a byte is read: a sparse file of 1 GiB and
+  // one byte is refused at once.
+  const std::string big = dir.file("big.csv");
+  REQUIRE(util::replace_file(big, "").ok());
+  fs::resize_file(big, (std::uintmax_t{1} << 30) + 1);
+  CHECK(util::InputFile::open(big, std::uintmax_t{1} << 30).status().message() ==
+        big + ": 1073741825 bytes, at most 1073741824 allowed");
+  CHECK(util::InputFile::open(dir.path().string(), 10).status().message() ==
+        dir.path().string() + " is a folder, not a regular file");
+  // A file that grows while it is read stops at the limit.
+  Result<util::InputFile> growing = util::InputFile::open(file, 8);
+  REQUIRE(growing.ok());
+  {
+    std::FILE* f = std::fopen(file.c_str(), "ab");
+    REQUIRE(f != nullptr);
+    std::fputs("hij", f);
+    std::fclose(f);
+  }
+  char all[16];
+  Result<std::size_t> n = growing->read(all, sizeof all);
+  CHECK(n.status().message() == file + ": more than 8 bytes (it grew while being read)");
 }

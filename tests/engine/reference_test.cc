@@ -1,10 +1,9 @@
-// Reference data: CSV parsing, imports of the shared files, errors with line numbers, all or
-// nothing, and re-imports that update without duplicating.
+// Reference data: imports of the shared files, errors with line numbers, all or nothing, and
+// re-imports that update without duplicating. The CSV reader itself: csv_test.cc.
 #include <catch2/catch.hpp>
 
 #include <visitsync/inspection.h>
 
-#include "domain/csv.h"
 #include "support/test_support.h"
 
 using namespace vs;
@@ -41,35 +40,6 @@ const std::string kSchoolsHeader =
     "school_id,name,city,county,township,level,boarding,students,teachers,lat,lon\n";
 
 }  // namespace
-
-TEST_CASE("CSV cells may be quoted, hold commas, quotes and line breaks",
-          "[engine][reference][csv]") {
-  Result<domain::CsvTable> t = domain::parse_csv(
-      "\xEF\xBB\xBF"
-      "a,b,c\r\n1,\"x, y\",\"say \"\"hi\"\"\"\r\n2,\"two\nlines\",\n\n3,,last");
-  REQUIRE(t.ok());
-  CHECK(t->header == std::vector<std::string>{"a", "b", "c"});
-  REQUIRE(t->rows.size() == 3);
-  CHECK(t->rows[0].cells == std::vector<std::string>{"1", "x, y", "say \"hi\""});
-  CHECK(t->rows[1].cells == std::vector<std::string>{"2", "two\nlines", ""});
-  CHECK(t->rows[1].line == 3);
-  CHECK(t->rows[2].line == 6);  // the row after a two-line cell and a blank line
-  std::string out;
-  domain::append_csv_cell(out, "x, \"y\"");
-  CHECK(out == "\"x, \"\"y\"\"\"");
-}
-
-TEST_CASE("malformed CSV is refused with its line", "[engine][reference][csv][input]") {
-  CHECK_THAT(domain::parse_csv("a,b\n1,\"open\n2,3\n").status().message(),
-             Catch::Contains("line 2: a quoted field is not closed"));
-  CHECK_THAT(domain::parse_csv("a,b\n1,x\"y\n").status().message(),
-             Catch::Contains("line 2: a quote inside an unquoted field"));
-  CHECK_THAT(domain::parse_csv("a,b\n1,\"x\"y\n").status().message(),
-             Catch::Contains("line 2: text after a closing quote"));
-  CHECK_THAT(domain::parse_csv("a,b\n1,\xff\n").status().message(),
-             Catch::Contains("line 2: not UTF-8"));
-  CHECK_THAT(domain::parse_csv("").status().message(), Catch::Contains("empty"));
-}
 
 TEST_CASE_METHOD(Hub, "the sample deployment imports, and re-imports without duplicates",
                  "[engine][reference]") {
@@ -161,6 +131,20 @@ TEST_CASE_METHOD(Hub, "a bad row is reported with its line and nothing is import
     CHECK_THAT(s.message(), Catch::Contains(c.message));
     CHECK(digest() == before);  // the good row beside it was not stored either
     CHECK_FALSE(in->school("S1").ok());
+  }
+  SECTION("a long cell is quoted by an excerpt") {
+    const std::string id(1000, 'S');
+    const Status s = import_error(ReferenceKind::kSchools,
+                                  kSchoolsHeader + id + ",一小,忻州市,保德县,东关镇,primary,0," +
+                                      std::string(900, '7') + ",20,39.0,111.1\n");
+    CHECK(s.message() == "1 bad row, nothing imported\n  line 2: school_id: '" +
+                             std::string(40, 'S') +
+                             "... (1000 bytes)' is not an id (1 to 32 of A-Z a-z 0-9 _ -)");
+    const Status date = import_error(
+        ReferenceKind::kAssignments,
+        "inspector_id,school_id,from,until\nI1,S1,2026-09-01," + std::string(500, '9') + "\n");
+    CHECK_THAT(date.message(), Catch::EndsWith("until: '" + std::string(40, '9') +
+                                               "... (500 bytes)' is not a date (YYYY-MM-DD)"));
   }
   SECTION("every bad row is listed, not only the first") {
     const Status s =

@@ -41,13 +41,12 @@ Status cmd_import(const Args& a) {
   if (Status s = a.expect(2, "schools|inspectors|assignments FILE.csv"); !s.ok()) return s;
   Result<vs::ReferenceKind> kind = vs::parse_reference_kind(a.positional()[0]);
   if (!kind.ok()) return kind.status();
-  Result<std::string> csv = vs::cli::read_file(a.positional()[1], kMaxInputFile);
-  if (!csv.ok()) return csv.status();
   Result<std::unique_ptr<vs::HubStore>> hub = open_hub(a);
   if (!hub.ok()) return hub.status();
+  // The file is streamed: its limits are the CSV reader's (COMMANDS.md, "CSV files").
   Result<vs::ImportReport> r =
-      hub.value()->inspection().import_reference(kind.value(), csv.value());
-  if (!r.ok()) return r.status().annotate(a.positional()[1]);
+      hub.value()->inspection().import_reference_file(kind.value(), a.positional()[1]);
+  if (!r.ok()) return r.status();
   print("imported " + std::to_string(r->rows) + " " + a.positional()[0] + ": " +
         std::to_string(r->created) + " new, " + std::to_string(r->updated) + " updated, " +
         std::to_string(r->unchanged) + " unchanged\n");

@@ -21,11 +21,13 @@ struct BenchArgs {
   int writes = 2000;      // single local writes timed by the engine bench
   int sessions = 500;     // sessions of the sessions bench
   int concurrency = 256;  // of those, in flight at once
+  int rows = 1'000'000;   // schools (and assignments) of the import bench
 };
 
 int run_engine_bench(const BenchArgs& args);
 int run_sync_bench(const BenchArgs& args);
 int run_sessions_bench(const BenchArgs& args);
+int run_import_bench(const BenchArgs& args);
 // visitsync-bench workload ...: writes a generated workload file.
 int run_workload_command(int argc, char** argv);
 

@@ -1,6 +1,6 @@
-// visitsync-bench engine|sync|sessions|workload [options]: the project's benchmarks (README.md
-// "Benchmarks", tools/COMMANDS.md) and their workload generator (tools/bench/WORKLOAD.md). Last
-// line of a bench's output: one JSON object.
+// visitsync-bench engine|sync|sessions|import|workload [options]: the project's benchmarks
+// (README.md "Benchmarks", tools/COMMANDS.md) and their workload generator
+// (tools/bench/WORKLOAD.md). Last line of a bench's output: one JSON object.
 #include <algorithm>
 #include <cerrno>
 #include <cmath>
@@ -53,12 +53,15 @@ constexpr const char* kUsage =
     "usage: visitsync-bench engine|sync|sessions [--work DIR] [--tools DIR] [--visits N]\n"
     "                       [--items N] [--writes N] [--sessions N] [--workload FILE]\n"
     "                       [--concurrency N] [--edits FILE]\n"
+    "       visitsync-bench import [--work DIR] [--rows N]\n"
     "       visitsync-bench workload [--visits N] [--items N] [--seed S] [--edits]\n"
     "                       [--edit-frac F] [--conflict-frac F] --out FILE\n"
     "  engine    local writes, apply_remote and raw SQLite inserts\n"
     "  sync      the workload pushed and pulled over TLS through visitsync-hub, then edits\n"
     "  sessions  --sessions devices (500) each push 5 visits to one hub and pull their\n"
     "            partner's, --concurrency (256) sessions at a time\n"
+    "  import    --rows (1000000) schools and assignments generated to CSV files, then\n"
+    "            imported into a fresh hub store: time and peak RSS of each import\n"
     "  workload  writes the generated workload's visits file (with --edits: its edits file)\n"
     "            to FILE ('-': standard output); WORKLOAD.md describes the format\n"
     "The benches run on the generated workload of --visits (2000) x --items (150), seed 42,\n"
@@ -110,6 +113,7 @@ std::string bad_value(const std::string& option, const char* v, const char* expe
 std::optional<std::string> parse_bench_args(int argc, char** argv, BenchArgs& args) {
   bool counts = false;
   bool concurrency = false;
+  bool rows = false;
   for (int i = 2; i < argc; ++i) {
     const std::string a = argv[i];
     const char* v = value_of(argc, argv, i);
@@ -133,6 +137,9 @@ std::optional<std::string> parse_bench_args(int argc, char** argv, BenchArgs& ar
     } else if (a == "--concurrency") {
       concurrency = true;
       if (!parse_int(v, args.concurrency)) return bad_value(a, v, whole);
+    } else if (a == "--rows") {
+      rows = true;
+      if (!parse_int(v, args.rows)) return bad_value(a, v, whole);
     } else {
       return "unknown option " + a;
     }
@@ -144,6 +151,7 @@ std::optional<std::string> parse_bench_args(int argc, char** argv, BenchArgs& ar
     return std::string("--edits is an option of the sync bench");
   if (concurrency && which != "sessions")
     return std::string("--concurrency is an option of the sessions bench");
+  if (rows && which != "import") return std::string("--rows is an option of the import bench");
   if (which == "sync" && !args.workload.empty() && args.edits.empty())
     return std::string("sync --workload FILE needs --edits FILE, the edits made for that workload");
   return std::nullopt;
@@ -211,7 +219,7 @@ int main(int argc, char** argv) {
   if (argc < 2) return usage_error("which bench?");
   const std::string which = argv[1];
   if (which == "workload") return run_workload_command(argc, argv);
-  if (which != "engine" && which != "sync" && which != "sessions")
+  if (which != "engine" && which != "sync" && which != "sessions" && which != "import")
     return usage_error("unknown command '" + which + "'");
   BenchArgs args;
   args.tools_dir = VS_TOOLS_DIR;
@@ -228,5 +236,6 @@ int main(int argc, char** argv) {
   }
   if (which == "engine") return run_engine_bench(args);
   if (which == "sync") return run_sync_bench(args);
+  if (which == "import") return run_import_bench(args);
   return run_sessions_bench(args);
 }

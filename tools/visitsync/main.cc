@@ -60,10 +60,8 @@ std::string new_device_id() {
 Status import_dir(vs::Inspection& in, const std::string& reference, const std::string& templates) {
   for (const char* kind : {"schools", "inspectors", "assignments"}) {
     const std::string path = (fs::path(reference) / (std::string(kind) + ".csv")).string();
-    Result<std::string> csv = vs::cli::read_file(path, kMaxInputFile);
-    if (!csv.ok()) return csv.status();
-    Result<vs::ImportReport> r = in.import_reference(*vs::parse_reference_kind(kind), csv.value());
-    if (!r.ok()) return r.status().annotate(path);
+    Result<vs::ImportReport> r = in.import_reference_file(*vs::parse_reference_kind(kind), path);
+    if (!r.ok()) return r.status();
   }
   std::error_code ec;
   std::vector<fs::path> files;

@@ -1,252 +1,145 @@
 // Reference data from CSV: schools, inspectors, assignments. All rows or none; each bad row is
 // reported with its line number and reason; re-importing writes only what changed.
-#include <algorithm>
-#include <charconv>
-#include <cmath>
-#include <map>
+//
+// The import streams: rows come one at a time from the CSV reader, are checked, and are written
+// kBatchRows at a time, all in one transaction, so memory does not grow with the file. A key
+// listed twice is found across the whole file (SeenKeys). Once a row is bad nothing more is
+// written, but the rest is still read, so that every bad row is counted (the first kMaxReported
+// listed); the transaction then rolls back.
 #include <set>
 
 #include <visitsync/inspection.h>
 
 #include "domain/csv.h"
 #include "domain/inspection_impl.h"
+#include "domain/reference_rows.h"
+#include "domain/seen_keys.h"
+#include "util/files.h"
 
 namespace vs {
 namespace {
 
 constexpr std::size_t kMaxReported = 20;
-constexpr std::size_t kMaxTextCell = 200;
+constexpr std::size_t kBatchRows = 1000;
+constexpr std::size_t kMaxKnown = 4096;  // references found to exist, remembered
 
-// One row turned into a record and its fields.
-struct Parsed {
-  std::string key;
-  std::vector<std::pair<std::string, Value>> fields;
-  std::string inspector, school;  // assignments: what the row refers to
-};
-
-// Reads the cells of one row by column name and keeps the first problem.
-class RowReader {
+class Importer {
  public:
-  RowReader(const std::map<std::string, std::size_t>& columns, const domain::CsvRow& row)
-      : columns_(columns), row_(row) {}
-  Status error;
+  Importer(Engine& engine, ReferenceKind kind, domain::SeenKeys seen)
+      : engine_(engine), kind_(kind), seen_(std::move(seen)) {}
 
-  const std::string& cell(const char* column) const { return row_.cells[columns_.at(column)]; }
-  std::string id(const char* column) {
-    const std::string& v = cell(column);
-    if (!domain::valid_ref_id(v))
-      fail(column, "'" + v + "' is not an id (1 to 32 of A-Z a-z 0-9 _ -)");
-    return v;
-  }
-  Value text(const char* column, bool required = true) {
-    const std::string& v = cell(column);
-    if (required && v.empty()) fail(column, "empty");
-    if (v.size() > kMaxTextCell)
-      fail(column, "longer than " + std::to_string(kMaxTextCell) + " bytes");
-    return Value::text(v);
-  }
-  Value one_of(const char* column, const std::vector<std::string>& allowed) {
-    const std::string& v = cell(column);
-    if (std::find(allowed.begin(), allowed.end(), v) == allowed.end()) {
-      std::string list;
-      for (const std::string& a : allowed) list += (list.empty() ? "" : ", ") + a;
-      fail(column, "'" + v + "' is not one of " + list);
-    }
-    return Value::text(v);
-  }
-  Value count(const char* column) {
-    const std::string& v = cell(column);
-    std::int64_t n = -1;
-    const auto res = std::from_chars(v.data(), v.data() + v.size(), n);
-    if (res.ec != std::errc() || res.ptr != v.data() + v.size() || n < 0 || n > 100'000'000) {
-      fail(column, "'" + v + "' is not a count");
-    }
-    return Value::integer(n);
-  }
-  Value flag(const char* column) {
-    const std::string& v = cell(column);
-    if (v != "0" && v != "1") fail(column, "'" + v + "' is not 0 or 1");
-    return Value::boolean(v == "1");
-  }
-  double coordinate(const char* column, double limit) {
-    const std::string& v = cell(column);
-    double d = 0;
-    const auto res = std::from_chars(v.data(), v.data() + v.size(), d);
-    if (res.ec != std::errc() || res.ptr != v.data() + v.size() || !std::isfinite(d) ||
-        std::fabs(d) > limit) {
-      fail(column, "'" + v + "' is not a coordinate from -" +
-                       std::to_string(static_cast<int>(limit)) + " to " +
-                       std::to_string(static_cast<int>(limit)));
-    }
-    return d;
-  }
-  // A date; with `optional`, an empty cell is null.
-  Value date(const char* column, bool optional = false) {
-    if (optional && cell(column).empty()) return Value();
-    Result<Date> d = parse_date(cell(column));
-    if (!d.ok()) {
-      fail(column, d.status().message());
-      return Value();
-    }
-    return Value::date(d.value());
-  }
-  void fail(const std::string& column, const std::string& what) {
-    if (error.ok()) error = Status::invalid_input(column + ": " + what);
-  }
+  // Reads every row and writes them; call inside a transaction.
+  Status run(domain::CsvReader& reader);
+  const ImportReport& report() const { return report_; }
 
  private:
-  const std::map<std::string, std::size_t>& columns_;
-  const domain::CsvRow& row_;
+  Status take(const domain::CsvRow& row);
+  Status check_references(const domain::ReferenceRow& p, const std::string& at);
+  Result<bool> exists(const std::string& key);
+  Status flush();
+  void problem(std::string what);
+
+  Engine& engine_;
+  ReferenceKind kind_;
+  domain::SeenKeys seen_;
+  domain::ColumnIndex columns_;
+  std::size_t width_ = 0;
+  std::set<std::string> known_;
+  std::vector<domain::ReferenceRow> batch_;
+  std::vector<std::string> problems_;  // the first kMaxReported
+  std::size_t bad_rows_ = 0;
+  ImportReport report_;
 };
 
-Parsed parse_school(RowReader& r) {
-  Parsed p;
-  p.key = domain::school_record(r.id("school_id"));
-  p.fields = {{"name", r.text("name")},
-              {"city", r.text("city")},
-              {"county", r.text("county")},
-              {"township", r.text("township", false)},
-              {"level", r.one_of("level", school_levels())},
-              {"boarding", r.flag("boarding")},
-              {"students", r.count("students")},
-              {"teachers", r.count("teachers")}};
-  const double lat = r.coordinate("lat", 90);
-  const double lon = r.coordinate("lon", 180);
-  p.fields.emplace_back("location", Value::gps({lat, lon, std::nullopt}));
-  return p;
-}
-
-Parsed parse_inspector(RowReader& r) {
-  Parsed p;
-  p.key = domain::inspector_record(r.id("inspector_id"));
-  p.fields = {{"name", r.text("name")},
-              {"role", r.one_of("role", {"inspector", "supervisor"})},
-              {"county", r.text("county")}};
-  return p;
-}
-
-Parsed parse_assignment(RowReader& r) {
-  Parsed p;
-  p.inspector = r.id("inspector_id");
-  p.school = r.id("school_id");
-  p.key = domain::assignment_record(p.inspector, p.school);
-  const Value from = r.date("from");
-  const Value until = r.date("until", true);  // empty: the assignment has no end
-  if (r.error.ok() && !until.is_null() && until.as_date().days < from.as_date().days)
-    r.fail("until", "before from");
-  p.fields = {{"from", from}, {"until", until}};
-  return p;
-}
-
-struct KindSpec {
-  const char* what;  // "school", in messages
-  std::vector<std::string> columns;
-  Parsed (*parse)(RowReader&);
-};
-
-const KindSpec& spec_of(ReferenceKind kind) {
-  static const KindSpec kSchools{"school",
-                                 {"school_id", "name", "city", "county", "township", "level",
-                                  "boarding", "students", "teachers", "lat", "lon"},
-                                 parse_school};
-  static const KindSpec kInspectors{
-      "inspector", {"inspector_id", "name", "role", "county"}, parse_inspector};
-  static const KindSpec kAssignments{
-      "assignment", {"inspector_id", "school_id", "from", "until"}, parse_assignment};
-  switch (kind) {
-    case ReferenceKind::kSchools:
-      return kSchools;
-    case ReferenceKind::kInspectors:
-      return kInspectors;
-    case ReferenceKind::kAssignments:
-      return kAssignments;
-  }
-  return kSchools;
-}
-
-Result<std::map<std::string, std::size_t>> check_header(const domain::CsvTable& t,
-                                                        const KindSpec& spec) {
-  std::map<std::string, std::size_t> columns;
-  for (std::size_t i = 0; i < t.header.size(); ++i) {
-    const std::string& name = t.header[i];
-    if (std::find(spec.columns.begin(), spec.columns.end(), name) == spec.columns.end()) {
-      return Status::invalid_input("line 1: unknown column '" + name + "'");
-    }
-    if (!columns.emplace(name, i).second)
-      return Status::invalid_input("line 1: column '" + name + "' twice");
-  }
-  for (const std::string& c : spec.columns) {
-    if (columns.count(c) == 0) return Status::invalid_input("line 1: missing column '" + c + "'");
-  }
-  return columns;
-}
-
-}  // namespace
-
-Result<ImportReport> Inspection::import_reference(ReferenceKind kind, std::string_view csv) {
-  const KindSpec& spec = spec_of(kind);
-  Result<domain::CsvTable> table = domain::parse_csv(csv);
-  if (!table.ok()) return table.status().annotate("nothing imported");
-  Result<std::map<std::string, std::size_t>> columns = check_header(table.value(), spec);
+Status Importer::run(domain::CsvReader& reader) {
+  Result<std::vector<std::string>> header = reader.header();
+  if (!header.ok()) return header.status().annotate("nothing imported");
+  Result<domain::ColumnIndex> columns = domain::reference_columns(kind_, header.value());
   if (!columns.ok()) return columns.status().annotate("nothing imported");
-
-  std::vector<std::string> problems;
-  std::vector<Parsed> rows;
-  std::map<std::string, std::size_t> first_line;
-  std::set<std::string> known;  // records checked to exist (assignments' references)
-  Engine& engine = *impl_->engine;
-  auto exists = [&](const std::string& key) -> Result<bool> {
-    if (known.count(key) != 0) return true;
-    Result<RecordView> r = engine.read(key);
-    if (!r.ok() && r.status().code() != Code::kNotFound) return r.status();
-    if (r.ok()) known.insert(key);
-    return r.ok();
-  };
-  for (const domain::CsvRow& row : table->rows) {
-    const std::string at = "line " + std::to_string(row.line) + ": ";
-    if (row.cells.size() != table->header.size()) {
-      problems.push_back(at + std::to_string(row.cells.size()) + " cells, the header has " +
-                         std::to_string(table->header.size()));
-      continue;
+  columns_ = std::move(columns.value());
+  width_ = header->size();
+  domain::CsvRow row;
+  for (;;) {
+    Result<bool> got = reader.next(row);
+    if (!got.ok()) return got.status().annotate("nothing imported");
+    if (!got.value()) break;
+    if (Status s = take(row); !s.ok()) return s;
+    if (batch_.size() >= kBatchRows) {
+      if (Status s = flush(); !s.ok()) return s;
     }
-    RowReader reader(columns.value(), row);
-    Parsed p = spec.parse(reader);
-    if (!reader.error.ok()) {
-      problems.push_back(at + reader.error.message());
-      continue;
-    }
-    if (auto [it, fresh] = first_line.emplace(p.key, row.line); !fresh) {
-      problems.push_back(at + spec.what + " " + p.key.substr(p.key.find('/') + 1) +
-                         " is listed twice (first on line " + std::to_string(it->second) + ")");
-      continue;
-    }
-    if (kind == ReferenceKind::kAssignments) {
-      for (const auto& [ref, what] :
-           {std::pair{domain::inspector_record(p.inspector), "inspector " + p.inspector},
-            std::pair{domain::school_record(p.school), "school " + p.school}}) {
-        Result<bool> ok = exists(ref);
-        if (!ok.ok()) return ok.status();
-        if (!ok.value()) problems.push_back(at + what + " is not imported");
-      }
-    }
-    rows.push_back(std::move(p));
   }
-  if (!problems.empty()) {
-    std::string msg = std::to_string(problems.size()) + " bad row" +
-                      (problems.size() == 1 ? "" : "s") + ", nothing imported";
-    for (std::size_t i = 0; i < problems.size() && i < kMaxReported; ++i)
-      msg += "\n  " + problems[i];
-    if (problems.size() > kMaxReported)
-      msg += "\n  ... and " + std::to_string(problems.size() - kMaxReported) + " more";
+  if (bad_rows_ > 0) {
+    std::string msg =
+        std::to_string(bad_rows_) + " bad row" + (bad_rows_ == 1 ? "" : "s") + ", nothing imported";
+    for (const std::string& p : problems_) msg += "\n  " + p;
+    if (bad_rows_ > problems_.size())
+      msg += "\n  ... and " + std::to_string(bad_rows_ - problems_.size()) + " more";
     return Status::invalid_input(msg);
   }
+  return flush();
+}
 
-  // Only what changed is written: a re-import of the same file writes nothing.
-  ImportReport report;
-  report.rows = rows.size();
+// Checks one row; a good one joins the batch (unless an earlier row was bad: then nothing more
+// is written). Errors are the store's; bad rows are problems.
+Status Importer::take(const domain::CsvRow& row) {
+  const std::string at = "line " + std::to_string(row.line) + ": ";
+  if (row.cells.size() != width_) {
+    problem(at + std::to_string(row.cells.size()) + " cells, the header has " +
+            std::to_string(width_));
+    return Status();
+  }
+  Result<domain::ReferenceRow> p = domain::parse_reference_row(kind_, columns_, row);
+  if (!p.ok()) {
+    problem(at + p.status().message());
+    return Status();
+  }
+  Result<std::optional<std::size_t>> first = seen_.first_seen(p->key, row.line);
+  if (!first.ok()) return first.status();
+  if (first.value()) {
+    problem(at + domain::reference_what(kind_) + " " + p->key.substr(p->key.find('/') + 1) +
+            " is listed twice (first on line " + std::to_string(*first.value()) + ")");
+    return Status();
+  }
+  if (kind_ == ReferenceKind::kAssignments) {
+    if (Status s = check_references(p.value(), at); !s.ok()) return s;
+  }
+  ++report_.rows;
+  if (bad_rows_ == 0) batch_.push_back(std::move(p.value()));
+  return Status();
+}
+
+Status Importer::check_references(const domain::ReferenceRow& p, const std::string& at) {
+  for (const auto& [ref, what] :
+       {std::pair{domain::inspector_record(p.inspector), "inspector " + p.inspector},
+        std::pair{domain::school_record(p.school), "school " + p.school}}) {
+    Result<bool> ok = exists(ref);
+    if (!ok.ok()) return ok.status();
+    if (!ok.value()) problem(at + what + " is not imported");
+  }
+  return Status();
+}
+
+Result<bool> Importer::exists(const std::string& key) {
+  if (known_.count(key) != 0) return true;
+  Result<RecordView> r = engine_.read(key);
+  if (!r.ok() && r.status().code() != Code::kNotFound) return r.status();
+  if (!r.ok()) return false;
+  if (known_.size() >= kMaxKnown) known_.clear();
+  known_.insert(key);
+  return true;
+}
+
+void Importer::problem(std::string what) {
+  ++bad_rows_;
+  batch_.clear();
+  if (problems_.size() < kMaxReported) problems_.push_back(std::move(what));
+}
+
+// Writes the batch: only what changed, so a re-import of the same file writes nothing.
+Status Importer::flush() {
   std::vector<Write> writes;
-  for (const Parsed& p : rows) {
-    Result<RecordView> current = engine.read(p.key);
+  for (const domain::ReferenceRow& p : batch_) {
+    Result<RecordView> current = engine_.read(p.key);
     if (!current.ok() && current.status().code() != Code::kNotFound) return current.status();
     const std::size_t before = writes.size();
     for (const auto& [field, value] : p.fields) {
@@ -256,18 +149,44 @@ Result<ImportReport> Inspection::import_reference(ReferenceKind kind, std::strin
       }
     }
     if (!current.ok()) {
-      ++report.created;
+      ++report_.created;
     } else if (writes.size() != before) {
-      ++report.updated;
+      ++report_.updated;
     } else {
-      ++report.unchanged;
+      ++report_.unchanged;
     }
   }
-  if (!writes.empty()) {
-    Result<std::vector<OpId>> ids = engine.write_batch(writes);
-    if (!ids.ok()) return ids.status();
-  }
-  return report;
+  batch_.clear();
+  if (writes.empty()) return Status();
+  Result<std::vector<OpId>> ids = engine_.write_batch(writes);
+  return ids.status();
+}
+
+}  // namespace
+
+Result<ImportReport> Inspection::import_reference_stream(ReferenceKind kind,
+                                                         const ByteSource& source) {
+  Result<domain::SeenKeys> seen = domain::SeenKeys::open();
+  if (!seen.ok()) return seen.status();
+  Importer importer(*impl_->engine, kind, std::move(seen.value()));
+  domain::CsvReader reader(source);
+  if (Status s = impl_->engine->transaction([&] { return importer.run(reader); }); !s.ok())
+    return s;
+  return importer.report();
+}
+
+Result<ImportReport> Inspection::import_reference(ReferenceKind kind, std::string_view csv) {
+  return import_reference_stream(kind, domain::text_source(csv));
+}
+
+Result<ImportReport> Inspection::import_reference_file(ReferenceKind kind,
+                                                       const std::string& path) {
+  Result<util::InputFile> file = util::InputFile::open(path, domain::CsvLimits().max_bytes);
+  if (!file.ok()) return file.status();
+  auto source = [&file](char* buf, std::size_t n) { return file->read(buf, n); };
+  Result<ImportReport> r = import_reference_stream(kind, source);
+  if (!r.ok()) return r.status().annotate(path);
+  return r;
 }
 
 }  // namespace vs

@@ -113,28 +113,62 @@ Status errno_error(int err, const std::string& path) {
   return path_error(std::error_code(err, std::generic_category()), path);
 }
 
-Result<std::string> read_regular_file(const std::string& path, std::uintmax_t max_bytes) {
+Result<InputFile> InputFile::open(const std::string& path, std::uintmax_t max_bytes) {
   if (path.empty()) return Status::invalid_input("an empty file name");
   // O_NONBLOCK: opening a FIFO returns at once (and is refused below) instead of waiting.
-  const Fd file(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK));
-  const int fd = file.fd;
-  if (fd < 0) return errno_error(errno, path);
+  Fd file(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK));
+  if (file.fd < 0) return errno_error(errno, path);
   struct stat st {};
-  if (::fstat(fd, &st) != 0) return errno_error(errno, path);
+  if (::fstat(file.fd, &st) != 0) return errno_error(errno, path);
   if (!S_ISREG(st.st_mode))
     return Status::invalid_input(path + " is " + kind_of(st.st_mode) + ", not a regular file");
-  if (static_cast<std::uintmax_t>(st.st_size) > max_bytes) {
-    return Status::invalid_input(path + ": " + std::to_string(st.st_size) + " bytes, at most " +
+  const auto size = static_cast<std::uintmax_t>(st.st_size);
+  if (size > max_bytes) {
+    return Status::invalid_input(path + ": " + std::to_string(size) + " bytes, at most " +
                                  std::to_string(max_bytes) + " allowed");
   }
-  std::string out(static_cast<std::size_t>(st.st_size), '\0');
+  const int fd = file.fd;
+  file.fd = -1;
+  return InputFile(fd, path, size, max_bytes);
+}
+
+InputFile::InputFile(InputFile&& other) noexcept
+    : fd_(other.fd_),
+      path_(std::move(other.path_)),
+      size_(other.size_),
+      max_(other.max_),
+      done_(other.done_) {
+  other.fd_ = -1;
+}
+
+InputFile::~InputFile() {
+  if (fd_ >= 0) ::close(fd_);
+}
+
+Result<std::size_t> InputFile::read(char* buf, std::size_t n) {
+  for (;;) {
+    const ssize_t got = ::read(fd_, buf, n);
+    if (got < 0 && errno == EINTR) continue;
+    if (got < 0) return errno_error(errno, path_);
+    done_ += static_cast<std::uintmax_t>(got);
+    if (done_ > max_) {
+      return Status::invalid_input(path_ + ": more than " + std::to_string(max_) +
+                                   " bytes (it grew while being read)");
+    }
+    return static_cast<std::size_t>(got);
+  }
+}
+
+Result<std::string> read_regular_file(const std::string& path, std::uintmax_t max_bytes) {
+  Result<InputFile> file = InputFile::open(path, max_bytes);
+  if (!file.ok()) return file.status();
+  std::string out(static_cast<std::size_t>(file->size()), '\0');
   std::size_t done = 0;
   while (done < out.size()) {
-    const ssize_t n = ::read(fd, out.data() + done, out.size() - done);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) return errno_error(errno, path);
-    if (n == 0) break;  // it shrank meanwhile: what is there
-    done += static_cast<std::size_t>(n);
+    Result<std::size_t> n = file->read(out.data() + done, out.size() - done);
+    if (!n.ok()) return n.status();
+    if (n.value() == 0) break;  // it shrank meanwhile: what is there
+    done += n.value();
   }
   out.resize(done);
   return out;
