@@ -11,8 +11,8 @@ namespace {
 // The caches hold every record a batch touches; past this size they start over (a hub holds
 // far more records than are hot at once).
 constexpr std::size_t kMaxCached = 200000;
-// The values of one log row an INSERT binds (all its columns but pos and crc).
-constexpr std::size_t kRowParams = 11;
+// The values of one log row an INSERT binds: all its columns but pos.
+constexpr std::size_t kRowParams = 12;
 
 // The columns of kRowSelect.
 enum Column {
@@ -65,7 +65,7 @@ Result<std::vector<OpId>> decode_base(std::string_view bytes) {
 
 namespace {
 
-// An INSERT of `rows` log rows, each with its checksum over its own parameters.
+// An INSERT of `rows` log rows.
 std::string insert_sql(std::size_t rows) {
   std::string sql =
       "INSERT INTO ops(device, seq, hlc, record, field, policy, context, value, base, more, "
@@ -74,7 +74,7 @@ std::string insert_sql(std::size_t rows) {
     std::string params;
     for (std::size_t c = 1; c <= kRowParams; ++c)
       params += (c == 1 ? "?" : ", ?") + std::to_string(i * kRowParams + c);
-    sql += (i == 0 ? "(" : ", (") + params + ", vs_crc(" + params + "))";
+    sql += (i == 0 ? "(" : ", (") + params + ")";
   }
   return sql;
 }
@@ -289,6 +289,18 @@ Status OpLog::write_rows(store::Stmt& st, std::size_t from, std::size_t count) {
     blob_or_null(p + 8, r.base);
     blob_or_null(p + 9, r.more);
     st.bind(p + 10, r.more_ops);
+    // As vs_crc() over the row's columns would compute it (kRowSelect checks it so).
+    store::RowCrc crc;
+    crc.integer(r.device).integer(r.seq).integer(r.hlc).integer(r.record).integer(r.field);
+    crc.integer(r.policy).integer(r.context).bytes(r.value);
+    for (const std::string* b : {&r.base, &r.more}) {
+      if (b->empty()) {
+        crc.null();
+      } else {
+        crc.bytes(*b);
+      }
+    }
+    st.bind(p + 11, crc.integer(r.more_ops).value());
     p += static_cast<int>(kRowParams);
   }
   return st.run();

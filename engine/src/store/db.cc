@@ -11,49 +11,28 @@ namespace {
 
 std::atomic<bool> g_row_hashing{true};
 
-// vs_crc(a, b, ...): CRC32C over each argument's kind and bytes (integers as 8 bytes
-// little-endian, reals by their bits, text and blobs as a length and their bytes), so that
-// moving bytes from one cell to the next changes the sum.
+// vs_crc(a, b, ...): RowCrc over its arguments.
 void sql_row_sum(sqlite3_context* ctx, int argc, sqlite3_value** argv) {
-  std::uint32_t crc = 0;
-  if (!g_row_hashing.load(std::memory_order_relaxed)) argc = 0;
+  RowCrc crc;
   for (int i = 0; i < argc; ++i) {
-    unsigned char cell[9] = {0};
-    std::size_t head = 1;
-    const void* bytes = nullptr;
-    std::size_t n = 0;
     switch (sqlite3_value_type(argv[i])) {
       case SQLITE_INTEGER:
-      case SQLITE_FLOAT: {
-        std::uint64_t v = 0;
-        if (sqlite3_value_type(argv[i]) == SQLITE_INTEGER) {
-          cell[0] = 1;
-          v = static_cast<std::uint64_t>(sqlite3_value_int64(argv[i]));
-        } else {
-          cell[0] = 2;
-          const double d = sqlite3_value_double(argv[i]);
-          std::memcpy(&v, &d, sizeof v);
-        }
-        for (int b = 0; b < 8; ++b) cell[1 + b] = static_cast<unsigned char>(v >> (8 * b));
-        head = 9;
+        crc.integer(sqlite3_value_int64(argv[i]));
         break;
-      }
+      case SQLITE_FLOAT:
+        crc.real(sqlite3_value_double(argv[i]));
+        break;
       case SQLITE_TEXT:
       case SQLITE_BLOB: {
-        bytes = sqlite3_value_blob(argv[i]);
-        n = static_cast<std::size_t>(sqlite3_value_bytes(argv[i]));
-        cell[0] = 3;
-        for (int b = 0; b < 8; ++b) cell[1 + b] = static_cast<unsigned char>(n >> (8 * b));
-        head = 9;
+        const auto* p = static_cast<const char*>(sqlite3_value_blob(argv[i]));
+        crc.bytes(std::string_view(p, static_cast<std::size_t>(sqlite3_value_bytes(argv[i]))));
         break;
       }
       default:
-        break;  // NULL: the kind byte alone
+        crc.null();
     }
-    crc = util::crc32c(crc, cell, head);
-    if (n > 0) crc = util::crc32c(crc, bytes, n);
   }
-  sqlite3_result_int64(ctx, crc);
+  sqlite3_result_int64(ctx, crc.value());
 }
 
 }  // namespace
@@ -158,6 +137,40 @@ std::string_view Stmt::blob(int col) const {
 }
 
 void set_row_hashing(bool on) { g_row_hashing.store(on, std::memory_order_relaxed); }
+
+RowCrc::RowCrc() : on_(g_row_hashing.load(std::memory_order_relaxed)) {}
+
+void RowCrc::head(unsigned char kind, std::uint64_t v) {
+  if (!on_) return;
+  unsigned char cell[9];
+  cell[0] = kind;
+  for (int b = 0; b < 8; ++b) cell[1 + b] = static_cast<unsigned char>(v >> (8 * b));
+  crc_ = util::crc32c(crc_, cell, sizeof cell);
+}
+
+RowCrc& RowCrc::integer(std::int64_t v) {
+  head(1, static_cast<std::uint64_t>(v));
+  return *this;
+}
+
+RowCrc& RowCrc::real(double v) {
+  std::uint64_t bits;
+  std::memcpy(&bits, &v, sizeof bits);
+  head(2, bits);
+  return *this;
+}
+
+RowCrc& RowCrc::bytes(std::string_view b) {
+  head(3, b.size());
+  if (on_ && !b.empty()) crc_ = util::crc32c(crc_, b);
+  return *this;
+}
+
+RowCrc& RowCrc::null() {
+  const unsigned char kind = 0;
+  if (on_) crc_ = util::crc32c(crc_, &kind, 1);
+  return *this;
+}
 
 Status check_sum(const Stmt& st, int col, std::string_view what) {
   if (!st.is_null(col) && st.int64(col) == 1) return Status();
