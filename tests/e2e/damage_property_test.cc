@@ -1,17 +1,12 @@
 // A store damaged at random under every reading command: each call prints what the sound store
 // prints, or fails with the damage message (at most after a part of that output); never a
-// signal or a hang. The one exception, which page checksums would close (README, "Not yet"):
-// a damaged index entry can hide a record from a lookup, and then SQLite's integrity check must
-// report that index. Rerun a failure with VS_SEED=<seed>; VS_PROPERTY_ROUNDS=<n>.
+// signal, a hang or other data. Rerun a failure with VS_SEED=<seed>; VS_PROPERTY_ROUNDS=<n>.
 #include <filesystem>
 #include <random>
 #include <string>
 #include <vector>
 
 #include <catch2/catch.hpp>
-#include <nlohmann/json.hpp>
-
-#include <visitsync/engine.h>
 
 #include "e2e/tools.h"
 #include "support/process.h"
@@ -59,20 +54,6 @@ bool acceptable(const test::RunResult& r, const std::string& sound_out) {
   // A damaged header can make the file another application's database, or an empty one.
   return r.out.empty() && (r.err.find("not a visitsync store") != std::string::npos ||
                            r.err.find("is an empty file") != std::string::npos);
-}
-
-// True when SQLite's integrity check fails on a store that passed its quick check (the call
-// read it): the difference between the two checks is that the full one compares every index
-// with its table.
-bool index_damage(const std::string& path) {
-  Options o;
-  o.create_if_missing = false;
-  o.salvage = true;
-  Result<std::unique_ptr<Engine>> e = Engine::open(path, o);
-  if (!e.ok()) return false;
-  const Status s = e.value()->check_integrity();
-  INFO(s.to_string());
-  return s.code() == Code::kDamaged;
 }
 
 }  // namespace
@@ -125,7 +106,6 @@ TEST_CASE("every reading command on a randomly damaged store prints the same dat
 
   std::mt19937_64 rng(test::seed());
   int refused = 0;
-  int hidden = 0;
   for (int round = 0; round < test::property_rounds(20); ++round) {
     std::string damaged = bytes;
     const std::string what = damage(damaged, rng);
@@ -141,18 +121,10 @@ TEST_CASE("every reading command on a randomly damaged store prints the same dat
                     << r.exit_code << "\n"
                     << r.err.substr(0, 2000) << "\n"
                     << r.out.substr(0, 2000));
+      CHECK(acceptable(r, sound_out[i]));
       if (r.exit_code != 0) ++refused;
-      if (acceptable(r, sound_out[i])) continue;
-      // The one damage the store does not see (README, "Not yet"): an index entry that still
-      // sorts in place hides its record from a lookup by key. Then SQLite's full check must
-      // fail where its quick check passed.
-      CHECK((r.exit_code == 0 || r.exit_code == 2));
-      CHECK(index_damage(copy + "/visitsync.db"));
-      ++hidden;
     }
   }
   // The damage did reach what the commands read: some calls were refused.
   CHECK(refused > 0);
-  WARN(hidden << " calls of " << test::property_rounds(20) * commands.size()
-              << " read a record hidden by a damaged index entry");
 }

@@ -1,4 +1,4 @@
-// A store that knows when it is damaged: row checksums, the damage marker, the quick check
+// A store that knows when it is damaged: row checksums, the damage marker, SQLite's checks
 // after an unclean close.
 #include <filesystem>
 #include <string>
@@ -174,7 +174,7 @@ TEST_CASE("a store left without a clean close is checked when it opens",
     Options o;
     o.device_id = "dev-a";
     o.clock = &clock;
-    o.quick_check_bytes = 0;  // a store too big for the check at every open: the WAL calls it
+    o.check_bytes = 0;  // a store too big for the check at every open: the WAL calls for one
     Result<std::unique_ptr<Engine>> e = Engine::open(copy, o);
     REQUIRE_FALSE(e.ok());
     check_damage(e.status(), "quick check");
@@ -210,14 +210,14 @@ TEST_CASE(
   test::write_file(s.path, bytes);
   Options o;
   o.clock = &s.clock;
-  o.quick_check_bytes = std::filesystem::file_size(s.path) - 1;
+  o.check_bytes = std::filesystem::file_size(s.path) - 1;
   CHECK(Engine::open(s.path, o).ok());
-  o.quick_check_bytes = std::filesystem::file_size(s.path);
+  o.check_bytes = std::filesystem::file_size(s.path);
   Result<std::unique_ptr<Engine>> checked = Engine::open(s.path, o);
   REQUIRE_FALSE(checked.ok());
-  check_damage(checked.status(), "quick check");
+  check_damage(checked.status(), "integrity check");
   // The failed check is remembered: from now on every open checks, whatever the size.
-  o.quick_check_bytes = 0;
+  o.check_bytes = 0;
   CHECK(Engine::open(s.path, o).status().code() == Code::kDamaged);
 }
 
@@ -233,4 +233,32 @@ TEST_CASE("a damaged schema refuses the open with the damage", "[engine][store][
   Result<std::unique_ptr<Engine>> e = Engine::open(s.path, o);
   REQUIRE_FALSE(e.ok());
   check_damage(e.status(), "the store's schema fails its checksum");
+}
+
+TEST_CASE("an index entry damaged in place hides its record unless the integrity check runs",
+          "[engine][store][damage]") {
+  TwoRecords s;
+  // The records' key index holds 'visit/b'; its copy there becomes 'visit/c', which still sorts
+  // last: SQLite's quick check sees nothing, and no row's checksum is read.
+  const std::string page = raw_sql(s.path,
+                                   "SELECT rootpage FROM sqlite_schema "
+                                   "WHERE name = 'sqlite_autoindex_records_1'");
+  std::string bytes = test::slurp(s.path);
+  const std::size_t from = (std::stoul(page) - 1) * 4096;
+  const std::size_t at = bytes.find("visit/b", from);
+  REQUIRE(at < from + 4096);
+  bytes[at + 6] = 'c';
+  test::write_file(s.path, bytes);
+  Options o;
+  o.clock = &s.clock;
+  o.check_bytes = 0;  // as a big store opens
+  {
+    Result<std::unique_ptr<Engine>> e = Engine::open(s.path, o);
+    REQUIRE(e.ok());
+    CHECK(e.value()->read("visit/b").status().code() == Code::kNotFound);  // what no check saw
+  }
+  o.check_bytes = Options().check_bytes;
+  Result<std::unique_ptr<Engine>> checked = Engine::open(s.path, o);
+  REQUIRE_FALSE(checked.ok());
+  check_damage(checked.status(), "integrity check");
 }
