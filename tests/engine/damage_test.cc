@@ -262,3 +262,13 @@ TEST_CASE("an index entry damaged in place hides its record unless the integrity
   REQUIRE_FALSE(checked.ok());
   check_damage(checked.status(), "integrity check");
 }
+
+TEST_CASE("a store that lost its device id is damaged, not new", "[engine][store][damage]") {
+  TwoRecords s;
+  raw_sql(s.path, "DELETE FROM meta WHERE key = 'device_id'");
+  Options o;
+  o.clock = &s.clock;
+  Result<std::unique_ptr<Engine>> e = Engine::open(s.path, o);
+  REQUIRE_FALSE(e.ok());
+  check_damage(e.status(), "the store holds no device id");
+}
