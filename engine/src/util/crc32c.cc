@@ -29,7 +29,8 @@ Tables make_tables() {
 }
 
 std::uint32_t crc_table(std::uint32_t crc, const unsigned char* p, std::size_t n) {
-  static const Tables t = make_tables();
+  static const Tables kT = make_tables();
+  const Tables& t = kT;
   while (n >= 8) {
     std::uint32_t lo;
     std::uint32_t hi;
@@ -62,8 +63,8 @@ __attribute__((target("sse4.2"))) std::uint32_t crc_sse42(std::uint32_t crc, con
 }
 
 bool has_sse42() {
-  static const bool yes = __builtin_cpu_supports("sse4.2") != 0;
-  return yes;
+  static const bool kHas = __builtin_cpu_supports("sse4.2") != 0;
+  return kHas;
 }
 #endif
 
