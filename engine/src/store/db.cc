@@ -12,7 +12,7 @@ namespace {
 std::atomic<bool> g_row_hashing{true};
 
 // vs_crc(a, b, ...): RowCrc over its arguments.
-void sql_row_sum(sqlite3_context* ctx, int argc, sqlite3_value** argv) {
+void sql_vs_crc(sqlite3_context* ctx, int argc, sqlite3_value** argv) {
   RowCrc crc;
   for (int i = 0; i < argc; ++i) {
     switch (sqlite3_value_type(argv[i])) {
@@ -200,7 +200,7 @@ Result<std::unique_ptr<Db>> Db::open(const std::string& path, bool create) {
   sqlite3_extended_result_codes(raw, 1);
   const int fn = sqlite3_create_function_v2(raw, "vs_crc", -1,
                                             SQLITE_UTF8 | SQLITE_DETERMINISTIC | SQLITE_INNOCUOUS,
-                                            nullptr, sql_row_sum, nullptr, nullptr, nullptr);
+                                            nullptr, sql_vs_crc, nullptr, nullptr, nullptr);
   if (fn != SQLITE_OK) return sqlite_error(raw, fn, "opening " + path + ": adding vs_crc");
   return std::unique_ptr<Db>(new Db(std::move(db), path));
 }
