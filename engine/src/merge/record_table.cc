@@ -20,9 +20,10 @@ constexpr const char* kStateColumns =
 
 // The state of the current row (kStateColumns), checked against its checksums first.
 Result<RecordState> decode_row(store::Stmt& st, std::string_view key) {
-  const std::string what = "record '" + std::string(key) + "'";
-  if (Status s = store::check_sum(st, 2, what); !s.ok()) return s;
-  if (Status s = store::check_sum(st, 3, "the key of " + what); !s.ok()) return s;
+  if (!store::sum_ok(st, 2) || !store::sum_ok(st, 3)) {
+    const std::string what = "record '" + std::string(key) + "'";
+    return store::sum_failed(st, store::sum_ok(st, 2) ? "the key of " + what : what);
+  }
   Result<RecordState> rs = RecordState::decode(st.blob(1));
   if (!rs.ok()) return rs.status().annotate("record '" + std::string(key) + "'");
   return rs;
@@ -173,7 +174,8 @@ Result<std::vector<std::string>> RecordTable::keys_with_prefix(std::string_view 
   std::vector<std::string> keys;
   Status s = each_row(prefix_, [&](store::Stmt& st) {
     keys.emplace_back(st.text(0));
-    return store::check_sum(st, 1, "the key of record '" + keys.back() + "'");
+    return store::sum_ok(st, 1) ? Status()
+                                : store::sum_failed(st, "the key of record '" + keys.back() + "'");
   });
   if (!s.ok()) return s;
   return keys;

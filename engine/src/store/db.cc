@@ -172,11 +172,14 @@ RowCrc& RowCrc::null() {
   return *this;
 }
 
-Status check_sum(const Stmt& st, int col, std::string_view what) {
-  if (!st.is_null(col) && st.int64(col) == 1) return Status();
+Status sum_failed(const Stmt& st, std::string_view what) {
   Status s = Status::damaged(std::string(what) + " fails its checksum");
   if (st.db() != nullptr) st.db()->note_damage(s.message());
   return s;
+}
+
+Status check_sum(const Stmt& st, int col, std::string_view what) {
+  return sum_ok(st, col) ? Status() : sum_failed(st, what);
 }
 
 Result<bool> step_checked(Stmt& st, int col, std::string_view what) {

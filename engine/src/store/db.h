@@ -100,8 +100,12 @@ class RowCrc {
 // only while it stays off). Process-wide; on by default.
 void set_row_hashing(bool on);
 
-// OK when column `col` of the current row is 1 (its row's checksum matched); otherwise kDamaged:
-// "store damaged: <what> fails its checksum".
+// True when column `col` of the current row is 1: its row's checksum matched.
+inline bool sum_ok(const Stmt& st, int col) { return !st.is_null(col) && st.int64(col) == 1; }
+// kDamaged "store damaged: <what> fails its checksum", noted on the statement's connection.
+Status sum_failed(const Stmt& st, std::string_view what);
+// OK when sum_ok(), else sum_failed(). Hot paths test sum_ok() first, so that the message is
+// made only for a row that fails.
 Status check_sum(const Stmt& st, int col, std::string_view what);
 // Steps `st` once, as Stmt::step(), then check_sum() on a row (resetting `st` if it fails).
 Result<bool> step_checked(Stmt& st, int col, std::string_view what);
