@@ -87,7 +87,11 @@ class RowCrc {
   RowCrc& real(double v);
   RowCrc& bytes(std::string_view b);  // TEXT or BLOB
   RowCrc& null();
-  std::int64_t value() const { return crc_; }
+  // The CRC with bit 32 set, so that every checksum is stored in the same 6 bytes: a row
+  // rewritten with a new checksum keeps its size, and SQLite overwrites it in place, writing
+  // only the pages that changed. (A size that moved between 4 and 6 bytes made it rewrite a
+  // record's whole overflow chain: 1.6x the WAL bytes of a local write.)
+  std::int64_t value() const { return on_ ? (std::int64_t{1} << 32) | crc_ : 0; }
 
  private:
   void head(unsigned char kind, std::uint64_t v);
