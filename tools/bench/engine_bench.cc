@@ -5,6 +5,7 @@
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
+#include <fstream>
 #include <memory>
 
 #include <sqlite3.h>
@@ -108,21 +109,13 @@ std::vector<std::vector<Op>> batches_of(const std::vector<Op>& ops, std::size_t 
   return out;
 }
 
-// Single local writes, each its own transaction: latency of each in microseconds.
-Result<std::vector<double>> single_writes(Engine& e, const Workload& w, int count) {
-  std::vector<double> us;
-  us.reserve(static_cast<std::size_t>(count));
-  for (int i = 0; i < count; ++i) {
-    const WorkloadVisit& v = w.visits[static_cast<std::size_t>(i / 150) % w.visits.size()];
-    const std::size_t item = static_cast<std::size_t>(i) % w.items.size();
-    Write wr{"local/" + v.id, w.items[item].key, w.items[item].policy, v.answers[item], 0};
-    if (wr.policy == Policy::kCounter && wr.value.is_null()) wr.value = Value::integer(1);
-    const auto t0 = Clock::now();
-    Result<OpId> id = e.write(wr);
-    us.push_back(seconds_since(t0) * 1e6);
-    if (!id.ok()) return id.status();
-  }
-  return us;
+// The i-th of the bench's single local writes: the visits' answers in turn, 150 to a visit.
+Write local_write(const Workload& w, int i) {
+  const WorkloadVisit& v = w.visits[static_cast<std::size_t>(i / 150) % w.visits.size()];
+  const std::size_t item = static_cast<std::size_t>(i) % w.items.size();
+  Write wr{"local/" + v.id, w.items[item].key, w.items[item].policy, v.answers[item], 0};
+  if (wr.policy == Policy::kCounter && wr.value.is_null()) wr.value = Value::integer(1);
+  return wr;
 }
 
 // Whole visits written with write_batch (one transaction per visit): ops per second.
@@ -186,10 +179,49 @@ Result<double> quick_check_secs(const std::string& path) {
   return secs;
 }
 
+// Bytes this process has written through write() and pwrite() so far (/proc/self/io wchar): what
+// the store's WAL is sent, whatever the page cache does with it. 0 where /proc is absent.
+double written_bytes() {
+  std::ifstream io("/proc/self/io");
+  std::string key;
+  double value = 0;
+  while (io >> key >> value) {
+    if (key == "wchar:") return value;
+  }
+  return 0;
+}
+
 // The two stores the run compares: checksums on (the product) and their hashing off.
 struct Pair {
   std::unique_ptr<Engine> on, off;
 };
+
+// Single local writes, each its own transaction, made to the two stores in turn (which one goes
+// first alternates), so that both see the same moments of a noisy machine: each write's
+// microseconds, and the bytes the writes of each store sent to the file system.
+struct PairedWrites {
+  std::vector<double> on_us, off_us;
+  double on_bytes = 0;
+  double off_bytes = 0;
+};
+
+Status paired_writes(Pair& p, const Workload& w, int count, PairedWrites& out) {
+  for (int i = 0; i < count; ++i) {
+    const Write wr = local_write(w, i);
+    for (bool on : {i % 2 == 0, i % 2 != 0}) {
+      store::set_row_hashing(on);
+      const double bytes0 = written_bytes();
+      const auto t0 = Clock::now();
+      Result<OpId> id = (on ? *p.on : *p.off).write(wr);
+      const double us = seconds_since(t0) * 1e6;
+      store::set_row_hashing(true);
+      if (!id.ok()) return id.status();
+      (on ? out.on_us : out.off_us).push_back(us);
+      (on ? out.on_bytes : out.off_bytes) += written_bytes() - bytes0;
+    }
+  }
+  return Status();
+}
 
 }  // namespace
 
@@ -248,17 +280,16 @@ int run_engine_bench(const BenchArgs& args) {
     raw_rates.push_back(n / r.value());
   }
   note("single local writes, and whole visits written at once");
-  std::vector<double> writes, writes_off, batched, batched_off;
+  PairedWrites writes;
+  std::vector<double> batched, batched_off;
   for (int round = 0; round < 4; ++round) {
+    if (Status s = paired_writes(e, preload_w.value(), args.writes / 4, writes); !s.ok()) {
+      return fail(s);
+    }
     for (bool on : {round % 2 == 0, round % 2 != 0}) {
       Engine& eng = on ? *e.on : *e.off;
-      Result<std::vector<double>> w =
-          hashing(on, [&] { return single_writes(eng, preload_w.value(), args.writes / 4); });
-      if (!w.ok()) return fail(w.status());
       Result<double> b = hashing(on, [&] { return batched_writes(eng, preload_w.value(), 25); });
       if (!b.ok()) return fail(b.status());
-      auto& into = on ? writes : writes_off;
-      into.insert(into.end(), w->begin(), w->end());
       (on ? batched : batched_off).push_back(b.value());
     }
   }
@@ -281,16 +312,9 @@ int run_engine_bench(const BenchArgs& args) {
     if (!opened.ok()) return fail(opened.status());
     (on ? normal.on : normal.off) = std::move(opened.value());
   }
-  std::vector<double> writes_normal, writes_normal_off;
-  for (int round = 0; round < 4; ++round) {
-    for (bool on : {round % 2 == 0, round % 2 != 0}) {
-      Result<std::vector<double>> w = hashing(on, [&] {
-        return single_writes(on ? *normal.on : *normal.off, preload_w.value(), args.writes / 4);
-      });
-      if (!w.ok()) return fail(w.status());
-      auto& into = on ? writes_normal : writes_normal_off;
-      into.insert(into.end(), w->begin(), w->end());
-    }
+  PairedWrites normal_writes;
+  if (Status s = paired_writes(normal, preload_w.value(), args.writes, normal_writes); !s.ok()) {
+    return fail(s);
   }
   normal.on.reset();
   hashing(false, [&] {
@@ -304,19 +328,22 @@ int run_engine_bench(const BenchArgs& args) {
   out.add("bench", "engine");
   out.add("durability", "full");
   out.add("preload_ops", static_cast<double>(preload.size() * kBatch));
-  out.add("write_p50_us", percentile(writes, 0.50));
-  out.add("write_p99_us", percentile(writes, 0.99));
-  out.add("write_normal_p50_us", percentile(writes_normal, 0.50));
-  out.add("write_normal_p99_us", percentile(writes_normal, 0.99));
+  out.add("write_p50_us", percentile(writes.on_us, 0.50));
+  out.add("write_p99_us", percentile(writes.on_us, 0.99));
+  out.add("write_normal_p50_us", percentile(normal_writes.on_us, 0.50));
+  out.add("write_normal_p99_us", percentile(normal_writes.on_us, 0.99));
   out.add("local_writes_per_s", median(batched));
   out.add("preload_apply_ops_per_s", median(rates(preload_secs.value(), kBatch)));
   out.add("apply_ops_per_s", apply_rate);
   out.add("sqlite_raw_inserts_per_s", raw_rate);
   out.add("apply_to_raw_ratio", apply_rate / raw_rate);
   // What the row checksums cost: time with them over time with their hashing off.
-  out.add("checksum_write_p50_ratio", percentile(writes, 0.50) / percentile(writes_off, 0.50));
+  out.add("checksum_write_p50_ratio",
+          percentile(writes.on_us, 0.50) / percentile(writes.off_us, 0.50));
   out.add("checksum_write_normal_p50_ratio",
-          percentile(writes_normal, 0.50) / percentile(writes_normal_off, 0.50));
+          percentile(normal_writes.on_us, 0.50) / percentile(normal_writes.off_us, 0.50));
+  out.add("checksum_write_bytes_ratio",
+          normal_writes.off_bytes > 0 ? normal_writes.on_bytes / normal_writes.off_bytes : 0);
   out.add("checksum_local_writes_ratio", median(batched_off) / median(batched));
   out.add("checksum_apply_ratio", median(apply_off_rates) / apply_rate);
   out.add("store_bytes", static_cast<double>(store_bytes));
