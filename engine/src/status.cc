@@ -22,6 +22,8 @@ std::string_view code_name(Code code) {
       return "internal error";
     case Code::kDamaged:
       return "damaged store";
+    case Code::kCancelled:
+      return "cancelled";
   }
   return "unknown code";
 }

@@ -20,6 +20,7 @@ int exit_code(const Status& s) {
     case Code::kDamaged:  // its message is distinct: "store damaged: ..."
       return 2;
     case Code::kUnavailable:
+    case Code::kCancelled:
       return 3;
     case Code::kRejected:
       return 4;

@@ -82,19 +82,6 @@ Status import_dir(vs::Inspection& in, const std::string& reference, const std::s
 
 using vs::kEnrollmentFile;
 
-// Undoes a half-made init so that the next one starts clean: the folder if init made it, else
-// what init put in it.
-void discard_init(const std::string& dir, bool existed) {
-  std::error_code ec;
-  if (!existed) {
-    fs::remove_all(dir, ec);
-    return;
-  }
-  for (const char* f : {"visitsync.db", "visitsync.db-wal", "visitsync.db-shm", kEnrollmentFile})
-    fs::remove(fs::path(dir) / f, ec);
-  fs::remove_all(fs::path(dir) / "attachments", ec);
-}
-
 int cmd_init_enrolled(const Args& a) {
   Result<std::string> dir = a.need("data");
   if (!dir.ok()) return vs::cli::fail(kTool, dir.status());
@@ -113,19 +100,8 @@ int cmd_init_enrolled(const Args& a) {
                  "delete it once init is done\n",
                  kTool, a.get("enroll")->c_str());
   }
-  const vs::Role role = e->role == "supervisor" ? vs::Role::kSupervisor : vs::Role::kInspector;
-  std::error_code ec;
-  const bool existed = fs::exists(dir.value(), ec);  // a bad path: create() says why
-  Result<std::unique_ptr<vs::Inspection>> in =
-      vs::Inspection::create(dir.value(), e->device_id, "enrolled", e->inspector_id, role);
+  Result<std::unique_ptr<vs::Inspection>> in = vs::create_enrolled_folder(dir.value(), e.value());
   if (!in.ok()) return vs::cli::fail(kTool, in.status());
-  Status s =
-      vs::write_enrollment_file((fs::path(dir.value()) / kEnrollmentFile).string(), e.value());
-  if (!s.ok()) {
-    in.value().reset();
-    discard_init(dir.value(), existed);
-    return vs::cli::fail(kTool, s);
-  }
   std::printf("initialized %s: device %s of %s %s, hub %s:%u (run visitsync sync)\n",
               dir.value().c_str(), e->device_id.c_str(), e->role.c_str(), e->inspector_id.c_str(),
               e->hub_host.c_str(), static_cast<unsigned>(e->hub_port));
@@ -163,7 +139,7 @@ int cmd_init(const Args& a) {
   }
   if (!s.ok()) {
     in.value().reset();
-    discard_init(dir.value(), existed);
+    vs::discard_data_folder(dir.value(), existed);
     return vs::cli::fail(kTool, s);
   }
   std::printf("initialized %s: standalone device %s for %s %s\n", dir.value().c_str(),

@@ -128,9 +128,10 @@ Result<ExportFormat> parse_export_format(std::string_view name);
 
 class Inspection {
  public:
-  // Opens the data folder made by create().
+  // Opens the data folder made by create(), its commits as durable as `durability` says.
   static Result<std::unique_ptr<Inspection>> open(const std::string& data_dir,
-                                                  Clock* clock = nullptr);
+                                                  Clock* clock = nullptr,
+                                                  Durability durability = Durability::kFull);
   // Makes a new data folder (refused if it holds a store already). `mode` is "standalone",
   // "enrolled" or "hub"; `actor_id` the inspector (or "admin" on the hub).
   static Result<std::unique_ptr<Inspection>> create(const std::string& data_dir,

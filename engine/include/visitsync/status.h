@@ -26,6 +26,7 @@ enum class Code : std::int32_t {
   kInternal = 7,      // a bug in visitsync
   kDamaged = 8,       // this replica's own store fails its checks (a row's checksum, SQLite's
                       // structure): its data cannot be trusted; `visitsync repair` heals it
+  kCancelled = 9,     // the caller cancelled the call (a sync): nothing is lost, retry later
 };
 
 // Short lowercase name of a code ("invalid input", "not found", ...).
@@ -46,6 +47,7 @@ class [[nodiscard]] Status {
   static Status corrupt(std::string message) { return {Code::kCorrupt, std::move(message)}; }
   static Status io(std::string message) { return {Code::kIo, std::move(message)}; }
   static Status internal(std::string message) { return {Code::kInternal, std::move(message)}; }
+  static Status cancelled(std::string message) { return {Code::kCancelled, std::move(message)}; }
   // Prefixes "store damaged: ", the words every report of a damaged store starts with.
   static Status damaged(std::string_view message) {
     return {Code::kDamaged, "store damaged: " + std::string(message)};

@@ -161,13 +161,15 @@ Result<std::string> Inspection::store_file(const std::string& data_dir) {
   return where;
 }
 
-Result<std::unique_ptr<Inspection>> Inspection::open(const std::string& data_dir, Clock* clock) {
+Result<std::unique_ptr<Inspection>> Inspection::open(const std::string& data_dir, Clock* clock,
+                                                     Durability durability) {
   Result<std::string> where = store_file(data_dir);
   if (!where.ok()) return where.status();
   const std::string& path = where.value();
   Options o;
   o.create_if_missing = false;
   o.clock = clock;
+  o.durability = durability;
   Result<std::unique_ptr<Engine>> e = Engine::open(path, o);
   if (!e.ok()) return e.status();
   auto impl = std::make_unique<Impl>();

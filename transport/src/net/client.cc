@@ -4,6 +4,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/address.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/steady_timer.hpp>
 
 #include <visitsync/transport/client.h>
 
@@ -24,7 +25,29 @@ struct ClientRun {
   SyncOptions options;
   asio::ssl::context* ctx;
   Result<SyncReport> result = Status::internal("sync did not run");
+  asio::steady_timer* watch = nullptr;  // the cancel watch, woken when the session ends
+  bool done = false;
 };
+
+// Looks at SyncOptions::cancel every 50 ms while the session runs; once it is set, stops the
+// session's io_context. The session's coroutine is then destroyed where it waits: every engine
+// call it makes is a whole transaction, so the store is left as after the last one.
+asio::awaitable<void> watch_cancel(ClientRun* run, asio::io_context* io) {
+  asio::steady_timer timer(co_await asio::this_coro::executor);
+  run->watch = &timer;
+  while (!run->done) {
+    if (run->options.cancel->load()) {
+      run->result = Status::cancelled(
+          "sync cancelled: what the hub acknowledged stays acknowledged, and the next sync "
+          "resumes");
+      io->stop();
+      break;
+    }
+    timer.expires_after(std::chrono::milliseconds(50));
+    co_await timer.async_wait(net::use_tuple);
+  }
+  run->watch = nullptr;
+}
 
 // Connects to the hub at an IP address, or at each address its host name resolves to in turn.
 // A lookup cannot be cancelled (Asio runs getaddrinfo on a thread of its own): the connect
@@ -102,6 +125,8 @@ asio::awaitable<void> run_session(ClientRun* run) {
   } else {
     run->result = s;
   }
+  run->done = true;
+  if (run->watch != nullptr) run->watch->cancel();
 }
 
 }  // namespace
@@ -161,16 +186,22 @@ Result<SyncReport> sync_with_hub(Engine& engine, const Enrollment& enrollment,
   Result<std::unique_ptr<asio::ssl::context>> ctx = tls::client_context(
       enrollment.ca_pem, tls::Credentials{enrollment.cert_pem, enrollment.key_pem});
   if (!ctx.ok()) return ctx.status().annotate("enrollment");
-  asio::io_context io;
   ClientRun run{&engine, &enrollment, options, ctx.value().get()};
-  asio::co_spawn(io, run_session(&run), [&run](const std::exception_ptr& e) {
+  if (options.cancel != nullptr && options.cancel->load()) {
+    return Status::cancelled("sync cancelled before it started");
+  }
+  // After `run`, so that destroying a cancelled session's coroutine never outlives it.
+  asio::io_context io;
+  auto on_exception = [&run](const std::exception_ptr& e) {
     if (!e) return;
     try {
       std::rethrow_exception(e);
     } catch (const std::exception& ex) {
       run.result = Status::internal(std::string("sync: ") + ex.what());
     }
-  });
+  };
+  asio::co_spawn(io, run_session(&run), on_exception);
+  if (options.cancel != nullptr) asio::co_spawn(io, watch_cancel(&run, &io), on_exception);
   io.run();
   return run.result;
 }

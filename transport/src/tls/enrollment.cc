@@ -175,16 +175,22 @@ Status write_enrollment_file(const std::string& path, const Enrollment& e) {
   return tls::write_private_file(path, enrollment_json(e));
 }
 
-Result<Enrollment> read_enrollment_file(const std::string& path) {
-  Result<std::string> text = read_small_file(path);
-  if (!text.ok()) return text.status();
-  Result<Enrollment> e = parse_enrollment(text.value());
-  if (!e.ok()) return e.status().annotate(path);
+Result<Enrollment> load_enrollment(std::string_view json) {
+  Result<Enrollment> e = parse_enrollment(json);
+  if (!e.ok()) return e.status();
   // What the hub would refuse at the first sync, said now: a key of another certificate, a
   // certificate of another CA, expired, or made for another device.
   if (Status s = tls::check_device_credentials(e->ca_pem, {e->cert_pem, e->key_pem}, e->device_id);
       !s.ok())
-    return s.annotate(path);
+    return s;
+  return e;
+}
+
+Result<Enrollment> read_enrollment_file(const std::string& path) {
+  Result<std::string> text = read_small_file(path);
+  if (!text.ok()) return text.status();
+  Result<Enrollment> e = load_enrollment(text.value());
+  if (!e.ok()) return e.status().annotate(path);
   return e;
 }
 

@@ -2,9 +2,11 @@
 // authenticated TLS 1.3 (schema/PROTOCOL.md).
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -12,6 +14,7 @@
 #include <vector>
 
 #include <visitsync/engine.h>
+#include <visitsync/inspection.h>
 #include <visitsync/status.h>
 
 namespace vs {
@@ -30,6 +33,17 @@ struct Enrollment {
 
 // Where a device's data folder keeps its enrollment.
 inline constexpr const char* kEnrollmentFile = "enrollment.json";
+
+// Makes a new data folder for an enrolled device (Inspection::create in mode "enrolled", acting
+// as the enrollment's inspector or supervisor) and keeps the enrollment in it, mode 0600. The
+// enrollment should come from load_enrollment() or read_enrollment_file() (deployment.h),
+// which check it. On failure nothing is left behind (discard_data_folder).
+Result<std::unique_ptr<Inspection>> create_enrolled_folder(const std::string& data_dir,
+                                                           const Enrollment& enrollment);
+// Undoes a half-made data folder so that the next init starts clean: the folder itself when it
+// did not exist before (`existed` false), else only what an init puts in it (the store and its
+// WAL, the enrollment, attachments).
+void discard_data_folder(const std::string& data_dir, bool existed);
 
 // The JSON form of an enrollment file; parse refuses (kInvalidInput) anything incomplete.
 std::string enrollment_json(const Enrollment& e);
@@ -51,6 +65,10 @@ struct SyncOptions {
   std::chrono::milliseconds io_timeout{30'000};  // no progress for this long ends the session
   // Called on the syncing thread after each batch.
   std::function<void(const SyncProgress&)> progress;
+  // When set (from any thread) while the sync runs, the session ends within 100 ms with
+  // kCancelled. What the hub acknowledged and what was pulled before stay; nothing is lost, and
+  // the next sync resumes. Borrowed: must outlive the call.
+  const std::atomic<bool>* cancel = nullptr;
 };
 
 struct SyncReport {
@@ -68,7 +86,8 @@ struct SyncReport {
 // One sync of the device's engine with its hub: connect, TLS 1.3 with both certificates
 // checked, hello, push every unacknowledged op, pull everything new in scope, bye. Returns
 // kUnavailable when the hub cannot be reached or the link fails (retry: nothing is lost, the
-// next sync resumes), kRejected when the hub refuses the device. Local data stays intact.
+// next sync resumes), kRejected when the hub refuses the device, kCancelled when
+// SyncOptions::cancel was set. Local data stays intact.
 Result<SyncReport> sync_with_hub(Engine& engine, const Enrollment& enrollment,
                                  const SyncOptions& options);
 

@@ -81,6 +81,10 @@ Result<Enrollment> sign_enrollment_request(const DeploymentCa& ca, const Enrollm
 
 // Enrollment files hold a private key: written with mode 0600.
 Status write_enrollment_file(const std::string& path, const Enrollment& e);
+// parse_enrollment(), then what the hub would refuse at the first sync: a key that is not the
+// certificate's, a certificate of another CA, not valid now, or made for another device.
+Result<Enrollment> load_enrollment(std::string_view json);
+// load_enrollment() of a file (kInvalidInput names the path).
 Result<Enrollment> read_enrollment_file(const std::string& path);
 
 // An enrollment request (format visitsync-enrollment-request-1): the device id, inspector id,

@@ -1,0 +1,77 @@
+// What every vs_* call shares: the handle behind vs_db, and the one way a call checks its
+// arguments, reports its error and keeps exceptions from crossing the ABI.
+#pragma once
+
+#include <cstdlib>
+#include <cstring>
+#include <exception>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <string_view>
+
+#include <visitsync/inspection.h>
+#include <visitsync/status.h>
+
+#include "visitsync.h"
+
+struct vs_db {
+  std::mutex mu;  // one call at a time on the handle
+  std::string data_dir;
+  vs_open_options options{};
+  std::unique_ptr<vs::Inspection> in;  // null once closed
+};
+
+namespace vs::capi {
+
+// Longest string argument taken: far above any id, value or path.
+inline constexpr std::size_t kMaxArgBytes = std::size_t{1} << 20;
+
+// A copy of `s` in memory from malloc, for the caller's vs_free(); nullptr if out of memory.
+char* dup(std::string_view s);
+
+// Sets *error (when not NULL) from `s`, prefixed with the call's name; returns its code.
+vs_code report(const char* fn, const Status& s, char** error);
+
+// OK when `s` is a string argument the API takes: not NULL, at most kMaxArgBytes, UTF-8.
+Status check_arg(const char* s, const char* name);
+// The same for an argument that may be NULL (nullopt then).
+Status check_optional_arg(const char* s, const char* name);
+
+// The open Inspection of a handle, or kInvalidInput when the handle is NULL or closed.
+Result<Inspection*> open_of(vs_db* db);
+
+// Runs `body` (returning a Status) as the call `fn`: *error cleared first, any exception turned
+// into kInternal, the result reported.
+template <class Body>
+vs_code call(const char* fn, char** error, Body&& body) {
+  if (error != nullptr) *error = nullptr;
+  Status s;
+  try {
+    s = body();
+  } catch (const std::bad_alloc&) {
+    s = Status::internal("out of memory");
+  } catch (const std::exception& e) {
+    s = Status::internal(std::string("unexpected: ") + e.what());
+  } catch (...) {
+    s = Status::internal("unexpected exception");
+  }
+  return report(fn, s, error);
+}
+
+// call() on a handle's open Inspection, under the handle's lock.
+template <class Body>
+vs_code with_db(const char* fn, vs_db* db, char** error, Body&& body) {
+  return call(fn, error, [&]() -> Status {
+    if (db == nullptr) return Status::invalid_input("db is NULL");
+    std::lock_guard<std::mutex> lock(db->mu);
+    Result<Inspection*> in = open_of(db);
+    if (!in.ok()) return in.status();
+    return body(*in.value());
+  });
+}
+
+// Hands `text` to the caller through `out` (which must not be NULL).
+Status give(char** out, std::string_view text, const char* name);
+
+}  // namespace vs::capi
