@@ -22,15 +22,12 @@ using namespace vs::capi;
 
 std::string report_json(const vs::SyncReport& r) {
   nlohmann::json rejected = nlohmann::json::array();
-  for (const auto& [seq, reason] : r.rejected) rejected.push_back({{"seq", seq}, {"reason", reason}});
-  const nlohmann::json j = {{"hub_id", r.hub_id},
-                            {"pushed", r.pushed},
-                            {"pulled", r.pulled},
-                            {"applied", r.applied},
-                            {"bytes_sent", r.bytes_sent},
-                            {"bytes_received", r.bytes_received},
-                            {"skew_ms", r.skew_ms},
-                            {"rejected", rejected}};
+  for (const auto& [seq, reason] : r.rejected)
+    rejected.push_back({{"seq", seq}, {"reason", reason}});
+  const nlohmann::json j = {{"hub_id", r.hub_id},         {"pushed", r.pushed},
+                            {"pulled", r.pulled},         {"applied", r.applied},
+                            {"bytes_sent", r.bytes_sent}, {"bytes_received", r.bytes_received},
+                            {"skew_ms", r.skew_ms},       {"rejected", rejected}};
   return j.dump();
 }
 
@@ -62,8 +59,8 @@ extern "C" vs_code vs_sync(vs_db* db, vs_progress_fn progress, void* progress_ct
         o.durability == VS_DURABILITY_NORMAL ? vs::Durability::kNormal : vs::Durability::kFull;
     Result<std::unique_ptr<vs::Inspection>> own = vs::Inspection::open(dir, nullptr, d);
     if (!own.ok()) return own.status();
-    Result<vs::Enrollment> e = vs::read_enrollment_file(
-        (std::filesystem::path(dir) / vs::kEnrollmentFile).string());
+    Result<vs::Enrollment> e =
+        vs::read_enrollment_file((std::filesystem::path(dir) / vs::kEnrollmentFile).string());
     if (!e.ok()) return e.status();
     vs::SyncOptions so;
     so.cancel = flag_of(cancel);

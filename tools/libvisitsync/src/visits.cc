@@ -25,9 +25,15 @@ Status check_args(std::initializer_list<std::pair<const char*, const char*>> arg
 }
 
 nlohmann::json school_json(const vs::School& s) {
-  return {{"id", s.id},         {"name", s.name},         {"city", s.city},
-          {"county", s.county}, {"township", s.township}, {"level", s.level},
-          {"boarding", s.boarding}, {"students", s.students}, {"teachers", s.teachers}};
+  return {{"id", s.id},
+          {"name", s.name},
+          {"city", s.city},
+          {"county", s.county},
+          {"township", s.township},
+          {"level", s.level},
+          {"boarding", s.boarding},
+          {"students", s.students},
+          {"teachers", s.teachers}};
 }
 
 }  // namespace
@@ -58,8 +64,8 @@ vs_code vs_schools_json(vs_db* db, char** json, char** error) {
   });
 }
 
-vs_code vs_visit_start(vs_db* db, const char* school_id, const char* template_id,
-                       char** visit_id, char** error) {
+vs_code vs_visit_start(vs_db* db, const char* school_id, const char* template_id, char** visit_id,
+                       char** error) {
   return with_db("vs_visit_start", db, error, [&](Inspection& in) -> Status {
     if (Status s = check_args({{"school_id", school_id}, {"template_id", template_id}}); !s.ok())
       return s;
@@ -169,7 +175,8 @@ vs_code vs_export(vs_db* db, const char* format, const char* template_id, const 
     if (Status s = check_optional_arg(template_id, "template_id"); !s.ok()) return s;
     Result<vs::ExportFormat> f = vs::parse_export_format(format);
     if (!f.ok()) return f.status();
-    Result<std::string> out = in.export_visits(f.value(), template_id != nullptr ? template_id : "");
+    Result<std::string> out =
+        in.export_visits(f.value(), template_id != nullptr ? template_id : "");
     if (!out.ok()) return out.status();
     return vs::cli::write_file(path, out.value());
   });
