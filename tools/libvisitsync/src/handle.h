@@ -35,7 +35,7 @@ vs_code report(const char* fn, const Status& s, char** error);
 
 // OK when `s` is a string argument the API takes: not NULL, at most kMaxArgBytes, UTF-8.
 Status check_arg(const char* s, const char* name);
-// The same for an argument that may be NULL (nullopt then).
+// The same for an argument that may be NULL (OK then).
 Status check_optional_arg(const char* s, const char* name);
 
 // The open Inspection of a handle, or kInvalidInput when the handle is NULL or closed.
