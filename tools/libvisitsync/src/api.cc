@@ -1,5 +1,4 @@
 // The C API's foundations (visitsync.h): versions, errors, memory, handles, cancellation.
-#include <atomic>
 #include <filesystem>
 
 #include <visitsync/transport/client.h>
@@ -12,10 +11,6 @@
 #ifndef VS_VERSION_STRING
 #error "VS_VERSION_STRING must be defined by the build"
 #endif
-
-struct vs_cancel {
-  std::atomic<bool> flag{false};
-};
 
 namespace vs::capi {
 
@@ -82,10 +77,6 @@ Result<vs_open_options> options_of(const vs_open_options* given) {
   if (given->durability != VS_DURABILITY_FULL && given->durability != VS_DURABILITY_NORMAL)
     return Status::invalid_input("options->durability is not a vs_durability");
   return *given;
-}
-
-vs::Durability durability_of(const vs_open_options& o) {
-  return o.durability == VS_DURABILITY_NORMAL ? vs::Durability::kNormal : vs::Durability::kFull;
 }
 
 // A new handle on an opened data folder, logged to the options' sink.
@@ -235,10 +226,3 @@ void vs_cancel_reset(vs_cancel* cancel) {
 void vs_cancel_free(vs_cancel* cancel) { delete cancel; }
 
 }  // extern "C"
-
-// For sync.cc: the flag behind a token.
-namespace vs::capi {
-const std::atomic<bool>* flag_of(const vs_cancel* cancel) {
-  return cancel == nullptr ? nullptr : &cancel->flag;
-}
-}  // namespace vs::capi

@@ -2,6 +2,7 @@
 // arguments, reports its error and keeps exceptions from crossing the ABI.
 #pragma once
 
+#include <atomic>
 #include <cstdlib>
 #include <cstring>
 #include <exception>
@@ -22,6 +23,10 @@ struct vs_db {
   std::unique_ptr<vs::Inspection> in;  // null once closed
 };
 
+struct vs_cancel {
+  std::atomic<bool> flag{false};
+};
+
 namespace vs::capi {
 
 // Longest string argument taken: far above any id, value or path.
@@ -38,7 +43,7 @@ Status check_arg(const char* s, const char* name);
 // The same for an argument that may be NULL (OK then).
 Status check_optional_arg(const char* s, const char* name);
 
-// The open Inspection of a handle, or kInvalidInput when the handle is NULL or closed.
+// The open Inspection of a (non-NULL) handle, or kInvalidInput when it is closed.
 Result<Inspection*> open_of(vs_db* db);
 
 // Runs `body` (returning a Status) as the call `fn`: *error cleared first, any exception turned
@@ -69,6 +74,11 @@ vs_code with_db(const char* fn, vs_db* db, char** error, Body&& body) {
     if (!in.ok()) return in.status();
     return body(*in.value());
   });
+}
+
+// The engine's durability for the options' vs_durability.
+inline Durability durability_of(const vs_open_options& o) {
+  return o.durability == VS_DURABILITY_NORMAL ? Durability::kNormal : Durability::kFull;
 }
 
 // Hands `text` to the caller through `out` (which must not be NULL).

@@ -1,6 +1,5 @@
 // vs_sync (visitsync.h): one sync with the hub, on a connection of its own so that the handle
 // stays free for writes while it runs.
-#include <atomic>
 #include <filesystem>
 
 #include <nlohmann/json.hpp>
@@ -9,10 +8,6 @@
 #include <visitsync/transport/deployment.h>
 
 #include "handle.h"
-
-namespace vs::capi {
-const std::atomic<bool>* flag_of(const vs_cancel* cancel);  // api.cc
-}  // namespace vs::capi
 
 namespace {
 
@@ -55,15 +50,14 @@ extern "C" vs_code vs_sync(vs_db* db, vs_progress_fn progress, void* progress_ct
       dir = db->data_dir;
       o = db->options;
     }
-    const vs::Durability d =
-        o.durability == VS_DURABILITY_NORMAL ? vs::Durability::kNormal : vs::Durability::kFull;
-    Result<std::unique_ptr<vs::Inspection>> own = vs::Inspection::open(dir, nullptr, d);
+    Result<std::unique_ptr<vs::Inspection>> own =
+        vs::Inspection::open(dir, nullptr, durability_of(o));
     if (!own.ok()) return own.status();
     Result<vs::Enrollment> e =
         vs::read_enrollment_file((std::filesystem::path(dir) / vs::kEnrollmentFile).string());
     if (!e.ok()) return e.status();
     vs::SyncOptions so;
-    so.cancel = flag_of(cancel);
+    so.cancel = cancel != nullptr ? &cancel->flag : nullptr;
     if (progress != nullptr) {
       so.progress = [&](const vs::SyncProgress& p) {
         const vs_sync_progress c{p.pushed, p.to_push, p.pulled};
