@@ -35,13 +35,13 @@ static void expect_error(vs_code got, char *error, vs_code code, const char *wor
   }
   vs_free(error);
 }
+/* `call` names its error argument `err_`, which the macro declares. */
 #define EXPECT_ERROR(call, code, words) \
   do {                                  \
     char *err_ = NULL;                  \
     vs_code c_ = (call);                \
     expect_error(c_, err_, code, words, __LINE__); \
   } while (0)
-/* The same, for a call whose `error` argument is named `err_` in the expression. */
 
 static void must(vs_code got, char *error, int line) {
   if (got != VS_OK) {
@@ -112,12 +112,12 @@ static void misuse_without_a_store(const char *work) {
 
 static void misuse_with_a_store(vs_db *db, const char *visit) {
   char *json = NULL;
-  char big_or_bad[8] = {'y', 'e', (char)0xC3, 0};
+  char bad_utf8[8] = {'y', 'e', (char)0xC3, 0};
   EXPECT_ERROR(vs_visit_set(db, visit, "no_such_item", "1", &err_), VS_ERR_INVALID_INPUT,
                "no_such_item");
   EXPECT_ERROR(vs_visit_set(db, visit, "enrolled_students", "many", &err_), VS_ERR_INVALID_INPUT,
                "enrolled_students");
-  EXPECT_ERROR(vs_visit_set(db, visit, "enrolled_students", big_or_bad, &err_),
+  EXPECT_ERROR(vs_visit_set(db, visit, "enrolled_students", bad_utf8, &err_),
                VS_ERR_INVALID_INPUT, "value is not valid UTF-8");
   EXPECT_ERROR(vs_visit_set(db, visit, NULL, "1", &err_), VS_ERR_INVALID_INPUT, "item is NULL");
   EXPECT_ERROR(vs_visit_set(db, "nosuchvisit", "enrolled_students", "1", &err_),
