@@ -55,6 +55,15 @@ Status TouchedRecords::save_dirty(merge::RecordTable& table) {
   return Status();
 }
 
+std::vector<std::string> TouchedRecords::dirty_keys() const {
+  std::vector<std::string> keys;
+  for (const auto& [key, e] : map_) {
+    if (e.dirty) keys.push_back(key);
+  }
+  std::sort(keys.begin(), keys.end());
+  return keys;
+}
+
 Result<std::vector<OpId>> Engine::Impl::write_all(const std::vector<Write>& writes,
                                                   const std::vector<OpId>* settles) {
   return in_txn([&]() -> Result<std::vector<OpId>> {
@@ -235,6 +244,7 @@ Result<ApplyReport> Engine::apply_remote(
     }
     if (Status s = touched.save_dirty(im.records); !s.ok()) return s;
     if (Status s = im.log.flush(); !s.ok()) return s;
+    report.changed = touched.dirty_keys();
     if (set_setting) {
       im.put_setting.bind(1, set_setting->first).bind(2, set_setting->second);
       if (Status s = im.put_setting.run(); !s.ok()) return s;

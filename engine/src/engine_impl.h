@@ -28,6 +28,7 @@ class TouchedRecords {
   // The record, loaded, or created empty when missing.
   Result<Entry*> get(merge::RecordTable& table, const std::string& key);
   Status save_dirty(merge::RecordTable& table);
+  std::vector<std::string> dirty_keys() const;  // sorted
 
  private:
   std::unordered_map<std::string, Entry> map_;

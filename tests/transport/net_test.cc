@@ -1,14 +1,9 @@
 // The hub and devices over real TLS 1.3 on 127.0.0.1: syncs, refusals, one live session per
 // device, rejected ops reported back, and a proxy that cuts the link after N bytes for many N.
-#include <atomic>
 #include <fstream>
 #include <mutex>
-#include <netinet/in.h>
-#include <poll.h>
 #include <sstream>
-#include <sys/socket.h>
 #include <thread>
-#include <unistd.h>
 
 #include <boost/asio/connect.hpp>
 #include <boost/asio/io_context.hpp>
@@ -23,6 +18,7 @@
 
 #include "hub_fixture.h"
 #include "live_hub.h"
+#include "support/fault_proxy.h"
 #include "tls/context.h"
 #include "wire/frame.h"
 #include "wire/messages.h"
@@ -53,74 +49,6 @@ std::string visit_json(Inspection& in, const std::string& id) {
   REQUIRE(v.ok());
   return Inspection::to_json(v.value());
 }
-
-// Forwards connections to the hub; the first connection after set_budget(n) is cut once n
-// bytes (both directions together) have passed.
-class CuttingProxy {
- public:
-  explicit CuttingProxy(std::uint16_t target) : target_(target) {
-    listener_ = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    REQUIRE(bind(listener_, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
-    REQUIRE(listen(listener_, 8) == 0);
-    socklen_t len = sizeof a;
-    getsockname(listener_, reinterpret_cast<sockaddr*>(&a), &len);
-    port_ = ntohs(a.sin_port);
-    thread_ = std::thread([this] { loop(); });
-  }
-  ~CuttingProxy() {
-    stop_ = true;
-    thread_.join();
-    close(listener_);
-  }
-  std::uint16_t port() const { return port_; }
-  void set_budget(std::size_t n) { budget_ = n; }
-
- private:
-  void loop() {
-    while (!stop_) {
-      pollfd p{listener_, POLLIN, 0};
-      if (poll(&p, 1, 10) <= 0) continue;
-      const int client = accept4(listener_, nullptr, nullptr, SOCK_CLOEXEC);
-      if (client < 0) continue;
-      const int hub = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-      sockaddr_in a{};
-      a.sin_family = AF_INET;
-      a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-      a.sin_port = htons(target_);
-      if (connect(hub, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0)
-        forward(client, hub, budget_.exchange(SIZE_MAX));
-      close(hub);
-      close(client);
-    }
-  }
-  // Copies both ways until `budget` bytes have passed or either side closes (bounded in time).
-  void forward(int client, int hub, std::size_t budget) {
-    std::size_t passed = 0;
-    char buf[16384];
-    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
-    while (!stop_ && std::chrono::steady_clock::now() < deadline) {
-      pollfd fds[2] = {{client, POLLIN, 0}, {hub, POLLIN, 0}};
-      if (poll(fds, 2, 50) <= 0) continue;
-      for (int i = 0; i < 2; ++i) {
-        if ((fds[i].revents & (POLLIN | POLLHUP | POLLERR)) == 0) continue;
-        const ssize_t n = read(fds[i].fd, buf, std::min(sizeof buf, budget - passed));
-        if (n <= 0) return;
-        if (write(fds[1 - i].fd, buf, static_cast<std::size_t>(n)) != n) return;
-        passed += static_cast<std::size_t>(n);
-        if (passed >= budget) return;  // the cut
-      }
-    }
-  }
-  std::uint16_t target_;
-  std::uint16_t port_ = 0;
-  int listener_ = -1;
-  std::atomic<bool> stop_{false};
-  std::atomic<std::size_t> budget_{SIZE_MAX};
-  std::thread thread_;
-};
 
 }  // namespace
 
@@ -266,7 +194,7 @@ TEST_CASE_METHOD(LiveHub,
   test::TestDevice b = enrolled("I0021");
   REQUIRE(sync(a).ok());
   REQUIRE(sync(b).ok());
-  CuttingProxy proxy(server->port());
+  test::FaultProxy proxy(server->port());
   std::vector<std::string> visits;
   int cuts = 0;
   for (std::size_t budget = 40; budget < 200'000; budget = budget * 5 / 4 + 17) {
@@ -281,7 +209,7 @@ TEST_CASE_METHOD(LiveHub,
       REQUIRE(b.in->set_answer(visits[k], "library_books", std::to_string(budget + k)).ok());
     }
     for (test::TestDevice* d : {&a, &b}) {
-      proxy.set_budget(budget);
+      proxy.cut_next_after_bytes(budget);
       Result<SyncReport> cut = sync(*d, proxy.port());
       if (!cut.ok()) {
         ++cuts;

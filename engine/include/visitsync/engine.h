@@ -67,6 +67,7 @@ struct ApplyReport {
   std::size_t applied = 0;     // new ops merged
   std::size_t duplicates = 0;  // ops this replica already had (identical)
   std::vector<Rejection> rejected;
+  std::vector<std::string> changed;  // the records new ops were merged into, sorted
 };
 
 // A slice of the op log in arrival order (see log_after).

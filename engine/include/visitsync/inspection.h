@@ -35,6 +35,10 @@ std::string_view role_name(Role r);
 enum class Phase : std::uint8_t { kDraft, kSubmitted, kReturned, kApproved };
 std::string_view phase_name(Phase p);
 
+// The visit id of a visit's engine record key (the records an ApplyReport or a SyncReport
+// names); nullopt for the key of any other record.
+std::optional<std::string> visit_of_record(std::string_view record);
+
 struct VisitStatus {
   int round = 1;
   Phase phase = Phase::kDraft;

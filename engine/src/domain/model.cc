@@ -144,3 +144,14 @@ std::string new_uuid() {
 }
 
 }  // namespace vs::domain
+
+namespace vs {
+
+std::optional<std::string> visit_of_record(std::string_view record) {
+  if (record.substr(0, domain::kVisitPrefix.size()) != domain::kVisitPrefix) return std::nullopt;
+  const std::size_t slash = record.rfind('/');
+  if (slash < domain::kVisitPrefix.size() || slash + 1 == record.size()) return std::nullopt;
+  return std::string(record.substr(slash + 1));
+}
+
+}  // namespace vs

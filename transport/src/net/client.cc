@@ -72,22 +72,20 @@ asio::awaitable<Status> connect(tcp::socket& socket, std::string host, std::uint
   co_return Status();
 }
 
-// The whole session; the result goes into run->result.
-asio::awaitable<void> run_session(ClientRun* run) {
+// The whole session.
+asio::awaitable<Result<SyncReport>> session_of(ClientRun* run) {
   const SyncOptions& o = run->options;
   const Enrollment& e = *run->enrollment;
   net::TlsStream stream(co_await asio::this_coro::executor, *run->ctx);
   // First, so that a malformed host name is refused before it reaches a name lookup.
   if (Status s = tls::prepare_client_stream(stream, e.hub_host); !s.ok()) {
-    run->result = s;
-    co_return;
+    co_return s;
   }
   if (Status s = co_await net::within(o.connect_timeout,
                                       connect(stream.next_layer(), e.hub_host, e.hub_port),
                                       "connecting to the hub");
       !s.ok()) {
-    run->result = s;
-    co_return;
+    co_return s;
   }
   boost::system::error_code ec;
   stream.next_layer().set_option(tcp::no_delay(true), ec);
@@ -95,10 +93,19 @@ asio::awaitable<void> run_session(ClientRun* run) {
                                       net::tls_handshake(stream, asio::ssl::stream_base::client),
                                       "TLS handshake with the hub");
       !s.ok()) {
-    run->result = s;
-    co_return;
+    co_return s;
   }
-  session::DeviceSession session(*run->engine, o);
+  SyncOptions with_bytes = o;
+  if (o.progress) {
+    with_bytes.progress = [&o, &stream](const SyncProgress& p) {
+      SyncProgress q = p;
+      const net::TcpBytes bytes = net::tcp_bytes(stream.next_layer());
+      q.bytes_sent = bytes.sent;
+      q.bytes_received = bytes.received;
+      o.progress(q);
+    };
+  }
+  session::DeviceSession session(*run->engine, with_bytes);
   Result<std::vector<wire::Frame>> out = session.start();
   Status s = out.status();
   while (s.ok()) {
@@ -120,11 +127,14 @@ asio::awaitable<void> run_session(ClientRun* run) {
   report.bytes_sent = bytes.sent;
   report.bytes_received = bytes.received;
   if (s.ok() && !session.done()) s = Status::unavailable("the session ended early");
-  if (s.ok()) {
-    run->result = report;
-  } else {
-    run->result = s;
-  }
+  if (!s.ok()) co_return s;
+  co_return report;
+}
+
+// The session; its result goes into run->result, and the cancel watch ends with it, however
+// it ended.
+asio::awaitable<void> run_session(ClientRun* run) {
+  run->result = co_await session_of(run);
   run->done = true;
   if (run->watch != nullptr) run->watch->cancel();
 }

@@ -144,12 +144,13 @@ Result<std::vector<wire::Frame>> DeviceSession::on_welcome(const wire::Frame& f)
   // The hub's count is the truth: an ack lost on the way leaves ours behind it, and the reasons
   // it carried come with the welcome, stored with the count they belong to.
   if (w->acked_seq != acked_ || !w->rejected.empty()) {
-    if (Status s = store_verdicts(w->acked_seq, w->rejected); !s.ok()) return s;
+    if (Status s = store_verdicts(InFlight{w->acked_seq, {}}, w->rejected); !s.ok()) return s;
     for (auto& r : w->rejected) report_.rejected.push_back(std::move(r));
     acked_ = w->acked_seq;
   }
   to_push_ = last_own_seq_ > acked_ ? last_own_seq_ - acked_ : 0;
   state_ = State::kPushing;
+  if (options_.progress) options_.progress(SyncProgress{0, to_push_, 0});
   return next_push();
 }
 
@@ -158,12 +159,16 @@ Result<std::vector<wire::Frame>> DeviceSession::next_push() {
   // last, and a slow link's round trips overlap.
   std::vector<wire::Frame> out;
   while (in_flight_.size() < kPushWindow) {
-    const std::uint64_t from = in_flight_.empty() ? acked_ : in_flight_.back();
+    const std::uint64_t from = in_flight_.empty() ? acked_ : in_flight_.back().last_seq;
     Result<std::vector<Op>> ops = engine_.ops_after(from, options_.push_batch_ops);
     if (!ops.ok()) return ops.status();
     if (ops->empty()) break;
     ops->resize(ops_in_push(ops.value()));
-    in_flight_.push_back(ops->back().id.seq);
+    InFlight push{ops->back().id.seq, {}};
+    for (const Op& op : ops.value()) push.records.push_back(op.record);
+    std::sort(push.records.begin(), push.records.end());
+    push.records.erase(std::unique(push.records.begin(), push.records.end()), push.records.end());
+    in_flight_.push_back(std::move(push));
     wire::Push p;
     p.batch = wire::encode_batch(ops.value());
     out.push_back(wire::encode(p));
@@ -179,14 +184,15 @@ Result<std::vector<wire::Frame>> DeviceSession::on_ack(const wire::Frame& f) {
   Result<wire::PushAck> ack = wire::decode<wire::PushAck>(f);
   if (!ack.ok()) return ack.status();
   // The hub answers each push with the seq that ends it (rejected ops are acknowledged too).
-  if (in_flight_.empty() || ack->acked_seq != in_flight_.front()) {
-    return Status::corrupt(
-        "the hub acknowledged seq " + std::to_string(ack->acked_seq) + " where " +
-        (in_flight_.empty() ? std::string("no push") : std::to_string(in_flight_.front())) +
-        " was due");
+  if (in_flight_.empty() || ack->acked_seq != in_flight_.front().last_seq) {
+    return Status::corrupt("the hub acknowledged seq " + std::to_string(ack->acked_seq) +
+                           " where " +
+                           (in_flight_.empty() ? std::string("no push")
+                                               : std::to_string(in_flight_.front().last_seq)) +
+                           " was due");
   }
+  if (Status s = store_verdicts(in_flight_.front(), ack->rejected); !s.ok()) return s;
   in_flight_.pop_front();
-  if (Status s = store_verdicts(ack->acked_seq, ack->rejected); !s.ok()) return s;
   report_.pushed += ack->acked_seq - acked_;
   for (auto& r : ack->rejected) report_.rejected.push_back(std::move(r));
   acked_ = ack->acked_seq;
@@ -195,15 +201,24 @@ Result<std::vector<wire::Frame>> DeviceSession::on_ack(const wire::Frame& f) {
 }
 
 Status DeviceSession::store_verdicts(
-    std::uint64_t acked, const std::vector<std::pair<std::uint64_t, std::string>>& rejected) {
+    const InFlight& push, const std::vector<std::pair<std::uint64_t, std::string>>& rejected) {
   // The count and the reasons for the ops it covers are stored together: the next hello tells
   // the hub which reasons this device still lacks.
   return engine_.transaction([&]() -> Status {
     for (const auto& [seq, reason] : rejected) {
       if (Status st = engine_.set_setting(rejected_key(seq), reason); !st.ok()) return st;
     }
-    return engine_.set_counter(kAckedCounter, acked);
+    if (Status st = stamp(kSentPrefix, push.records); !st.ok()) return st;
+    return engine_.set_counter(kAckedCounter, push.last_seq);
   });
+}
+
+Status DeviceSession::stamp(const char* prefix, const std::vector<std::string>& records) {
+  const std::string now = std::to_string(engine_.wall_ms());
+  for (const std::string& record : records) {
+    if (Status s = engine_.set_setting(prefix + record, now); !s.ok()) return s;
+  }
+  return Status();
 }
 
 std::vector<wire::Frame> DeviceSession::pull_request() {
@@ -230,9 +245,15 @@ Result<std::vector<wire::Frame>> DeviceSession::on_pull(const wire::Frame& f) {
           engine_.set_setting(kPullRejectedPrefix + rej.op.to_string(), rej.reason.message());
       if (!st.ok()) return st;
     }
-    return Status();
+    return stamp(kReceivedPrefix, r->changed);
   });
   if (!s.ok()) return s;
+  std::vector<std::string>& changed = report_.changed;
+  const std::size_t before = changed.size();
+  changed.insert(changed.end(), r->changed.begin(), r->changed.end());
+  std::inplace_merge(changed.begin(), changed.begin() + static_cast<std::ptrdiff_t>(before),
+                     changed.end());
+  changed.erase(std::unique(changed.begin(), changed.end()), changed.end());
   report_.pull_rejected += r->rejected.size();
   report_.pulled += ops->size();
   report_.applied += r->applied;
@@ -248,24 +269,3 @@ Result<std::vector<wire::Frame>> DeviceSession::on_pull(const wire::Frame& f) {
 }
 
 }  // namespace vs::session
-
-namespace vs {
-
-Result<std::vector<std::pair<std::uint64_t, std::string>>> refused_ops(Engine& engine) {
-  const std::string_view prefix = session::kRejectedPrefix;
-  Result<std::vector<std::pair<std::string, std::string>>> stored =
-      engine.settings_with_prefix(prefix);
-  if (!stored.ok()) return stored.status();
-  std::vector<std::pair<std::uint64_t, std::string>> out;
-  for (auto& [key, reason] : stored.value()) {
-    std::uint64_t seq = 0;
-    const std::string_view digits = std::string_view(key).substr(prefix.size());
-    const auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), seq);
-    if (ec != std::errc() || end != digits.data() + digits.size())
-      return Status::corrupt("setting '" + key + "' does not name an op");
-    out.emplace_back(seq, std::move(reason));
-  }
-  return out;
-}
-
-}  // namespace vs

@@ -24,6 +24,10 @@ inline constexpr const char* kAckedCounter = "push.acked";
 inline constexpr const char* kCursorSetting = "pull.cursor";
 inline constexpr const char* kRejectedPrefix = "rejected/";
 inline constexpr const char* kPullRejectedPrefix = "pull-rejected/";
+// When (ms since the epoch, decimal) the hub last acknowledged ops of a record this device
+// wrote, and when a pull last changed the record: "sent/<record>", "received/<record>".
+inline constexpr const char* kSentPrefix = "sent/";
+inline constexpr const char* kReceivedPrefix = "received/";
 // "1" from a repair until the refill's last pull (schema/PROTOCOL.md, "Cursors").
 inline constexpr const char* kRefillSetting = "pull.refill";
 // Push batches a device keeps in flight before it waits for an acknowledgement.
@@ -53,18 +57,23 @@ class DeviceSession {
   Result<std::vector<wire::Frame>> on_welcome(const wire::Frame& f);
   Result<std::vector<wire::Frame>> on_ack(const wire::Frame& f);
   Result<std::vector<wire::Frame>> on_pull(const wire::Frame& f);
-  Status store_verdicts(std::uint64_t acked,
+  struct InFlight {
+    std::uint64_t last_seq = 0;        // the seq that ends the push
+    std::vector<std::string> records;  // the records its ops write, sorted
+  };
+  Status store_verdicts(const InFlight& push,
                         const std::vector<std::pair<std::uint64_t, std::string>>& rejected);
+  Status stamp(const char* prefix, const std::vector<std::string>& records);
 
   Engine& engine_;
   SyncOptions options_;
   State state_ = State::kStart;
   SyncReport report_;
   std::uint64_t acked_ = 0;
-  std::uint64_t last_own_seq_ = 0;       // at start(): the newest op there is to push
-  bool refill_ = false;                  // a repaired store's first pulls (kRefillSetting)
-  std::uint64_t to_push_ = 0;            // ops this session sets out to push (after the welcome)
-  std::deque<std::uint64_t> in_flight_;  // the last seq of each push not yet acknowledged
+  std::uint64_t last_own_seq_ = 0;  // at start(): the newest op there is to push
+  bool refill_ = false;             // a repaired store's first pulls (kRefillSetting)
+  std::uint64_t to_push_ = 0;       // ops this session sets out to push (after the welcome)
+  std::deque<InFlight> in_flight_;  // the pushes not yet acknowledged
   std::string cursor_;
 };
 

@@ -6,6 +6,7 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -52,9 +53,11 @@ Result<Enrollment> parse_enrollment(std::string_view json);
 Result<std::pair<std::string, std::uint16_t>> parse_host_port(std::string_view text);
 
 struct SyncProgress {
-  std::uint64_t pushed = 0;   // ops acknowledged by the hub so far
-  std::uint64_t to_push = 0;  // ops this session set out to push
-  std::uint64_t pulled = 0;   // ops received so far
+  std::uint64_t pushed = 0;      // ops acknowledged by the hub so far
+  std::uint64_t to_push = 0;     // ops this session set out to push
+  std::uint64_t pulled = 0;      // ops received so far
+  std::uint64_t bytes_sent = 0;  // on the connection so far (TLS records and TCP payload)
+  std::uint64_t bytes_received = 0;
 };
 
 struct SyncOptions {
@@ -63,7 +66,7 @@ struct SyncOptions {
   std::chrono::milliseconds connect_timeout{10'000};
   std::chrono::milliseconds handshake_timeout{10'000};
   std::chrono::milliseconds io_timeout{30'000};  // no progress for this long ends the session
-  // Called on the syncing thread after each batch.
+  // Called on the syncing thread once the hub has welcomed the device, then after each batch.
   std::function<void(const SyncProgress&)> progress;
   // When set (from any thread) while the sync runs, the session ends within 100 ms with
   // kCancelled. What the hub acknowledged and what was pulled before stay; nothing is lost, and
@@ -81,6 +84,9 @@ struct SyncReport {
   std::uint64_t bytes_received = 0;
   std::int64_t skew_ms = 0;  // this device's clock minus the hub's
   std::vector<std::pair<std::uint64_t, std::string>> rejected;  // seq, reason
+  // The records the pulled ops changed (new ops merged), sorted, for change observers; each
+  // change was committed before the sync returned.
+  std::vector<std::string> changed;
 };
 
 // One sync of the device's engine with its hub: connect, TLS 1.3 with both certificates
@@ -99,6 +105,17 @@ std::optional<std::chrono::seconds> hub_busy_retry(const Status& s);
 // Own ops the hub refused (seq, its reason), as the syncs that pushed them kept them: they are
 // acknowledged, so never pushed again, and stay on the device with the rest of its data.
 Result<std::vector<std::pair<std::uint64_t, std::string>>> refused_ops(Engine& engine);
+
+// Where one visit stands with the hub on this device (as DHIS2 shows it beside each record).
+struct VisitSync {
+  std::uint64_t unacked = 0;  // this device's changes to it the hub has not acknowledged yet
+  std::vector<std::pair<std::uint64_t, std::string>> refused;  // its own ops refused: seq, reason
+  std::int64_t last_sent_ms = 0;      // when the hub last acknowledged its changes (0: never)
+  std::int64_t last_received_ms = 0;  // when a pull last brought changes to it (0: never)
+};
+// The sync state of every visit this device holds that has one (changes sent, refused, waiting
+// or received), by visit id. A visit that is not named has nothing of the kind.
+Result<std::map<std::string, VisitSync>> visit_sync_states(Engine& engine);
 
 // What repair_store() did.
 struct RepairReport {

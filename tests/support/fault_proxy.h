@@ -1,0 +1,58 @@
+// A TCP proxy on 127.0.0.1 that forwards to a port on 127.0.0.1 and makes the link fail on
+// demand: down (each connection closed at once), stalled (held open, nothing passes), cut after
+// N bytes (the next connection), or cut at a steady period; and slowed to a rate. One connection at
+// a time, each bounded to 60 s; its thread ends with the proxy.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <thread>
+
+namespace vs::test {
+
+class FaultProxy {
+ public:
+  explicit FaultProxy(std::uint16_t target);
+  ~FaultProxy();
+  FaultProxy(const FaultProxy&) = delete;
+  FaultProxy& operator=(const FaultProxy&) = delete;
+
+  std::uint16_t port() const { return port_; }
+  // While down, every connection is closed as soon as it is accepted.
+  void set_down(bool down) { down_ = down; }
+  // While stalled, a new connection is held open and silent until the stall ends (or 60 s).
+  void set_stalled(bool stalled) { stalled_ = stalled; }
+  // The next connection is cut once `n` bytes (both directions together) have passed.
+  void cut_next_after_bytes(std::size_t n) { budget_ = n; }
+  // The link goes down for an instant every `period` from now on (0: never): a connection open
+  // at that instant is cut.
+  void cut_every(std::chrono::milliseconds period);
+  // At most this many bytes a second pass (both directions together; 0: no limit).
+  void set_rate(std::size_t bytes_per_second) { rate_ = bytes_per_second; }
+  // Connections accepted, and those the proxy ended (down, or cut).
+  std::uint64_t connections() const { return connections_; }
+  std::uint64_t cuts() const { return cuts_; }
+
+ private:
+  void loop();
+  // Copies both ways until a cut, either side closes, or 60 s pass; true when it cut.
+  bool forward(int client, int hub, std::size_t budget);
+
+  std::uint16_t target_;
+  std::uint16_t port_ = 0;
+  int listener_ = -1;
+  std::atomic<bool> stop_{false};
+  std::atomic<bool> down_{false};
+  std::atomic<bool> stalled_{false};
+  std::atomic<std::size_t> budget_{SIZE_MAX};
+  std::atomic<std::int64_t> cut_period_ms_{0};
+  std::atomic<std::int64_t> cut_epoch_ns_{0};  // steady clock, when cut_every was called
+  std::atomic<std::size_t> rate_{0};
+  std::atomic<std::uint64_t> connections_{0};
+  std::atomic<std::uint64_t> cuts_{0};
+  std::thread thread_;
+};
+
+}  // namespace vs::test
