@@ -1,79 +1,32 @@
 /* The C API from C: every function, used rightly against a real hub and wrongly in every way
  * the header says it refuses. Built as C99 with -pedantic -Werror against the installed package
  * (tests/capi/CMakeLists.txt), run by tests/capi/harness.py, which starts the hub and passes:
- *   capi_test WORK_DIR ENROLLMENT SILENT_ENROLLMENT
+ *   capi_test WORK_DIR ENROLLMENT SILENT_ENROLLMENT PROXIED_ENROLLMENT OTHER_ENROLLMENT
  * ENROLLMENT is a device's enrollment file for the running hub; SILENT_ENROLLMENT another one
- * whose hub port answers nothing (a listener that never speaks TLS), for the cancellation. */
+ * whose hub port answers nothing (a listener that never speaks TLS), for the cancellation;
+ * PROXIED_ENROLLMENT one whose hub port is a proxy that cuts the link (capi_replicator.c);
+ * OTHER_ENROLLMENT a second device of the same inspector, straight to the hub. */
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-
 #include <visitsync.h>
 
-static int failures = 0;
+#include "capi_check.h"
 
-#define CHECK(cond)                                                   \
-  do {                                                                \
-    if (!(cond)) {                                                    \
-      fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #cond); \
-      ++failures;                                                     \
-    }                                                                 \
-  } while (0)
-
-/* Checks that a call failed with `code` and a message holding `words`; frees the message. */
-static void expect_error(vs_code got, char *error, vs_code code, const char *words, int line) {
-  if (got != code) {
-    fprintf(stderr, "line %d: got %s, expected %s (%s)\n", line, vs_code_name(got),
-            vs_code_name(code), error != NULL ? error : "no message");
-    ++failures;
-  } else if (error == NULL || strstr(error, words) == NULL) {
-    fprintf(stderr, "line %d: message '%s' lacks '%s'\n", line, error != NULL ? error : "(null)",
-            words);
-    ++failures;
-  }
-  vs_free(error);
-}
-/* `call` names its error argument `err_`, which the macro declares. */
-#define EXPECT_ERROR(call, code, words) \
-  do {                                  \
-    char *err_ = NULL;                  \
-    vs_code c_ = (call);                \
-    expect_error(c_, err_, code, words, __LINE__); \
-  } while (0)
-
-static void must(vs_code got, char *error, int line) {
-  if (got != VS_OK) {
-    fprintf(stderr, "line %d: %s: %s\n", line, vs_code_name(got), error != NULL ? error : "");
-    ++failures;
-  }
-  vs_free(error);
-}
-#define MUST(call)         \
-  do {                     \
-    char *err_ = NULL;     \
-    vs_code c_ = (call);   \
-    must(c_, err_, __LINE__); \
-  } while (0)
-
-static double now_s(void) {
-  struct timespec t;
-  clock_gettime(CLOCK_MONOTONIC, &t);
-  return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
-}
+int failures = 0;
 
 static char path_buf[4096];
-static const char *join(const char *dir, const char *name) {
-  snprintf(path_buf, sizeof path_buf, "%s/%s", dir, name);
-  return path_buf;
+static const char* join(const char* dir, const char* name) {
+  return join_in(path_buf, sizeof path_buf, dir, name);
 }
 
 /* ---- misuse: NULLs, bad strings, closed handles ------------------------------------------ */
 
-static void misuse_without_a_store(const char *work) {
-  vs_db *db = (vs_db *)1;
-  char *json = NULL;
+static void misuse_without_a_store(const char* work) {
+  vs_db* db = (vs_db*)1;
+  char* json = NULL;
   vs_open_options o;
   EXPECT_ERROR(vs_open(NULL, NULL, &db, &err_), VS_ERR_INVALID_INPUT, "data_dir is NULL");
   CHECK(db == NULL);
@@ -89,8 +42,8 @@ static void misuse_without_a_store(const char *work) {
   EXPECT_ERROR(vs_open(work, &o, &db, &err_), VS_ERR_INVALID_INPUT, "durability");
   EXPECT_ERROR(vs_enroll_bytes(join(work, "e"), "{", 1, NULL, &db, &err_), VS_ERR_INVALID_INPUT,
                "enrollment");
-  EXPECT_ERROR(vs_enroll_bytes(join(work, "e"), NULL, 0, NULL, &db, &err_),
-               VS_ERR_INVALID_INPUT, "json is NULL");
+  EXPECT_ERROR(vs_enroll_bytes(join(work, "e"), NULL, 0, NULL, &db, &err_), VS_ERR_INVALID_INPUT,
+               "json is NULL");
   EXPECT_ERROR(vs_enroll_file(work, "no-such.json", NULL, &db, &err_), VS_ERR_INVALID_INPUT,
                "no-such.json");
   EXPECT_ERROR(vs_status_json(NULL, &json, &err_), VS_ERR_INVALID_INPUT, "db is NULL");
@@ -110,20 +63,21 @@ static void misuse_without_a_store(const char *work) {
   CHECK(strlen(vs_version()) > 0);
 }
 
-static void misuse_with_a_store(vs_db *db, const char *visit) {
-  char *json = NULL;
+static void misuse_with_a_store(vs_db* db, const char* visit) {
+  char* json = NULL;
   char bad_utf8[8] = {'y', 'e', (char)0xC3, 0};
   EXPECT_ERROR(vs_visit_set(db, visit, "no_such_item", "1", &err_), VS_ERR_INVALID_INPUT,
                "no_such_item");
   EXPECT_ERROR(vs_visit_set(db, visit, "enrolled_students", "many", &err_), VS_ERR_INVALID_INPUT,
                "enrolled_students");
-  EXPECT_ERROR(vs_visit_set(db, visit, "enrolled_students", bad_utf8, &err_),
-               VS_ERR_INVALID_INPUT, "value is not valid UTF-8");
+  EXPECT_ERROR(vs_visit_set(db, visit, "enrolled_students", bad_utf8, &err_), VS_ERR_INVALID_INPUT,
+               "value is not valid UTF-8");
   EXPECT_ERROR(vs_visit_set(db, visit, NULL, "1", &err_), VS_ERR_INVALID_INPUT, "item is NULL");
-  EXPECT_ERROR(vs_visit_set(db, "nosuchvisit", "enrolled_students", "1", &err_),
-               VS_ERR_NOT_FOUND, "nosuchvisit");
+  EXPECT_ERROR(vs_visit_set(db, "nosuchvisit", "enrolled_students", "1", &err_), VS_ERR_NOT_FOUND,
+               "nosuchvisit");
   EXPECT_ERROR(vs_visit_json(db, visit, NULL, &err_), VS_ERR_INVALID_INPUT, "json is NULL");
-  EXPECT_ERROR(vs_visit_review(db, visit, "maybe", NULL, &err_), VS_ERR_INVALID_INPUT, "vs_visit_review");
+  EXPECT_ERROR(vs_visit_review(db, visit, "maybe", NULL, &err_), VS_ERR_INVALID_INPUT,
+               "vs_visit_review");
   EXPECT_ERROR(vs_export(db, "xml", NULL, "/tmp/x", &err_), VS_ERR_INVALID_INPUT, "xml");
   EXPECT_ERROR(vs_visit_start(db, "S99999", "school-conditions", &json, &err_), VS_ERR_NOT_FOUND,
                "S99999");
@@ -133,15 +87,15 @@ static void misuse_with_a_store(vs_db *db, const char *visit) {
 /* ---- the flow against the hub ---------------------------------------------------------- */
 
 struct progress_seen {
-  vs_db *db;
+  vs_db* db;
   int calls;
   int reentrant_ok; /* a status read from inside the callback, on the same handle */
 };
 
-static void on_progress(void *ctx, const vs_sync_progress *p) {
-  struct progress_seen *seen = (struct progress_seen *)ctx;
-  char *json = NULL;
-  char *err = NULL;
+static void on_progress(void* ctx, const vs_sync_progress* p) {
+  struct progress_seen* seen = (struct progress_seen*)ctx;
+  char* json = NULL;
+  char* err = NULL;
   ++seen->calls;
   if (p->pushed > p->to_push) ++failures;
   if (vs_status_json(seen->db, &json, &err) == VS_OK && strstr(json, "device_id") != NULL)
@@ -151,15 +105,15 @@ static void on_progress(void *ctx, const vs_sync_progress *p) {
 }
 
 static int log_lines = 0;
-static void on_log(void *ctx, int level, const char *message) {
+static void on_log(void* ctx, int level, const char* message) {
   (void)ctx;
   if (level >= 0 && level <= 2 && message != NULL && message[0] != '\0') ++log_lines;
 }
 
-static vs_db *enroll(const char *work, const char *enrollment) {
-  vs_db *db = NULL;
+static vs_db* enroll(const char* work, const char* enrollment) {
+  vs_db* db = NULL;
   vs_open_options o;
-  char *err = NULL;
+  char* err = NULL;
   vs_open_options_init(&o);
   o.log = on_log;
   if (vs_enroll_file(join(work, "device"), enrollment, &o, &db, &err) != VS_OK) {
@@ -170,12 +124,12 @@ static vs_db *enroll(const char *work, const char *enrollment) {
   return db;
 }
 
-static void flow(const char *work, const char *enrollment) {
-  vs_db *db = enroll(work, enrollment);
-  vs_db *again = NULL;
-  char *json = NULL;
-  char *visit = NULL;
-  char *report = NULL;
+static void flow(const char* work, const char* enrollment) {
+  vs_db* db = enroll(work, enrollment);
+  vs_db* again = NULL;
+  char* json = NULL;
+  char* visit = NULL;
+  char* report = NULL;
   struct progress_seen seen;
   CHECK(log_lines == 1); /* "opened ..." */
   EXPECT_ERROR(vs_enroll_file(join(work, "device"), enrollment, NULL, &again, &err_),
@@ -223,7 +177,7 @@ static void flow(const char *work, const char *enrollment) {
   vs_free(report);
   MUST(vs_export(db, "jsonl", NULL, join(work, "export.jsonl"), &err_));
   {
-    FILE *f = fopen(join(work, "export.jsonl"), "rb");
+    FILE* f = fopen(join(work, "export.jsonl"), "rb");
     char line[16384];
     int found = 0;
     CHECK(f != NULL);
@@ -247,7 +201,7 @@ static void flow(const char *work, const char *enrollment) {
   vs_free(json);
   MUST(vs_status_json(db, &json, &err_));
   CHECK(json != NULL && (strstr(json, "\"unsynced_ops\":0") != NULL ||
-                        strstr(json, "\"unsynced_ops\": 0") != NULL));
+                         strstr(json, "\"unsynced_ops\": 0") != NULL));
   vs_free(json);
   vs_free(visit);
   vs_release(db); /* open: closed by the release */
@@ -256,24 +210,24 @@ static void flow(const char *work, const char *enrollment) {
 /* ---- cancellation from another thread ---------------------------------------------------- */
 
 struct canceller {
-  vs_cancel *token;
+  vs_cancel* token;
 };
 
-static void *cancel_later(void *arg) {
-  struct canceller *c = (struct canceller *)arg;
+static void* cancel_later(void* arg) {
+  struct canceller* c = (struct canceller*)arg;
   struct timespec t = {0, 300 * 1000 * 1000};
   nanosleep(&t, NULL);
   vs_cancel_trigger(c->token);
   return NULL;
 }
 
-static void cancellation(const char *work, const char *silent_enrollment) {
-  vs_db *db = NULL;
+static void cancellation(const char* work, const char* silent_enrollment) {
+  vs_db* db = NULL;
   struct canceller c;
   pthread_t thread;
   double t0;
   double took;
-  char *json = NULL;
+  char* json = NULL;
   MUST(vs_enroll_file(join(work, "silent"), silent_enrollment, NULL, &db, &err_));
   c.token = vs_cancel_new();
   CHECK(c.token != NULL);
@@ -295,14 +249,17 @@ static void cancellation(const char *work, const char *silent_enrollment) {
   vs_release(db);
 }
 
-int main(int argc, char **argv) {
-  if (argc != 4) {
-    fprintf(stderr, "usage: capi_test WORK_DIR ENROLLMENT SILENT_ENROLLMENT\n");
+int main(int argc, char** argv) {
+  if (argc != 6) {
+    fprintf(stderr,
+            "usage: capi_test WORK_DIR ENROLLMENT SILENT_ENROLLMENT PROXIED_ENROLLMENT "
+            "OTHER_ENROLLMENT\n");
     return 2;
   }
   misuse_without_a_store(argv[1]);
   flow(argv[1], argv[2]);
   cancellation(argv[1], argv[3]);
+  replicator_tests(argv[1], argv[4], argv[5], argv[3]);
   if (failures != 0) {
     fprintf(stderr, "%d checks failed\n", failures);
     return 1;

@@ -67,6 +67,81 @@ class SilentListener:
         self.sock.close()
 
 
+class CuttingProxy:
+    """A proxy on 127.0.0.1 to the hub that refuses its first `refuse` connections (closing
+    them at once), then forwards, at most `rate` bytes a second each way, and cuts whatever is
+    open every `period` seconds."""
+
+    def __init__(self, target, refuse=3, period=1.5, rate=16384):
+        self.target, self.refuse, self.period, self.rate = target, refuse, period, rate
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(8)
+        self.sock.settimeout(0.1)
+        self.port = self.sock.getsockname()[1]
+        self.stop = False
+        self.lock = threading.Lock()
+        self.open = []
+        self.accepted = self.cuts = 0
+        self.threads = [threading.Thread(target=self.accept_loop, daemon=True),
+                        threading.Thread(target=self.cut_loop, daemon=True)]
+        for t in self.threads:
+            t.start()
+
+    def accept_loop(self):
+        deadline = time.monotonic() + LIMIT_S
+        while not self.stop and time.monotonic() < deadline:
+            try:
+                conn, _ = self.sock.accept()
+            except socket.timeout:
+                continue
+            self.accepted += 1
+            if self.accepted <= self.refuse:
+                conn.close()
+                continue
+            hub = socket.create_connection(("127.0.0.1", self.target))
+            with self.lock:
+                self.open.append((conn, hub))
+            for a, b in ((conn, hub), (hub, conn)):
+                threading.Thread(target=self.pump, args=(a, b), daemon=True).start()
+
+    def pump(self, src, dst):
+        try:
+            while not self.stop:
+                data = src.recv(4096)
+                if not data:
+                    break
+                time.sleep(len(data) / self.rate)
+                dst.sendall(data)
+        except OSError:
+            pass
+        for s in (src, dst):
+            try:
+                s.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+
+    def cut_loop(self):
+        deadline = time.monotonic() + LIMIT_S
+        while not self.stop and time.monotonic() < deadline:
+            time.sleep(self.period)
+            with self.lock:
+                for pair in self.open:
+                    for s in pair:
+                        try:
+                            s.shutdown(socket.SHUT_RDWR)
+                        except OSError:
+                            pass
+                    self.cuts += 1
+                self.open = []
+
+    def close(self):
+        self.stop = True
+        for t in self.threads:
+            t.join()
+        self.sock.close()
+
+
 class Hub:
     def __init__(self, tools, work, source):
         self.tools = tools
@@ -120,15 +195,16 @@ def build_c_tests(build, source, work):
     prefix = os.path.join(work, "prefix")
     run(["cmake", "--install", build, "--prefix", prefix])
     lib = os.path.join(prefix, "lib")
-    test_c = os.path.join(source, "tests/capi/capi_test.c")
+    tests = os.path.join(source, "tests/capi")
+    sources = [os.path.join(tests, f) for f in ("capi_test.c", "capi_replicator.c")]
     env = dict(os.environ, PKG_CONFIG_PATH=os.path.join(lib, "pkgconfig"))
     flags = run(["pkg-config", "--cflags", "--libs", "visitsync"], env=env).split()
     by_pkg_config = os.path.join(work, "capi_test_pkgconfig")
     run(["cc", "-std=c99", "-pedantic", "-Werror", "-Wall", "-Wextra", "-D_POSIX_C_SOURCE=200809L",
-         test_c, "-o", by_pkg_config, *flags, "-pthread", "-Wl,-rpath," + lib])
+         *sources, "-o", by_pkg_config, *flags, "-pthread", "-Wl,-rpath," + lib])
     consumer = os.path.join(work, "consumer")
-    run(["cmake", "-S", os.path.join(source, "tests/capi/consumer"), "-B", consumer, "-G", "Ninja",
-         "-DCMAKE_PREFIX_PATH=" + prefix, "-DCAPI_TEST_SOURCE=" + test_c,
+    run(["cmake", "-S", os.path.join(tests, "consumer"), "-B", consumer, "-G", "Ninja",
+         "-DCMAKE_PREFIX_PATH=" + prefix, "-DCAPI_TEST_DIR=" + tests,
          "-DCMAKE_BUILD_TYPE=RelWithDebInfo"])
     run(["cmake", "--build", consumer, "-j2"])
     return lib, [by_pkg_config, os.path.join(consumer, "capi_test_static")]
@@ -197,7 +273,14 @@ def main():
                 os.mkdir(d)
                 good = hub.enroll(os.path.join(d, "device.json"))
                 mute = hub.enroll(os.path.join(d, "silent.json"), silent.port)
-                print(run([binary, d, good, mute]), end="")
+                other = hub.enroll(os.path.join(d, "other.json"))
+                proxy = CuttingProxy(hub.port)
+                try:
+                    cut = hub.enroll(os.path.join(d, "proxied.json"), proxy.port)
+                    print(run([binary, d, good, mute, cut, other]), end="")
+                finally:
+                    proxy.close()
+                print(f"proxy: {proxy.accepted} connections, {proxy.cuts} cut")
             ctypes_flow(lib, work, hub.enroll(os.path.join(work, "py.json")))
         finally:
             silent.close()

@@ -180,6 +180,15 @@ TEST_CASE("the hub process refuses strangers, keeps serving, and stops cleanly",
     CHECK(status["unsynced_ops"] == 0);
     CHECK_THAT(ok("visitsync", {"visit", "show", "--data", dir.file("good"), visit}),
                Catch::Contains("412"));
+    // The visit says which of its changes were refused, and why.
+    CHECK_THAT(ok("visitsync", {"visit", "list", "--data", dir.file("good")}),
+               Catch::Contains("refused"));
+    const json shown = json::parse(
+        ok("visitsync", {"visit", "show", "--data", dir.file("good"), visit, "--json"}));
+    REQUIRE(shown["sync"]["refused"].size() >= 2);
+    CHECK_THAT(shown["sync"]["refused"][0]["reason"].get<std::string>(),
+               Catch::Contains("may not write visits of school S00001"));
+    CHECK(shown["sync"]["unacked"] == 0);
     // Reported once: the next sync pushes nothing again.
     CHECK(tool("visitsync", {"sync", "--data", dir.file("good")}).exit_code == 0);
   }

@@ -38,9 +38,48 @@ std::string dump(const json& j) {
   return j.dump(2, ' ', false, json::error_handler_t::replace) + "\n";
 }
 
+const VisitSync* sync_of(const VisitSyncs& syncs, const std::string& visit) {
+  const auto it = syncs.find(visit);
+  return it == syncs.end() ? nullptr : &it->second;
+}
+
+json time_or_null(std::int64_t ms) { return ms > 0 ? json(utc_time(ms)) : json(nullptr); }
+
+// One word or two for a list's column: what the hub still lacks, else whether it has it all.
+std::string sync_word(const VisitSync* s) {
+  if (s == nullptr) return "-";
+  if (!s->refused.empty()) return std::to_string(s->refused.size()) + " refused";
+  if (s->unacked > 0) return std::to_string(s->unacked) + " waiting";
+  return "synced";
+}
+
+json sync_json(const VisitSync* s) {
+  const VisitSync none;
+  const VisitSync& v = s != nullptr ? *s : none;
+  json refused = json::array();
+  for (const auto& [seq, reason] : v.refused) refused.push_back({{"seq", seq}, {"reason", reason}});
+  return {{"unacked", v.unacked},
+          {"refused", refused},
+          {"last_sent", time_or_null(v.last_sent_ms)},
+          {"last_received", time_or_null(v.last_received_ms)}};
+}
+
+std::string sync_text(const VisitSync* s) {
+  if (s == nullptr) return "sync     nothing sent or received yet\n";
+  std::string out = "sync     " + std::to_string(s->unacked) + " changes waiting for the hub";
+  out += "; last sent " + (s->last_sent_ms > 0 ? utc_time(s->last_sent_ms) : std::string("never"));
+  out += "; last received " +
+         (s->last_received_ms > 0 ? utc_time(s->last_received_ms) : std::string("never")) + "\n";
+  for (const auto& [seq, reason] : s->refused)
+    out += "  refused by the hub: op " + std::to_string(seq) + ": " + reason + "\n";
+  return out;
+}
+
 }  // namespace
 
-std::string visit_text(const VisitView& v, const School* school) {
+std::string utc_time(std::int64_t ms) { return when(make_hlc(static_cast<std::uint64_t>(ms), 0)); }
+
+std::string visit_text(const VisitView& v, const School* school, const VisitSync* sync) {
   std::string out = "visit    " + v.id + "\n";
   out += "school   " + v.school_id;
   if (school != nullptr)
@@ -51,7 +90,7 @@ std::string visit_text(const VisitView& v, const School* school) {
   out += "\nstatus   " + status_word(v) + "\n";
   out += "started  " + v.started_at + " by " + v.started_by + "; inspectors:";
   for (const std::string& i : v.inspectors) out += " " + i;
-  out += "\n";
+  out += "\n" + sync_text(sync);
   if (!v.checklist)
     return out + "(this device does not hold the template: the answers cannot be shown)\n";
   out += "answered " + std::to_string(answered(v)) + " of " + std::to_string(v.answers.size()) +
@@ -108,20 +147,27 @@ std::string visit_text(const VisitView& v, const School* school) {
   return out;
 }
 
-std::string visit_list_text(const std::vector<VisitView>& visits) {
+std::string visit_json(const VisitView& v, const VisitSync* sync) {
+  // In to_json's order, then the sync state.
+  nlohmann::ordered_json j = nlohmann::ordered_json::parse(Inspection::to_json(v));
+  j["sync"] = sync_json(sync);
+  return j.dump(-1, ' ', false, json::error_handler_t::replace) + "\n";
+}
+
+std::string visit_list_text(const std::vector<VisitView>& visits, const VisitSyncs& syncs) {
   if (visits.empty()) return "no visits\n";
   std::string out = pad("visit", 10) + pad("status", 22) + pad("school", 9) + pad("template", 20) +
-                    pad("answered", 10) + "conflicts\n";
+                    pad("answered", 10) + pad("conflicts", 11) + "sync\n";
   for (const VisitView& v : visits) {
     out += pad(v.id.substr(0, 8), 10) + pad(status_word(v), 22) + pad(v.school_id, 9) +
            pad(v.template_id, 20) +
            pad(std::to_string(answered(v)) + "/" + std::to_string(v.answers.size()), 10) +
-           std::to_string(v.flags.size()) + "\n";
+           pad(std::to_string(v.flags.size()), 11) + sync_word(sync_of(syncs, v.id)) + "\n";
   }
   return out;
 }
 
-std::string visit_list_json(const std::vector<VisitView>& visits) {
+std::string visit_list_json(const std::vector<VisitView>& visits, const VisitSyncs& syncs) {
   json out = json::array();
   for (const VisitView& v : visits) {
     out.push_back({{"visit_id", v.id},
@@ -135,7 +181,8 @@ std::string visit_list_json(const std::vector<VisitView>& visits) {
                    {"answered", answered(v)},
                    {"items", v.answers.size()},
                    {"findings", v.findings.size()},
-                   {"conflicts", v.flags.size()}});
+                   {"conflicts", v.flags.size()},
+                   {"sync", sync_json(sync_of(syncs, v.id))}});
   }
   return dump(out);
 }

@@ -18,8 +18,8 @@
 #include <visitsync/transport/deployment.h>
 
 #include "args.h"
+#include "commands.h"
 #include "render.h"
-#include "repair.h"
 
 namespace {
 
@@ -231,14 +231,18 @@ int cmd_visit_show(const Args& a) {
     if (Status s = a.expect(1, "VISIT"); !s.ok()) return s;
     Result<vs::VisitView> v = in.visit(a.positional()[0]);
     if (!v.ok()) return v.status();
+    Result<vs::cli::VisitSyncs> syncs = vs::visit_sync_states(in.engine());
+    if (!syncs.ok()) return syncs.status();
+    const auto sync = syncs->find(v->id);
+    const vs::VisitSync* state = sync == syncs->end() ? nullptr : &sync->second;
     if (a.has("json")) {
-      print(vs::Inspection::to_json(v.value()) + "\n");
+      print(vs::cli::visit_json(v.value(), state));
       return Status();
     }
     // A school not held here is left out; one that cannot be read fails the command.
     Result<vs::School> school = in.school(v->school_id);
     if (!school.ok() && school.status().code() != vs::Code::kNotFound) return school.status();
-    print(vs::cli::visit_text(v.value(), school.ok() ? &school.value() : nullptr));
+    print(vs::cli::visit_text(v.value(), school.ok() ? &school.value() : nullptr, state));
     return Status();
   });
 }
@@ -248,8 +252,10 @@ int cmd_visit_list(const Args& a) {
     if (Status s = a.expect(0, "no arguments"); !s.ok()) return s;
     Result<std::vector<vs::VisitView>> visits = in.visits();
     if (!visits.ok()) return visits.status();
-    print(a.has("json") ? vs::cli::visit_list_json(visits.value())
-                        : vs::cli::visit_list_text(visits.value()));
+    Result<vs::cli::VisitSyncs> syncs = vs::visit_sync_states(in.engine());
+    if (!syncs.ok()) return syncs.status();
+    print(a.has("json") ? vs::cli::visit_list_json(visits.value(), syncs.value())
+                        : vs::cli::visit_list_text(visits.value(), syncs.value()));
     return Status();
   });
 }
@@ -295,66 +301,6 @@ int cmd_status(const Args& a) {
     if (!refused.ok()) return refused.status();
     print(a.has("json") ? vs::cli::status_json(st.value(), refused.value())
                         : vs::cli::status_text(st.value(), refused.value()));
-    return Status();
-  });
-}
-
-int cmd_sync(const Args& a) {
-  return with_data(a, [&](vs::Inspection& in) -> Status {
-    if (Status s = a.expect(0, "no arguments"); !s.ok()) return s;
-    if (in.mode() != "enrolled") {
-      return Status::invalid_input("this device is " + in.mode() +
-                                   ": only an enrolled device syncs (init --enroll)");
-    }
-    Result<vs::Enrollment> e =
-        vs::read_enrollment_file((fs::path(in.data_dir()) / kEnrollmentFile).string());
-    if (!e.ok()) return e.status();
-    vs::SyncOptions options;
-    const bool terminal = isatty(STDERR_FILENO) == 1;
-    if (terminal) {
-      options.progress = [](const vs::SyncProgress& p) {
-        std::fprintf(stderr, "\rsyncing: %llu of %llu ops pushed, %llu pulled   ",
-                     static_cast<unsigned long long>(p.pushed),
-                     static_cast<unsigned long long>(p.to_push),
-                     static_cast<unsigned long long>(p.pulled));
-      };
-    }
-    Result<vs::SyncReport> r = vs::sync_with_hub(in.engine(), e.value(), options);
-    if (terminal) std::fprintf(stderr, "\r%60s\r", "");
-    if (!r.ok()) {
-      std::string hint;
-      if (const std::optional<std::chrono::seconds> wait = vs::hub_busy_retry(r.status()))
-        hint = " (nothing is lost: sync again in " + std::to_string(wait->count()) + " s)";
-      else if (r.status().code() == vs::Code::kUnavailable)
-        hint = " (nothing is lost: sync again when the link is back)";
-      return Status(r.status().code(), "sync with " + e->hub_host + ":" +
-                                           std::to_string(e->hub_port) +
-                                           " failed: " + r.status().message() + hint);
-    }
-    Result<std::vector<vs::Flag>> flags = in.flags();
-    std::string out = "synced with " + r->hub_id + ": pushed " + std::to_string(r->pushed) +
-                      " ops, pulled " + std::to_string(r->pulled) + " (" +
-                      std::to_string(r->applied) + " new); " + std::to_string(r->bytes_sent) +
-                      " bytes sent, " + std::to_string(r->bytes_received) + " received; " +
-                      std::to_string(flags.ok() ? flags->size() : 0) + " conflicts open\n";
-    if (!r->rejected.empty()) {
-      out +=
-          std::to_string(r->rejected.size()) + " ops rejected by the hub (kept on this device):\n";
-      for (const auto& [seq, reason] : r->rejected)
-        out += "  op " + std::to_string(seq) + ": " + reason + "\n";
-    }
-    constexpr std::int64_t kSkewWarnMs = std::int64_t{5} * 60'000;
-    if (r->skew_ms > kSkewWarnMs || r->skew_ms < -kSkewWarnMs) {
-      out += "warning: this device's clock is " +
-             std::to_string((r->skew_ms < 0 ? -r->skew_ms : r->skew_ms) / 60'000) + " minutes " +
-             (r->skew_ms > 0 ? "ahead of" : "behind") + " the hub's; set it right\n";
-    }
-    print(out);
-    // Refused ops are acknowledged, so they are reported by this sync only (and by status).
-    if (!r->rejected.empty()) {
-      return Status::rejected("the hub refused " + std::to_string(r->rejected.size()) +
-                              " ops (listed above); they stay on this device");
-    }
     return Status();
   });
 }
@@ -434,13 +380,15 @@ const std::vector<vs::cli::Command>& commands() {
        {},
        cmd_resolve},
       {"sync",
-       "visitsync sync --data DIR\n"
+       "visitsync sync --data DIR [--retry-for SECONDS]\n"
        "  Pushes this device's changes to the hub and pulls what is new, then prints a\n"
        "  summary. Exits 3 when the hub cannot be reached, 4 when it refuses this device or\n"
-       "  any of the ops pushed (they stay on this device; `status` lists them).\n",
-       {"data"},
+       "  any of the ops pushed (they stay on this device; `status` lists them).\n"
+       "  --retry-for: when the link fails, tries again by itself (waiting 2 s, then twice as\n"
+       "  long each time, up to a minute, with jitter) until a sync succeeds or SECONDS pass.\n",
+       {"data", "retry-for"},
        {},
-       cmd_sync},
+       vs::device_cli::cmd_sync},
       {"export",
        "visitsync export --data DIR --format csv|jsonl|summary [--template ID] [--out FILE]\n"
        "  csv: one row per visit, one column per item (UTF-8 with a byte-order mark);\n"

@@ -1,11 +1,11 @@
-#include "repair.h"
-
 #include <cstdio>
 #include <filesystem>
 #include <string>
 
 #include <visitsync/inspection.h>
 #include <visitsync/transport/client.h>
+
+#include "commands.h"
 
 namespace vs::device_cli {
 namespace {

@@ -86,12 +86,9 @@ Status hand_out(std::unique_ptr<vs::Inspection> in, const std::string& dir,
   h->data_dir = dir;
   h->options = o;
   h->in = std::move(in);
-  if (o.log != nullptr) {
-    const std::string line = "opened " + dir + ": device " + h->in->engine().device_id() + ", " +
-                             h->in->mode() + ", " + std::string(vs::role_name(h->in->role())) +
-                             " " + h->in->actor_id();
-    o.log(o.log_ctx, 0, line.c_str());
-  }
+  log_line(o, 0,
+           "opened " + dir + ": device " + h->in->engine().device_id() + ", " + h->in->mode() +
+               ", " + std::string(vs::role_name(h->in->role())) + " " + h->in->actor_id());
   *db = h.release();
   return Status();
 }
@@ -195,17 +192,32 @@ vs_code vs_enroll_bytes(const char* data_dir, const char* json, size_t len,
 vs_code vs_close(vs_db* db, char** error) {
   return call("vs_close", error, [&]() -> Status {
     if (db == nullptr) return Status::invalid_input("db is NULL");
-    std::lock_guard<std::mutex> lock(db->mu);
-    if (db->in == nullptr)
-      return Status::invalid_input("the handle of " + db->data_dir + " is closed already");
-    db->in.reset();
+    if (in_replicator_callback()) {
+      return Status::invalid_input(
+          "called from a replicator callback, which cannot wait for its own thread; call "
+          "vs_replicator_stop there, and vs_close from another thread");
+    }
+    std::unique_ptr<vs_background> bg;
+    {
+      std::lock_guard<std::mutex> lock(db->mu);
+      if (db->in == nullptr)
+        return Status::invalid_input("the handle of " + db->data_dir + " is closed already");
+      db->in.reset();
+      bg = std::move(db->background);
+    }
+    bg.reset();  // outside the lock: the replicator's thread may be calling into the handle
     return Status();
   });
 }
 
 void vs_release(vs_db* db) {
   if (db == nullptr) return;
+  if (in_replicator_callback()) {  // a misuse the header forbids: a leak, not a deadlock
+    log_line(db->options, 2, "vs_release called from a replicator callback: handle not freed");
+    return;
+  }
   try {
+    end_background(db);
     std::unique_ptr<vs_db> owned(db);
     std::lock_guard<std::mutex> lock(db->mu);
     db->in.reset();

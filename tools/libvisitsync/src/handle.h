@@ -13,14 +13,29 @@
 
 #include <visitsync/inspection.h>
 #include <visitsync/status.h>
+#include <visitsync/transport/client.h>
+#include <visitsync/transport/replicator.h>
 
 #include "visitsync.h"
+
+// A handle's replicator and the connection it syncs on (destroyed in that order: the
+// replicator's thread ends first).
+struct vs_background {
+  std::unique_ptr<vs::Inspection> in;
+  std::unique_ptr<vs::Replicator> replicator;
+};
 
 struct vs_db {
   std::mutex mu;  // one call at a time on the handle
   std::string data_dir;
   vs_open_options options{};
-  std::unique_ptr<vs::Inspection> in;  // null once closed
+  std::unique_ptr<vs::Inspection> in;         // null once closed
+  std::unique_ptr<vs_background> background;  // while a replicator was started; under mu
+  // The change observer, under its own lock: the replicator's thread reads it while a call
+  // holds mu to stop that thread.
+  std::mutex observer_mu;
+  vs_changes_fn on_changes = nullptr;
+  void* changes_ctx = nullptr;
 };
 
 struct vs_cancel {
@@ -76,9 +91,36 @@ vs_code with_db(const char* fn, vs_db* db, char** error, Body&& body) {
   });
 }
 
+// with_db() for a call that writes ops: once it succeeded, the replicator (if running) is told.
+template <class Body>
+vs_code write_db(const char* fn, vs_db* db, char** error, Body&& body) {
+  return with_db(fn, db, error, [&](Inspection& in) -> Status {
+    Status s = body(in);
+    if (s.ok() && db->background != nullptr) db->background->replicator->notify_change();
+    return s;
+  });
+}
+
+// Calls the handle's change observer, if any, with the visits among `records` (a sync's
+// SyncReport::changed). No lock is held during the call.
+void tell_changes(vs_db* db, const std::vector<std::string>& records);
+
+// True on a thread that is running one of the replicator's callbacks, where vs_close() and
+// vs_release() must not wait for that thread to end.
+bool in_replicator_callback();
+
+// Stops and destroys the handle's replicator, if any (not under db->mu: its thread may be
+// calling back into the handle).
+void end_background(vs_db* db);
+
 // The engine's durability for the options' vs_durability.
 inline Durability durability_of(const vs_open_options& o) {
   return o.durability == VS_DURABILITY_NORMAL ? Durability::kNormal : Durability::kFull;
+}
+
+// A line to the handle's log sink, if it has one.
+inline void log_line(const vs_open_options& o, int level, const std::string& line) {
+  if (o.log != nullptr) o.log(o.log_ctx, level, line.c_str());
 }
 
 // Hands `text` to the caller through `out` (which must not be NULL).

@@ -19,15 +19,15 @@ std::string report_json(const vs::SyncReport& r) {
   nlohmann::json rejected = nlohmann::json::array();
   for (const auto& [seq, reason] : r.rejected)
     rejected.push_back({{"seq", seq}, {"reason", reason}});
-  const nlohmann::json j = {{"hub_id", r.hub_id},         {"pushed", r.pushed},
-                            {"pulled", r.pulled},         {"applied", r.applied},
-                            {"bytes_sent", r.bytes_sent}, {"bytes_received", r.bytes_received},
-                            {"skew_ms", r.skew_ms},       {"rejected", rejected}};
+  nlohmann::json changed = nlohmann::json::array();
+  for (const std::string& record : r.changed) {
+    if (std::optional<std::string> v = vs::visit_of_record(record)) changed.push_back(*v);
+  }
+  const nlohmann::json j = {
+      {"hub_id", r.hub_id},   {"pushed", r.pushed},         {"pulled", r.pulled},
+      {"applied", r.applied}, {"bytes_sent", r.bytes_sent}, {"bytes_received", r.bytes_received},
+      {"skew_ms", r.skew_ms}, {"rejected", rejected},       {"changed", changed}};
   return j.dump();
-}
-
-void log(const vs_open_options& o, int level, const std::string& line) {
-  if (o.log != nullptr) o.log(o.log_ctx, level, line.c_str());
 }
 
 }  // namespace
@@ -60,21 +60,23 @@ extern "C" vs_code vs_sync(vs_db* db, vs_progress_fn progress, void* progress_ct
     so.cancel = cancel != nullptr ? &cancel->flag : nullptr;
     if (progress != nullptr) {
       so.progress = [&](const vs::SyncProgress& p) {
-        const vs_sync_progress c{p.pushed, p.to_push, p.pulled};
+        const vs_sync_progress c{p.pushed, p.to_push, p.pulled, p.bytes_sent, p.bytes_received};
         progress(progress_ctx, &c);
       };
     }
     const std::string hub = e->hub_host + ":" + std::to_string(e->hub_port);
     Result<vs::SyncReport> r = vs::sync_with_hub(own.value()->engine(), e.value(), so);
     if (!r.ok()) {
-      log(o, 2, "sync with " + hub + " failed: " + r.status().message());
+      log_line(o, 2, "sync with " + hub + " failed: " + r.status().message());
       return r.status().annotated("sync with " + hub);
     }
-    log(o, 0,
-        "synced with " + r->hub_id + ": pushed " + std::to_string(r->pushed) + " ops, pulled " +
-            std::to_string(r->pulled) + " (" + std::to_string(r->applied) + " new)");
+    log_line(o, 0,
+             "synced with " + r->hub_id + ": pushed " + std::to_string(r->pushed) +
+                 " ops, pulled " + std::to_string(r->pulled) + " (" + std::to_string(r->applied) +
+                 " new)");
     for (const auto& [seq, reason] : r->rejected)
-      log(o, 1, "op " + std::to_string(seq) + " refused by the hub: " + reason);
+      log_line(o, 1, "op " + std::to_string(seq) + " refused by the hub: " + reason);
+    tell_changes(db, r->changed);
     if (report != nullptr) {
       if (Status s = give(report, report_json(r.value()), "report"); !s.ok()) return s;
     }

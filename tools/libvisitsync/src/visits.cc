@@ -66,7 +66,7 @@ vs_code vs_schools_json(vs_db* db, char** json, char** error) {
 
 vs_code vs_visit_start(vs_db* db, const char* school_id, const char* template_id, char** visit_id,
                        char** error) {
-  return with_db("vs_visit_start", db, error, [&](Inspection& in) -> Status {
+  return write_db("vs_visit_start", db, error, [&](Inspection& in) -> Status {
     if (Status s = check_args({{"school_id", school_id}, {"template_id", template_id}}); !s.ok())
       return s;
     if (visit_id == nullptr) return Status::invalid_input("visit_id is NULL");
@@ -78,7 +78,7 @@ vs_code vs_visit_start(vs_db* db, const char* school_id, const char* template_id
 
 vs_code vs_visit_set(vs_db* db, const char* visit, const char* item, const char* value,
                      char** error) {
-  return with_db("vs_visit_set", db, error, [&](Inspection& in) -> Status {
+  return write_db("vs_visit_set", db, error, [&](Inspection& in) -> Status {
     if (Status s = check_args({{"visit", visit}, {"item", item}, {"value", value}}); !s.ok())
       return s;
     return in.set_answer(visit, item, value);
@@ -87,7 +87,7 @@ vs_code vs_visit_set(vs_db* db, const char* visit, const char* item, const char*
 
 vs_code vs_visit_note(vs_db* db, const char* visit, const char* item, const char* text,
                       char** error) {
-  return with_db("vs_visit_note", db, error, [&](Inspection& in) -> Status {
+  return write_db("vs_visit_note", db, error, [&](Inspection& in) -> Status {
     if (Status s = check_args({{"visit", visit}, {"item", item}, {"text", text}}); !s.ok())
       return s;
     return in.add_note(visit, item, text);
@@ -105,7 +105,7 @@ vs_code vs_attach_file(vs_db* db, const char* path, char** photo_id, char** erro
 }
 
 vs_code vs_visit_submit(vs_db* db, const char* visit, char** error) {
-  return with_db("vs_visit_submit", db, error, [&](Inspection& in) -> Status {
+  return write_db("vs_visit_submit", db, error, [&](Inspection& in) -> Status {
     if (Status s = check_arg(visit, "visit"); !s.ok()) return s;
     return in.submit(visit);
   });
@@ -113,7 +113,7 @@ vs_code vs_visit_submit(vs_db* db, const char* visit, char** error) {
 
 vs_code vs_visit_review(vs_db* db, const char* visit, const char* decision, const char* comment,
                         char** error) {
-  return with_db("vs_visit_review", db, error, [&](Inspection& in) -> Status {
+  return write_db("vs_visit_review", db, error, [&](Inspection& in) -> Status {
     if (Status s = check_args({{"visit", visit}, {"decision", decision}}); !s.ok()) return s;
     if (Status s = check_optional_arg(comment, "comment"); !s.ok()) return s;
     return in.review(visit, decision, comment != nullptr ? comment : "");
@@ -126,7 +126,12 @@ vs_code vs_visit_json(vs_db* db, const char* visit, char** json, char** error) {
     if (json == nullptr) return Status::invalid_input("json is NULL");
     Result<vs::VisitView> v = in.visit(visit);
     if (!v.ok()) return v.status();
-    return give(json, Inspection::to_json(v.value()), "json");
+    Result<vs::cli::VisitSyncs> syncs = vs::visit_sync_states(in.engine());
+    if (!syncs.ok()) return syncs.status();
+    const auto sync = syncs->find(v->id);
+    return give(json,
+                vs::cli::visit_json(v.value(), sync == syncs->end() ? nullptr : &sync->second),
+                "json");
   });
 }
 
@@ -135,7 +140,9 @@ vs_code vs_visits_json(vs_db* db, char** json, char** error) {
     if (json == nullptr) return Status::invalid_input("json is NULL");
     Result<std::vector<vs::VisitView>> visits = in.visits();
     if (!visits.ok()) return visits.status();
-    return give(json, vs::cli::visit_list_json(visits.value()), "json");
+    Result<vs::cli::VisitSyncs> syncs = vs::visit_sync_states(in.engine());
+    if (!syncs.ok()) return syncs.status();
+    return give(json, vs::cli::visit_list_json(visits.value(), syncs.value()), "json");
   });
 }
 
@@ -150,7 +157,7 @@ vs_code vs_conflicts_json(vs_db* db, char** json, char** error) {
 
 vs_code vs_resolve(vs_db* db, const char* visit, const char* item, const char* value,
                    char** error) {
-  return with_db("vs_resolve", db, error, [&](Inspection& in) -> Status {
+  return write_db("vs_resolve", db, error, [&](Inspection& in) -> Status {
     if (Status s = check_args({{"visit", visit}, {"item", item}, {"value", value}}); !s.ok())
       return s;
     return in.resolve(visit, item, value);
