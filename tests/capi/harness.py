@@ -202,12 +202,33 @@ def build_c_tests(build, source, work):
     by_pkg_config = os.path.join(work, "capi_test_pkgconfig")
     run(["cc", "-std=c99", "-pedantic", "-Werror", "-Wall", "-Wextra", "-D_POSIX_C_SOURCE=200809L",
          *sources, "-o", by_pkg_config, *flags, "-pthread", "-Wl,-rpath," + lib])
+    shell_c = os.path.join(source, "tools/examples/shell.c")
+    shell_pkg_config = os.path.join(work, "shell_pkgconfig")
+    run(["cc", "-std=c99", "-pedantic", "-Werror", "-Wall", "-Wextra", shell_c, "-o",
+         shell_pkg_config, *flags, "-pthread", "-Wl,-rpath," + lib])
     consumer = os.path.join(work, "consumer")
     run(["cmake", "-S", os.path.join(tests, "consumer"), "-B", consumer, "-G", "Ninja",
          "-DCMAKE_PREFIX_PATH=" + prefix, "-DCAPI_TEST_DIR=" + tests,
-         "-DCMAKE_BUILD_TYPE=RelWithDebInfo"])
+         "-DSHELL_SOURCE=" + shell_c, "-DCMAKE_BUILD_TYPE=RelWithDebInfo",
+         "-DCMAKE_BUILD_RPATH=" + lib])
     run(["cmake", "--build", consumer, "-j2"])
-    return lib, [by_pkg_config, os.path.join(consumer, "capi_test_static")]
+    return lib, [by_pkg_config, os.path.join(consumer, "capi_test_static")], \
+        [shell_pkg_config, os.path.join(consumer, "shell")]
+
+
+def run_shells(hub, shells, work):
+    """The example shell, built both ways, records a visit and sees it sent."""
+    for shell in shells:
+        d = os.path.join(work, os.path.basename(shell) + ".d")
+        os.mkdir(d)
+        enrollment = hub.enroll(os.path.join(d, "device.json"))
+        out = run([shell, os.path.join(d, "data"), enrollment, "S00001", "school-conditions",
+                   "enrolled_students", "377", "60"])
+        for words in ("recorded visit", "[idle]", "conflicts: [", "all sent"):
+            if words not in out:
+                sys.stdout.write(out)
+                raise SystemExit(f"{shell}: '{words}' missing from its output")
+        print(f"{os.path.basename(shell)}:\n{out}", end="")
 
 
 def ctypes_flow(lib_dir, work, enrollment):
@@ -264,7 +285,7 @@ def main():
     build, source, tools = sys.argv[1:4]
     work = tempfile.mkdtemp(prefix="vs-capi-")
     try:
-        lib, binaries = build_c_tests(build, source, work)
+        lib, binaries, shells = build_c_tests(build, source, work)
         hub = Hub(tools, work, source)
         silent = SilentListener()
         try:
@@ -282,6 +303,7 @@ def main():
                     proxy.close()
                 print(f"proxy: {proxy.accepted} connections, {proxy.cuts} cut")
             ctypes_flow(lib, work, hub.enroll(os.path.join(work, "py.json")))
+            run_shells(hub, shells, work)
         finally:
             silent.close()
             hub.end()
