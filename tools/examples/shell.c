@@ -15,13 +15,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-
 #include <visitsync.h>
 
-static const char *state_name[] = {"stopped", "offline", "connecting", "busy", "idle"};
+static const char* state_name[] = {"stopped", "offline", "connecting", "busy", "idle"};
 
 /* The status line, redrawn by the replicator's thread at each change. */
-static void on_status(void *ctx, const vs_replicator_status *s) {
+static void on_status(void* ctx, const vs_replicator_status* s) {
   (void)ctx;
   printf("[%s] pushed %llu/%llu, pulled %llu, %llu+%llu bytes", state_name[s->state],
          (unsigned long long)s->progress.pushed, (unsigned long long)s->progress.to_push,
@@ -33,14 +32,14 @@ static void on_status(void *ctx, const vs_replicator_status *s) {
   fflush(stdout);
 }
 
-static void on_changes(void *ctx, const char *const *ids, size_t count) {
+static void on_changes(void* ctx, const char* const* ids, size_t count) {
   size_t i;
   (void)ctx;
   for (i = 0; i < count; ++i) printf("changed by a pull: visit %s\n", ids[i]);
 }
 
 /* Prints a failed call's message (*error) and frees it; returns whether the call succeeded. */
-static int ok(vs_code code, char **error, const char *what) {
+static int ok(vs_code code, char** error, const char* what) {
   if (code != VS_OK)
     fprintf(stderr, "shell: %s: %s: %s\n", what, vs_code_name(code), *error ? *error : "");
   vs_free(*error);
@@ -49,9 +48,9 @@ static int ok(vs_code code, char **error, const char *what) {
 }
 
 /* Whether the replicator's status JSON holds `text`. */
-static int status_has(vs_db *db, const char *text) {
-  char *json = NULL;
-  char *error = NULL;
+static int status_has(vs_db* db, const char* text) {
+  char* json = NULL;
+  char* error = NULL;
   int has = vs_replicator_status_json(db, &json, &error) == VS_OK && strstr(json, text) != NULL;
   vs_free(json);
   vs_free(error);
@@ -65,11 +64,11 @@ static void pause_ms(long ms) {
   nanosleep(&t, NULL);
 }
 
-int main(int argc, char **argv) {
-  vs_db *db = NULL;
-  char *error = NULL;
-  char *visit = NULL;
-  char *json = NULL;
+int main(int argc, char** argv) {
+  vs_db* db = NULL;
+  char* error = NULL;
+  char* visit = NULL;
+  char* json = NULL;
   vs_replicator_options o;
   long waited = 0;
   long limit_ms = argc > 7 ? atol(argv[7]) * 1000 : 30000;
