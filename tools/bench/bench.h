@@ -22,12 +22,14 @@ struct BenchArgs {
   int sessions = 500;     // sessions of the sessions bench
   int concurrency = 256;  // of those, in flight at once
   int rows = 1'000'000;   // schools (and assignments) of the import bench
+  int idle_s = 20;        // how long the capi bench watches an idle replicator
 };
 
 int run_engine_bench(const BenchArgs& args);
 int run_sync_bench(const BenchArgs& args);
 int run_sessions_bench(const BenchArgs& args);
 int run_import_bench(const BenchArgs& args);
+int run_capi_bench(const BenchArgs& args);
 // visitsync-bench workload ...: writes a generated workload file.
 int run_workload_command(int argc, char** argv);
 

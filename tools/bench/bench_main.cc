@@ -1,4 +1,4 @@
-// visitsync-bench engine|sync|sessions|import|workload [options]: the project's benchmarks
+// visitsync-bench engine|sync|sessions|import|capi|workload [options]: the project's benchmarks
 // (README.md "Benchmarks", tools/COMMANDS.md) and their workload generator
 // (tools/bench/WORKLOAD.md). Last line of a bench's output: one JSON object.
 #include <algorithm>
@@ -54,6 +54,7 @@ constexpr const char* kUsage =
     "                       [--items N] [--writes N] [--sessions N] [--workload FILE]\n"
     "                       [--concurrency N] [--edits FILE]\n"
     "       visitsync-bench import [--work DIR] [--rows N]\n"
+    "       visitsync-bench capi [--work DIR] [--writes N] [--idle-seconds N]\n"
     "       visitsync-bench workload [--visits N] [--items N] [--seed S] [--edits]\n"
     "                       [--edit-frac F] [--conflict-frac F] --out FILE\n"
     "  engine    local writes, apply_remote and raw SQLite inserts\n"
@@ -62,6 +63,8 @@ constexpr const char* kUsage =
     "            partner's, --concurrency (256) sessions at a time\n"
     "  import    --rows (1000000) schools and assignments generated to CSV files, then\n"
     "            imported into a fresh hub store: time and peak RSS of each import\n"
+    "  capi      single answer writes through the C API (libvisitsync.so) against the C++\n"
+    "            call, in turn; then an idle replicator's CPU and wake-ups\n"
     "  workload  writes the generated workload's visits file (with --edits: its edits file)\n"
     "            to FILE ('-': standard output); WORKLOAD.md describes the format\n"
     "The benches run on the generated workload of --visits (2000) x --items (150), seed 42,\n"
@@ -114,6 +117,7 @@ std::optional<std::string> parse_bench_args(int argc, char** argv, BenchArgs& ar
   bool counts = false;
   bool concurrency = false;
   bool rows = false;
+  bool idle = false;
   for (int i = 2; i < argc; ++i) {
     const std::string a = argv[i];
     const char* v = value_of(argc, argv, i);
@@ -137,6 +141,10 @@ std::optional<std::string> parse_bench_args(int argc, char** argv, BenchArgs& ar
     } else if (a == "--concurrency") {
       concurrency = true;
       if (!parse_int(v, args.concurrency)) return bad_value(a, v, whole);
+    } else if (a == "--idle-seconds") {
+      idle = true;
+      if (!parse_int(v, args.idle_s) || args.idle_s > 3600)
+        return bad_value(a, v, "a whole number from 1 to 3600");
     } else if (a == "--rows") {
       rows = true;
       if (!parse_int(v, args.rows)) return bad_value(a, v, whole);
@@ -152,6 +160,7 @@ std::optional<std::string> parse_bench_args(int argc, char** argv, BenchArgs& ar
   if (concurrency && which != "sessions")
     return std::string("--concurrency is an option of the sessions bench");
   if (rows && which != "import") return std::string("--rows is an option of the import bench");
+  if (idle && which != "capi") return std::string("--idle-seconds is an option of the capi bench");
   if (which == "sync" && !args.workload.empty() && args.edits.empty())
     return std::string("sync --workload FILE needs --edits FILE, the edits made for that workload");
   return std::nullopt;
@@ -219,7 +228,8 @@ int main(int argc, char** argv) {
   if (argc < 2) return usage_error("which bench?");
   const std::string which = argv[1];
   if (which == "workload") return run_workload_command(argc, argv);
-  if (which != "engine" && which != "sync" && which != "sessions" && which != "import")
+  if (which != "engine" && which != "sync" && which != "sessions" && which != "import" &&
+      which != "capi")
     return usage_error("unknown command '" + which + "'");
   BenchArgs args;
   args.tools_dir = VS_TOOLS_DIR;
@@ -237,5 +247,6 @@ int main(int argc, char** argv) {
   if (which == "engine") return run_engine_bench(args);
   if (which == "sync") return run_sync_bench(args);
   if (which == "import") return run_import_bench(args);
+  if (which == "capi") return run_capi_bench(args);
   return run_sessions_bench(args);
 }
