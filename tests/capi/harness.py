@@ -3,7 +3,10 @@
 C test (capi_test.c) with pkg-config and with CMake's find_package, start a real hub on
 127.0.0.1, and run the C test (shared and static) and a ctypes driver against it.
 
-    harness.py BUILD_DIR SOURCE_DIR TOOLS_DIR
+    harness.py BUILD_DIR SOURCE_DIR TOOLS_DIR [SANITIZER_FLAGS]
+
+With SANITIZER_FLAGS (a sanitizer build's "-fsanitize=..."), the C programs are built with them
+and the ctypes driver is left out (Python would need the sanitizer's runtime preloaded).
 
 Every child runs with a time limit; the hub is ended by its PID."""
 import ctypes
@@ -191,7 +194,7 @@ class Hub:
         self.log.close()
 
 
-def build_c_tests(build, source, work):
+def build_c_tests(build, source, work, sanitize):
     prefix = os.path.join(work, "prefix")
     run(["cmake", "--install", build, "--prefix", prefix])
     lib = os.path.join(prefix, "lib")
@@ -200,6 +203,7 @@ def build_c_tests(build, source, work):
     env = dict(os.environ, PKG_CONFIG_PATH=os.path.join(lib, "pkgconfig"))
     flags = run(["pkg-config", "--cflags", "--libs", "visitsync"], env=env).split()
     by_pkg_config = os.path.join(work, "capi_test_pkgconfig")
+    flags += sanitize
     run(["cc", "-std=c99", "-pedantic", "-Werror", "-Wall", "-Wextra", "-D_POSIX_C_SOURCE=200809L",
          *sources, "-o", by_pkg_config, *flags, "-pthread", "-Wl,-rpath," + lib])
     shell_c = os.path.join(source, "tools/examples/shell.c")
@@ -210,7 +214,8 @@ def build_c_tests(build, source, work):
     run(["cmake", "-S", os.path.join(tests, "consumer"), "-B", consumer, "-G", "Ninja",
          "-DCMAKE_PREFIX_PATH=" + prefix, "-DCAPI_TEST_DIR=" + tests,
          "-DSHELL_SOURCE=" + shell_c, "-DCMAKE_BUILD_TYPE=RelWithDebInfo",
-         "-DCMAKE_BUILD_RPATH=" + lib])
+         "-DCMAKE_BUILD_RPATH=" + lib, "-DCMAKE_C_FLAGS=" + " ".join(sanitize),
+         "-DCMAKE_EXE_LINKER_FLAGS=" + " ".join(sanitize)])
     run(["cmake", "--build", consumer, "-j2"])
     return lib, [by_pkg_config, os.path.join(consumer, "capi_test_static")], \
         [shell_pkg_config, os.path.join(consumer, "shell")]
@@ -283,9 +288,10 @@ def ctypes_flow(lib_dir, work, enrollment):
 
 def main():
     build, source, tools = sys.argv[1:4]
+    sanitize = sys.argv[4].split() if len(sys.argv) > 4 else []
     work = tempfile.mkdtemp(prefix="vs-capi-")
     try:
-        lib, binaries, shells = build_c_tests(build, source, work)
+        lib, binaries, shells = build_c_tests(build, source, work, sanitize)
         hub = Hub(tools, work, source)
         silent = SilentListener()
         try:
@@ -302,7 +308,8 @@ def main():
                 finally:
                     proxy.close()
                 print(f"proxy: {proxy.accepted} connections, {proxy.cuts} cut")
-            ctypes_flow(lib, work, hub.enroll(os.path.join(work, "py.json")))
+            if not sanitize:
+                ctypes_flow(lib, work, hub.enroll(os.path.join(work, "py.json")))
             run_shells(hub, shells, work)
         finally:
             silent.close()

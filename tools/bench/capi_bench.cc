@@ -10,6 +10,7 @@
 #include <chrono>
 #include <cstdio>
 #include <dirent.h>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <string>
@@ -34,10 +35,11 @@ double us_since(Steady::time_point t0) {
   return std::chrono::duration<double, std::micro>(Steady::now() - t0).count();
 }
 
-// A C API call's failure as a Status (its message freed).
-Status capi_status(vs_code code, char* error) {
-  Status s = code == VS_OK ? Status() : Status(static_cast<Code>(code), error ? error : "");
-  vs_free(error);
+// A C API call's failure as a Status; its message (*error) is freed and *error cleared.
+Status capi_status(vs_code code, char** error) {
+  Status s = code == VS_OK ? Status() : Status(static_cast<Code>(code), *error ? *error : "");
+  vs_free(*error);
+  *error = nullptr;
   return s;
 }
 
@@ -90,7 +92,7 @@ Status paired(Inspection& cpp, const std::string& cpp_visit, vs_db* db,
       if (capi) {
         char* error = nullptr;
         s = capi_status(vs_visit_set(db, capi_visit.c_str(), item.c_str(), value.c_str(), &error),
-                        error);
+                        &error);
       } else {
         s = cpp.set_answer(cpp_visit, item, value);
       }
@@ -126,23 +128,24 @@ Status open_devices(BenchDeployment& dep, const Workload& w, vs_durability durab
   const std::string enrollment = enrollment_json(b->first);
   b->second.reset();
   const std::string dir = dep.dir() + "/capi-" + tag + "-c";
+  std::error_code ec;
+  std::filesystem::remove_all(dir, ec);  // a last run's
   vs_open_options o;
   vs_open_options_init(&o);
   o.durability = durability;
   char* error = nullptr;
   Status s = capi_status(
-      vs_enroll_bytes(dir.c_str(), enrollment.data(), enrollment.size(), &o, &d.db, &error), error);
+      vs_enroll_bytes(dir.c_str(), enrollment.data(), enrollment.size(), &o, &d.db, &error),
+      &error);
   if (!s.ok()) return s;
-  error = nullptr;
-  if (s = capi_status(vs_sync(d.db, nullptr, nullptr, nullptr, nullptr, &error), error); !s.ok())
+  if (s = capi_status(vs_sync(d.db, nullptr, nullptr, nullptr, nullptr, &error), &error); !s.ok())
     return s;
   const std::string school = w.visits.front().school_id;
   Result<std::string> v = d.cpp->start_visit(school, w.template_id);
   if (!v.ok()) return v.status();
   d.cpp_visit = v.value();
   char* id = nullptr;
-  error = nullptr;
-  s = capi_status(vs_visit_start(d.db, school.c_str(), w.template_id.c_str(), &id, &error), error);
+  s = capi_status(vs_visit_start(d.db, school.c_str(), w.template_id.c_str(), &id, &error), &error);
   if (!s.ok()) return s;
   d.capi_visit = id;
   vs_free(id);
@@ -190,13 +193,12 @@ int run_capi_bench(const BenchArgs& args) {
 
   note("the replicator, idle with the default options, for " + std::to_string(args.idle_s) + " s");
   char* error = nullptr;
-  if (Status s = capi_status(vs_replicator_start(full.db, nullptr, &error), error); !s.ok())
+  if (Status s = capi_status(vs_replicator_start(full.db, nullptr, &error), &error); !s.ok())
     return fail(s);
   const Steady::time_point deadline = Steady::now() + std::chrono::seconds(30);
   for (;;) {
     char* json = nullptr;
-    error = nullptr;
-    if (Status s = capi_status(vs_replicator_status_json(full.db, &json, &error), error); !s.ok())
+    if (Status s = capi_status(vs_replicator_status_json(full.db, &json, &error), &error); !s.ok())
       return fail(s);
     const bool idle = std::string(json).find("\"state\":\"idle\"") != std::string::npos;
     vs_free(json);
@@ -209,8 +211,7 @@ int run_capi_bench(const BenchArgs& args) {
   std::this_thread::sleep_for(std::chrono::seconds(args.idle_s));
   const double cpu = cpu_s() - cpu0;
   const std::uint64_t switches = other_threads_switches() - switches0;
-  error = nullptr;
-  if (Status s = capi_status(vs_replicator_stop(full.db, &error), error); !s.ok()) return fail(s);
+  if (Status s = capi_status(vs_replicator_stop(full.db, &error), &error); !s.ok()) return fail(s);
   out.add("idle_s", args.idle_s);
   out.add("idle_cpu_pct", 100.0 * cpu / args.idle_s);
   out.add("idle_wakeups_per_min", static_cast<double>(switches) * 60.0 / args.idle_s);
