@@ -3,12 +3,16 @@
 C test (capi_test.c) with pkg-config and with CMake's find_package, start a real hub on
 127.0.0.1, and run the C test (shared and static) and a ctypes driver against it.
 
-    harness.py BUILD_DIR SOURCE_DIR TOOLS_DIR [SANITIZER_FLAGS]
+    harness.py BUILD_DIR SOURCE_DIR TOOLS_DIR [--sanitize FLAGS] [--cross aarch64]
 
-With SANITIZER_FLAGS (a sanitizer build's "-fsanitize=..."), the C programs are built with them
-and the ctypes driver is left out (Python would need the sanitizer's runtime preloaded).
+--sanitize FLAGS (a sanitizer build's "-fsanitize=..."): the C programs are built with them too.
+--cross aarch64 (BUILD_DIR cross-built with tools/cmake/aarch64.cmake): the C programs are
+built with the aarch64 cross compiler and run under qemu-aarch64; TOOLS_DIR's hub runs here.
+Either way the ctypes driver is left out (Python would need the sanitizer's runtime preloaded,
+or be an aarch64 Python).
 
 Every child runs with a time limit; the hub is ended by its PID."""
+import argparse
 import ctypes
 import json
 import os
@@ -194,7 +198,18 @@ class Hub:
         self.log.close()
 
 
-def build_c_tests(build, source, work, sanitize):
+class Target:
+    """How the C programs are built and run: natively, under a sanitizer, or for aarch64."""
+
+    def __init__(self, source, sanitize, cross):
+        self.sanitize = sanitize.split()
+        self.cc = "aarch64-linux-gnu-gcc" if cross else "cc"
+        self.runner = ["qemu-aarch64"] if cross else []
+        self.toolchain = os.path.join(source, "tools/cmake/aarch64.cmake") if cross else None
+        self.native = not cross and not self.sanitize  # ctypes can load the library
+
+
+def build_c_tests(build, source, work, target):
     prefix = os.path.join(work, "prefix")
     run(["cmake", "--install", build, "--prefix", prefix])
     lib = os.path.join(prefix, "lib")
@@ -202,32 +217,34 @@ def build_c_tests(build, source, work, sanitize):
     sources = [os.path.join(tests, f) for f in ("capi_test.c", "capi_replicator.c")]
     env = dict(os.environ, PKG_CONFIG_PATH=os.path.join(lib, "pkgconfig"))
     flags = run(["pkg-config", "--cflags", "--libs", "visitsync"], env=env).split()
+    flags += target.sanitize + ["-pthread", "-Wl,-rpath," + lib]
+    strict = ["-std=c99", "-pedantic", "-Werror", "-Wall", "-Wextra"]
     by_pkg_config = os.path.join(work, "capi_test_pkgconfig")
-    flags += sanitize
-    run(["cc", "-std=c99", "-pedantic", "-Werror", "-Wall", "-Wextra", "-D_POSIX_C_SOURCE=200809L",
-         *sources, "-o", by_pkg_config, *flags, "-pthread", "-Wl,-rpath," + lib])
+    run([target.cc, *strict, "-D_POSIX_C_SOURCE=200809L", *sources, "-o", by_pkg_config, *flags])
     shell_c = os.path.join(source, "tools/examples/shell.c")
     shell_pkg_config = os.path.join(work, "shell_pkgconfig")
-    run(["cc", "-std=c99", "-pedantic", "-Werror", "-Wall", "-Wextra", shell_c, "-o",
-         shell_pkg_config, *flags, "-pthread", "-Wl,-rpath," + lib])
+    run([target.cc, *strict, shell_c, "-o", shell_pkg_config, *flags])
     consumer = os.path.join(work, "consumer")
-    run(["cmake", "-S", os.path.join(tests, "consumer"), "-B", consumer, "-G", "Ninja",
-         "-DCMAKE_PREFIX_PATH=" + prefix, "-DCAPI_TEST_DIR=" + tests,
-         "-DSHELL_SOURCE=" + shell_c, "-DCMAKE_BUILD_TYPE=RelWithDebInfo",
-         "-DCMAKE_BUILD_RPATH=" + lib, "-DCMAKE_C_FLAGS=" + " ".join(sanitize),
-         "-DCMAKE_EXE_LINKER_FLAGS=" + " ".join(sanitize)])
+    configure = ["cmake", "-S", os.path.join(tests, "consumer"), "-B", consumer, "-G", "Ninja",
+                 "-DCMAKE_PREFIX_PATH=" + prefix, "-DCAPI_TEST_DIR=" + tests,
+                 "-DSHELL_SOURCE=" + shell_c, "-DCMAKE_BUILD_TYPE=RelWithDebInfo",
+                 "-DCMAKE_BUILD_RPATH=" + lib, "-DCMAKE_C_FLAGS=" + " ".join(target.sanitize),
+                 "-DCMAKE_EXE_LINKER_FLAGS=" + " ".join(target.sanitize)]
+    if target.toolchain:
+        configure.append("-DCMAKE_TOOLCHAIN_FILE=" + target.toolchain)
+    run(configure)
     run(["cmake", "--build", consumer, "-j2"])
     return lib, [by_pkg_config, os.path.join(consumer, "capi_test_static")], \
         [shell_pkg_config, os.path.join(consumer, "shell")]
 
 
-def run_shells(hub, shells, work):
+def run_shells(hub, shells, work, runner):
     """The example shell, built both ways, records a visit and sees it sent."""
     for shell in shells:
         d = os.path.join(work, os.path.basename(shell) + ".d")
         os.mkdir(d)
         enrollment = hub.enroll(os.path.join(d, "device.json"))
-        out = run([shell, os.path.join(d, "data"), enrollment, "S00001", "school-conditions",
+        out = run([*runner, shell, os.path.join(d, "data"), enrollment, "S00001", "school-conditions",
                    "enrolled_students", "377", "60"])
         for words in ("recorded visit", "[idle]", "conflicts: [", "all sent"):
             if words not in out:
@@ -287,12 +304,18 @@ def ctypes_flow(lib_dir, work, enrollment):
 
 
 def main():
-    build, source, tools = sys.argv[1:4]
-    sanitize = sys.argv[4].split() if len(sys.argv) > 4 else []
+    parser = argparse.ArgumentParser(description="the C API from outside the project")
+    parser.add_argument("build")
+    parser.add_argument("source")
+    parser.add_argument("tools")
+    parser.add_argument("--sanitize", default="")
+    parser.add_argument("--cross", choices=["aarch64"])
+    args = parser.parse_args()
+    target = Target(args.source, args.sanitize, args.cross)
     work = tempfile.mkdtemp(prefix="vs-capi-")
     try:
-        lib, binaries, shells = build_c_tests(build, source, work, sanitize)
-        hub = Hub(tools, work, source)
+        lib, binaries, shells = build_c_tests(args.build, args.source, work, target)
+        hub = Hub(args.tools, work, args.source)
         silent = SilentListener()
         try:
             for binary in binaries:
@@ -304,13 +327,13 @@ def main():
                 proxy = CuttingProxy(hub.port)
                 try:
                     cut = hub.enroll(os.path.join(d, "proxied.json"), proxy.port)
-                    print(run([binary, d, good, mute, cut, other]), end="")
+                    print(run([*target.runner, binary, d, good, mute, cut, other]), end="")
                 finally:
                     proxy.close()
                 print(f"proxy: {proxy.accepted} connections, {proxy.cuts} cut")
-            if not sanitize:
+            if target.native:
                 ctypes_flow(lib, work, hub.enroll(os.path.join(work, "py.json")))
-            run_shells(hub, shells, work)
+            run_shells(hub, shells, work, target.runner)
         finally:
             silent.close()
             hub.end()
