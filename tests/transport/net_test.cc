@@ -238,10 +238,19 @@ TEST_CASE_METHOD(LiveHub,
       for (const Op& op : theirs->ops) on_other += op.id.device == d->enrollment.device_id ? 1 : 0;
       CHECK(on_other == last);
     }
+    // Each visit was sent and acknowledged, even where the cut took the ack with it (the next
+    // welcome told); b's copies of a's visits were received.
+    Result<std::map<std::string, VisitSync>> sent = visit_sync_states(a.engine());
+    Result<std::map<std::string, VisitSync>> received = visit_sync_states(b.engine());
+    REQUIRE(sent.ok());
+    REQUIRE(received.ok());
     for (const std::string& v : visits) {
       const std::string on_hub = visit_json(admin_store->inspection(), v);
       CHECK(visit_json(*a.in, v) == on_hub);
       CHECK(visit_json(*b.in, v) == on_hub);
+      CHECK(sent->at(v).unacked == 0);
+      CHECK(sent->at(v).last_sent_ms > 0);
+      CHECK(received->at(v).last_received_ms > 0);
     }
   }
   CHECK(cuts >= 30);  // the cuts really fell inside sessions, push and pull alike

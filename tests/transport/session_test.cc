@@ -264,6 +264,7 @@ TEST_CASE_METHOD(test::Deployment, "a refusal's reason reaches the device though
   // Hello, welcome, push: the hub stores the push and its refusal; the ack is lost on the way.
   CHECK(run(a, *store, 3).code() == Code::kUnavailable);
   CHECK(a.engine().counter(session::kAckedCounter).value() == 0);
+  CHECK(visit_sync_states(a.engine())->at(id.value()).last_sent_ms == 0);
   SyncReport report;
   REQUIRE(run(a, *store, 1'000'000, &report).ok());
   CHECK(report.pushed == 0);  // nothing is sent again
@@ -272,6 +273,15 @@ TEST_CASE_METHOD(test::Deployment, "a refusal's reason reaches the device though
   REQUIRE(refused->size() == 1);
   CHECK(refused->front().first == a.engine().stats()->last_own_seq);
   CHECK_THAT(refused->front().second, Catch::Contains("no item 'no_such_item'"));
+  // The visit's own state says it: sent (the welcome told of the lost ack), and refused.
+  Result<std::map<std::string, VisitSync>> states = visit_sync_states(a.engine());
+  REQUIRE(states.ok());
+  const VisitSync& v = states->at(id.value());
+  CHECK(v.unacked == 0);
+  CHECK(v.last_sent_ms == test::kToday);
+  CHECK(v.last_received_ms == 0);
+  REQUIRE(v.refused.size() == 1);
+  CHECK(v.refused.front() == refused->front());
 }
 
 TEST_CASE_METHOD(test::Deployment,

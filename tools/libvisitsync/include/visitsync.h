@@ -194,7 +194,8 @@ VS_API vs_code vs_observe_changes(vs_db* db, vs_changes_fn fn, void* ctx, char**
  * failure it waits first_retry_ms, then twice as long each time up to max_retry_ms, each wait
  * jittered between half and all of it, and tries again by itself; a write does not cut that
  * wait short, vs_replicator_retry_now() does (call it when the OS says the network is back).
- * It gives up (state stopped, the error kept) only on a damaged store. It works on a
+ * It gives up (state stopped, the error kept) only on a damaged store, or an enrollment that
+ * does not fit the data folder; a write through another handle does not wake it. It works on a
  * connection of its own: the handle stays free for writes. vs_close() stops it. */
 typedef enum vs_replicator_state {
   VS_REPLICATOR_STOPPED = 0,    /* not started, stopped, or given up (last_error says why) */

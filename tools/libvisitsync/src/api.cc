@@ -74,8 +74,11 @@ Result<vs_open_options> options_of(const vs_open_options* given) {
                                  ", not sizeof(vs_open_options) (" +
                                  std::to_string(sizeof(vs_open_options)) + ")");
   }
-  if (given->durability != VS_DURABILITY_FULL && given->durability != VS_DURABILITY_NORMAL)
-    return Status::invalid_input("options->durability is not a vs_durability");
+  const long long durability = enum_bits(given->durability);
+  if (durability != VS_DURABILITY_FULL && durability != VS_DURABILITY_NORMAL) {
+    return Status::invalid_input("options->durability is " + std::to_string(durability) +
+                                 ", not a vs_durability");
+  }
   return *given;
 }
 
@@ -120,7 +123,7 @@ const char* vs_version(void) { return VS_VERSION_STRING; }
 int vs_abi_version(void) { return VS_ABI_VERSION; }
 
 const char* vs_code_name(vs_code code) {
-  switch (code) {
+  switch (enum_bits(code)) {
     case VS_OK:
       return "ok";
     case VS_ERR_INVALID_INPUT:

@@ -10,6 +10,7 @@
 #include <mutex>
 #include <string>
 #include <string_view>
+#include <type_traits>
 
 #include <visitsync/inspection.h>
 #include <visitsync/status.h>
@@ -43,6 +44,16 @@ struct vs_cancel {
 };
 
 namespace vs::capi {
+
+// The integer a C caller put in an enum-typed argument or field. C lets it hold any int; in
+// C++ a value outside the enumerators' range must not even be loaded as the enum type.
+template <class E>
+long long enum_bits(const E& e) {
+  std::underlying_type_t<E> v;
+  static_assert(sizeof v == sizeof e);
+  std::memcpy(&v, &e, sizeof v);
+  return static_cast<long long>(v);
+}
 
 // Longest string argument taken: far above any id, value or path.
 inline constexpr std::size_t kMaxArgBytes = std::size_t{1} << 20;

@@ -17,6 +17,16 @@ std::vector<wire::Frame> one(const M& m) {
 
 constexpr std::size_t kMaxPushBytes = 4u << 20;
 
+// The records `ops` write, sorted, each once.
+std::vector<std::string> records_of(const std::vector<Op>& ops) {
+  std::vector<std::string> records;
+  records.reserve(ops.size());
+  for (const Op& op : ops) records.push_back(op.record);
+  std::sort(records.begin(), records.end());
+  records.erase(std::unique(records.begin(), records.end()), records.end());
+  return records;
+}
+
 // rejected/<seq, 20 digits>: the settings sort by seq (refused_ops() reads them back).
 std::string rejected_key(std::uint64_t seq) {
   char buf[48];
@@ -144,7 +154,14 @@ Result<std::vector<wire::Frame>> DeviceSession::on_welcome(const wire::Frame& f)
   // The hub's count is the truth: an ack lost on the way leaves ours behind it, and the reasons
   // it carried come with the welcome, stored with the count they belong to.
   if (w->acked_seq != acked_ || !w->rejected.empty()) {
-    if (Status s = store_verdicts(InFlight{w->acked_seq, {}}, w->rejected); !s.ok()) return s;
+    InFlight acked{w->acked_seq, {}};
+    if (w->acked_seq > acked_) {  // the records of the ops whose ack was lost are sent too
+      Result<std::vector<Op>> ops =
+          engine_.ops_after(acked_, static_cast<std::size_t>(w->acked_seq - acked_));
+      if (!ops.ok()) return ops.status();
+      acked.records = records_of(ops.value());
+    }
+    if (Status s = store_verdicts(acked, w->rejected); !s.ok()) return s;
     for (auto& r : w->rejected) report_.rejected.push_back(std::move(r));
     acked_ = w->acked_seq;
   }
@@ -164,11 +181,7 @@ Result<std::vector<wire::Frame>> DeviceSession::next_push() {
     if (!ops.ok()) return ops.status();
     if (ops->empty()) break;
     ops->resize(ops_in_push(ops.value()));
-    InFlight push{ops->back().id.seq, {}};
-    for (const Op& op : ops.value()) push.records.push_back(op.record);
-    std::sort(push.records.begin(), push.records.end());
-    push.records.erase(std::unique(push.records.begin(), push.records.end()), push.records.end());
-    in_flight_.push_back(std::move(push));
+    in_flight_.push_back(InFlight{ops->back().id.seq, records_of(ops.value())});
     wire::Push p;
     p.batch = wire::encode_batch(ops.value());
     out.push_back(wire::encode(p));
