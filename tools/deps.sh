@@ -9,7 +9,13 @@ packages=(
   nlohmann-json3-dev catch2
 )
 
-installed() { [[ $(dpkg-query -W -f='${Status}' "$1" 2>/dev/null || true) == "install ok installed" ]]; }
+# Installed for this machine's architecture (or for all): a multiarch machine may also hold the
+# package of another (tools/aarch64.sh adds arm64's), which does not count.
+native=$(dpkg --print-architecture)
+installed() {
+  dpkg-query -W -f='${Status} ${Architecture}\n' "$1" 2>/dev/null |
+    grep -Eq "^install ok installed ($native|all)$"
+}
 
 missing=()
 for p in "${packages[@]}"; do

@@ -311,6 +311,7 @@ def main():
     parser.add_argument("--sanitize", default="")
     parser.add_argument("--cross", choices=["aarch64"])
     args = parser.parse_args()
+    args.build, args.source, args.tools = map(os.path.abspath, (args.build, args.source, args.tools))
     target = Target(args.source, args.sanitize, args.cross)
     work = tempfile.mkdtemp(prefix="vs-capi-")
     try:
