@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # The whole test suite: dependencies, a warnings-as-errors build, every test through CTest
-# (engine, transport, end to end with real processes, the C API from outside), then the engine,
-# transport and C API tests again in an AddressSanitizer + UndefinedBehaviorSanitizer build, and
-# the transport and C API tests (the threaded parts: the hub's threads, the replicator, the C
-# API's callbacks) in a ThreadSanitizer build.
+# (engine, transport, end to end with real processes, the C API from outside, the fuzz corpora),
+# then the engine, transport, fuzz corpora and C API tests again in an AddressSanitizer +
+# UndefinedBehaviorSanitizer build, and the transport and C API tests (the threaded parts: the
+# hub's threads, the replicator, the C API's callbacks) in a ThreadSanitizer build.
 #   VS_SEED=n            rerun property tests with a given seed (each run prints its seed)
 #   VS_PROPERTY_ROUNDS=n run property tests longer than the default rounds
 #   VS_SKIP_SANITIZE=1   skip the sanitizer build (local iteration only; CI never sets it)
@@ -28,10 +28,11 @@ if [[ "${VS_SKIP_SANITIZE:-0}" != "1" ]]; then
   # The C API's harness needs the library and the hub's tools built the same way.
   capi_targets=(vs_capi vs_capi_static visitsync-admin visitsync-hub)
   cmake -S . -B build-sanitize -G Ninja -DCMAKE_BUILD_TYPE=Debug -DVS_SANITIZE=ON -DVS_WERROR=ON >/dev/null
-  cmake --build build-sanitize -j"$jobs" --target engine_tests transport_tests "${capi_targets[@]}"
+  cmake --build build-sanitize -j"$jobs" --target engine_tests transport_tests fuzz_replay \
+    "${capi_targets[@]}"
   ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
     ctest --test-dir build-sanitize --output-on-failure -j"$jobs" \
-    -R '^(engine\.|transport\.|capi\.package_and_flow$)'
+    -R '^(engine\.|transport\.|fuzz\.|capi\.package_and_flow$)'
   cmake -S . -B build-tsan -G Ninja -DCMAKE_BUILD_TYPE=Debug -DVS_TSAN=ON -DVS_WERROR=ON >/dev/null
   cmake --build build-tsan -j"$jobs" --target transport_tests "${capi_targets[@]}"
   TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 \

@@ -4,6 +4,7 @@
 
 #include <visitsync/inspection.h>
 
+#include "domain/reference_rows.h"
 #include "support/test_support.h"
 
 using namespace vs;
@@ -199,4 +200,27 @@ TEST_CASE_METHOD(Hub, "an assignment must name an imported inspector and school,
   CHECK(in->assigned_schools("I1").value() == std::vector<std::string>{"S1"});
   clock.set(test::kToday);  // before 2026-12-01
   CHECK(in->assigned_schools("I1")->empty());
+}
+
+TEST_CASE("the row parser refuses a row of another width than the header, whatever came before",
+          "[engine][reference][input]") {
+  // The reader reuses its row: a short row after a long one leaves the long one's cells beyond
+  // its end (found by tools/fuzz.sh: they were read after being freed).
+  const std::vector<std::string> header = {"inspector_id", "school_id", "from", "until"};
+  Result<domain::ColumnIndex> columns =
+      domain::reference_columns(ReferenceKind::kAssignments, header);
+  REQUIRE(columns.ok());
+  domain::CsvRow row;
+  row.cells = {"I0011", "S00001", "2026-09-01", "2027-07-31"};
+  row.line = 2;
+  REQUIRE(domain::parse_reference_row(ReferenceKind::kAssignments, columns.value(), row).ok());
+  row.cells.resize(2);
+  Result<domain::ReferenceRow> short_row =
+      domain::parse_reference_row(ReferenceKind::kAssignments, columns.value(), row);
+  REQUIRE_FALSE(short_row.ok());
+  CHECK(short_row.status().message() == "2 cells, the header has 4");
+  row.cells = {"I0011", "S00001", "2026-09-01", "", "extra"};
+  CHECK(domain::parse_reference_row(ReferenceKind::kAssignments, columns.value(), row)
+            .status()
+            .message() == "5 cells, the header has 4");
 }

@@ -73,7 +73,10 @@ class Checker {
   }
   bool keys(const json& obj, const std::string& path, std::initializer_list<const char*> allowed) {
     if (!obj.is_object()) return fail(path, "expected an object");
-    for (const auto& [k, v] : obj.items()) {
+    for (const auto& item : obj.items()) {
+      // A name, not the binding: C++17 lambdas cannot capture structured bindings (clang says
+      // so; GCC lets it pass).
+      const std::string& k = item.key();
       if (std::none_of(allowed.begin(), allowed.end(), [&](const char* a) { return k == a; })) {
         std::string at = path;
         at.append(".").append(k);

@@ -43,7 +43,6 @@ class Importer {
   ReferenceKind kind_;
   domain::SeenKeys seen_;
   domain::ColumnIndex columns_;
-  std::size_t width_ = 0;
   std::set<std::string> known_;
   std::vector<domain::ReferenceRow> batch_;
   std::vector<std::string> problems_;  // the first kMaxReported
@@ -57,7 +56,6 @@ Status Importer::run(domain::CsvReader& reader) {
   Result<domain::ColumnIndex> columns = domain::reference_columns(kind_, header.value());
   if (!columns.ok()) return columns.status().annotate("nothing imported");
   columns_ = std::move(columns.value());
-  width_ = header->size();
   domain::CsvRow row;
   for (;;) {
     Result<bool> got = reader.next(row);
@@ -83,11 +81,6 @@ Status Importer::run(domain::CsvReader& reader) {
 // is written). Errors are the store's; bad rows are problems.
 Status Importer::take(const domain::CsvRow& row) {
   const std::string at = "line " + std::to_string(row.line) + ": ";
-  if (row.cells.size() != width_) {
-    problem(at + std::to_string(row.cells.size()) + " cells, the header has " +
-            std::to_string(width_));
-    return Status();
-  }
   Result<domain::ReferenceRow> p = domain::parse_reference_row(kind_, columns_, row);
   if (!p.ok()) {
     problem(at + p.status().message());

@@ -178,6 +178,11 @@ Result<ColumnIndex> reference_columns(ReferenceKind kind, const std::vector<std:
 
 Result<ReferenceRow> parse_reference_row(ReferenceKind kind, const ColumnIndex& columns,
                                          const CsvRow& row) {
+  // Every column is required (reference_columns), so the header has one cell per column.
+  if (row.cells.size() != columns.size()) {
+    return Status::invalid_input(std::to_string(row.cells.size()) + " cells, the header has " +
+                                 std::to_string(columns.size()));
+  }
   RowReader reader(columns, row);
   ReferenceRow parsed = spec_of(kind).parse(reader);
   if (!reader.error.ok()) return reader.error;

@@ -33,8 +33,9 @@ const char* reference_what(ReferenceKind kind);
 // missing one, naming it ("line 1: ...").
 Result<ColumnIndex> reference_columns(ReferenceKind kind, const std::vector<std::string>& header);
 
-// The record of one row whose cells match the header. Refused: the first bad cell, named by its
-// column and quoting at most an excerpt of it ("students: 'many' is not a count").
+// The record of one row. Refused: a row of another width than the header ("3 cells, the header
+// has 4"), or the first bad cell, named by its column and quoting at most an excerpt of it
+// ("students: 'many' is not a count").
 Result<ReferenceRow> parse_reference_row(ReferenceKind kind, const ColumnIndex& columns,
                                          const CsvRow& row);
 
