@@ -107,7 +107,12 @@ struct Devices {
   std::unique_ptr<Inspection> cpp;
   vs_db* db = nullptr;
   std::string cpp_visit, capi_visit;
+  Devices() = default;
   ~Devices() { vs_release(db); }
+  Devices(const Devices&) = delete;
+  Devices& operator=(const Devices&) = delete;
+  Devices(Devices&&) = delete;
+  Devices& operator=(Devices&&) = delete;
 };
 
 // Both devices synced once (templates and schools), at `durability`, with a visit started.

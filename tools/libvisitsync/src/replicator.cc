@@ -20,6 +20,8 @@ struct CallbackScope {
   ~CallbackScope() { t_in_callback = false; }
   CallbackScope(const CallbackScope&) = delete;
   CallbackScope& operator=(const CallbackScope&) = delete;
+  CallbackScope(CallbackScope&&) = delete;
+  CallbackScope& operator=(CallbackScope&&) = delete;
 };
 
 }  // namespace

@@ -63,6 +63,8 @@ class Replicator {
   ~Replicator();  // stop()
   Replicator(const Replicator&) = delete;
   Replicator& operator=(const Replicator&) = delete;
+  Replicator(Replicator&&) = delete;
+  Replicator& operator=(Replicator&&) = delete;
 
   // Starts the thread, which syncs at once. A second start is a no-op.
   void start();
