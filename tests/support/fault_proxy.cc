@@ -65,7 +65,7 @@ void FaultProxy::loop() {
     const int hub = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
     sockaddr_in a = loopback(target_);
     if (hub >= 0 && connect(hub, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0 &&
-        forward(client, hub, budget_.exchange(SIZE_MAX))) {
+        forward(client, hub, budget_.exchange(SIZE_MAX), flip_at_.exchange(SIZE_MAX))) {
       ++cuts_;
     }
     if (hub >= 0) close(hub);
@@ -73,7 +73,7 @@ void FaultProxy::loop() {
   }
 }
 
-bool FaultProxy::forward(int client, int hub, std::size_t budget) {
+bool FaultProxy::forward(int client, int hub, std::size_t budget, std::size_t flip_at) {
   using Clock = std::chrono::steady_clock;
   std::size_t passed = 0;
   char buf[16384];
@@ -108,6 +108,10 @@ bool FaultProxy::forward(int client, int hub, std::size_t budget) {
       if ((fds[i].revents & (POLLIN | POLLHUP | POLLERR)) == 0) continue;
       const ssize_t n = read(fds[i].fd, buf, most);
       if (n <= 0) return false;
+      if (flip_at >= passed && flip_at < passed + static_cast<std::size_t>(n)) {
+        buf[flip_at - passed] = static_cast<char>(buf[flip_at - passed] ^ 0x5A);
+        ++flips_;
+      }
       if (write(fds[1 - i].fd, buf, static_cast<std::size_t>(n)) != n) return false;
       passed += static_cast<std::size_t>(n);
       if (passed >= budget) return true;

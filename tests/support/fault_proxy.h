@@ -1,7 +1,7 @@
 // A TCP proxy on 127.0.0.1 that forwards to a port on 127.0.0.1 and makes the link fail on
 // demand: down (each connection closed at once), stalled (held open, nothing passes), cut after
-// N bytes (the next connection), or cut at a steady period; and slowed to a rate. One connection at
-// a time, each bounded to 60 s; its thread ends with the proxy.
+// N bytes (the next connection), or cut at a steady period; a byte flipped; slowed to a rate. One
+// connection at a time, each bounded to 60 s; its thread ends with the proxy.
 #pragma once
 
 #include <atomic>
@@ -26,19 +26,23 @@ class FaultProxy {
   void set_stalled(bool stalled) { stalled_ = stalled; }
   // The next connection is cut once `n` bytes (both directions together) have passed.
   void cut_next_after_bytes(std::size_t n) { budget_ = n; }
+  // The next connection has the byte at offset `n` of its stream (both directions together)
+  // flipped (XOR 0x5A) on its way.
+  void flip_next_at(std::size_t n) { flip_at_ = n; }
   // The link goes down for an instant every `period` from now on (0: never): a connection open
   // at that instant is cut.
   void cut_every(std::chrono::milliseconds period);
   // At most this many bytes a second pass (both directions together; 0: no limit).
   void set_rate(std::size_t bytes_per_second) { rate_ = bytes_per_second; }
-  // Connections accepted, and those the proxy ended (down, or cut).
+  // Connections accepted, those the proxy ended (down, or cut), and bytes it flipped.
   std::uint64_t connections() const { return connections_; }
   std::uint64_t cuts() const { return cuts_; }
+  std::uint64_t flips() const { return flips_; }
 
  private:
   void loop();
   // Copies both ways until a cut, either side closes, or 60 s pass; true when it cut.
-  bool forward(int client, int hub, std::size_t budget);
+  bool forward(int client, int hub, std::size_t budget, std::size_t flip_at);
 
   std::uint16_t target_;
   std::uint16_t port_ = 0;
@@ -47,11 +51,13 @@ class FaultProxy {
   std::atomic<bool> down_{false};
   std::atomic<bool> stalled_{false};
   std::atomic<std::size_t> budget_{SIZE_MAX};
+  std::atomic<std::size_t> flip_at_{SIZE_MAX};
   std::atomic<std::int64_t> cut_period_ms_{0};
   std::atomic<std::int64_t> cut_epoch_ns_{0};  // steady clock, when cut_every was called
   std::atomic<std::size_t> rate_{0};
   std::atomic<std::uint64_t> connections_{0};
   std::atomic<std::uint64_t> cuts_{0};
+  std::atomic<std::uint64_t> flips_{0};
   std::thread thread_;
 };
 
