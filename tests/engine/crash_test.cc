@@ -71,7 +71,7 @@ TEST_CASE("writes that returned survive SIGKILL at random moments", "[engine][cr
   INFO("VS_SEED=" << seed);
   std::mt19937_64 rng(seed);
   std::uint64_t acknowledged = 0;
-  const int kills = test::property_rounds(50);
+  const int kills = test::property_rounds(200);  // issue 13: at least 200 kills
   for (int round = 0; round < kills; ++round) {
     INFO("kill " << round);
     int fds[2];
