@@ -1,16 +1,13 @@
 // visitsync: the device command line (tools/COMMANDS.md). Parses arguments, calls the
 // library, prints, and maps the Status to the exit code.
 #include <algorithm>
-#include <chrono>
 #include <cstdio>
 #include <filesystem>
 #include <functional>
-#include <optional>
 #include <random>
 #include <set>
 #include <string>
 #include <sys/stat.h>
-#include <unistd.h>
 #include <vector>
 
 #include <visitsync/inspection.h>
@@ -80,7 +77,6 @@ Status import_dir(vs::Inspection& in, const std::string& reference, const std::s
   return Status();
 }
 
-using vs::kEnrollmentFile;
 
 int cmd_init_enrolled(const Args& a) {
   Result<std::string> dir = a.need("data");
