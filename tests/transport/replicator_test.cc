@@ -58,6 +58,25 @@ bool eventually(const std::function<bool()>& done, milliseconds limit) {
   return done();
 }
 
+// What a device's replicator syncs with: a second connection to the device's store, and its
+// enrollment pointed at `port` (a proxy's; 0: the hub itself).
+struct Syncing {
+  std::unique_ptr<Inspection> in;
+  Enrollment via;
+  Replicator::SyncOnce sync_once() {
+    return [this](const SyncOptions& so) { return sync_with_hub(in->engine(), via, so); };
+  }
+};
+
+Syncing syncing(test::LiveHub& hub, const test::TestDevice& d, std::uint16_t port = 0) {
+  Result<std::unique_ptr<Inspection>> own =
+      Inspection::open(hub.dir().file(d.enrollment.device_id), &hub.clock);
+  REQUIRE(own.ok());
+  Syncing s{std::move(own.value()), d.enrollment};
+  if (port != 0) s.via.hub_port = port;
+  return s;
+}
+
 ReplicatorOptions quick(Recorder& rec) {
   ReplicatorOptions o;
   o.first_retry = milliseconds(40);
@@ -161,11 +180,7 @@ TEST_CASE_METHOD(test::LiveHub,
   proxy.set_down(true);
   proxy.cut_every(milliseconds(2000));
   proxy.set_rate(4 * 1024);  // a session (about 3.5 KB) lasts a second or more
-  Result<std::unique_ptr<Inspection>> own =
-      Inspection::open(dir().file(a.enrollment.device_id), &clock);
-  REQUIRE(own.ok());
-  Enrollment via = a.enrollment;
-  via.hub_port = proxy.port();
+  Syncing own = syncing(*this, a, proxy.port());
   Recorder rec;
   ReplicatorOptions o;
   o.first_retry = milliseconds(100);
@@ -175,8 +190,7 @@ TEST_CASE_METHOD(test::LiveHub,
   o.sync.connect_timeout = o.sync.handshake_timeout = o.sync.io_timeout = milliseconds(3000);
   o.sync.push_batch_ops = 20;
   o.on_status = [&rec](const ReplicatorStatus& s) { rec.add(s); };
-  Replicator r([&](const SyncOptions& so) { return sync_with_hub(own.value()->engine(), via, so); },
-               o);
+  Replicator r(own.sync_once(), o);
   r.start();
   const bool backed_off =
       eventually([&] { return r.status().failures >= 3; }, milliseconds(10'000));
@@ -252,16 +266,11 @@ TEST_CASE_METHOD(test::LiveHub, "stopping the replicator mid-sync returns within
   const std::uint64_t written = a.engine().stats()->last_own_seq;
   test::FaultProxy proxy(server->port());
   proxy.set_stalled(true);
-  Result<std::unique_ptr<Inspection>> own =
-      Inspection::open(dir().file(a.enrollment.device_id), &clock);
-  REQUIRE(own.ok());
-  Enrollment via = a.enrollment;
-  via.hub_port = proxy.port();
+  Syncing own = syncing(*this, a, proxy.port());
   Recorder rec;
   ReplicatorOptions o;
   o.on_status = [&rec](const ReplicatorStatus& s) { rec.add(s); };
-  Replicator r([&](const SyncOptions& so) { return sync_with_hub(own.value()->engine(), via, so); },
-               o);
+  Replicator r(own.sync_once(), o);
   r.start();
   REQUIRE(eventually([&] { return proxy.connections() >= 1; }, milliseconds(5000)));
   std::this_thread::sleep_for(milliseconds(200));
@@ -289,9 +298,7 @@ TEST_CASE_METHOD(test::LiveHub, "a pull reports the visits it changed, after the
   REQUIRE(sync(b).ok());
   REQUIRE(b.in->set_answer(id.value(), "library_books", "12").ok());  // not sent yet
 
-  Result<std::unique_ptr<Inspection>> own =
-      Inspection::open(dir().file(a.enrollment.device_id), &clock);
-  REQUIRE(own.ok());
+  Syncing own = syncing(*this, a);
   std::mutex seen_mu;
   std::vector<std::string> changed;
   bool readable = false;
@@ -306,9 +313,7 @@ TEST_CASE_METHOD(test::LiveHub, "a pull reports the visits it changed, after the
       if (std::optional<std::string> v = visit_of_record(record)) changed.push_back(*v);
     }
   };
-  Replicator r(
-      [&](const SyncOptions& so) { return sync_with_hub(own.value()->engine(), a.enrollment, so); },
-      o);
+  Replicator r(own.sync_once(), o);
   r.start();
   REQUIRE(eventually([&] { return r.status().syncs == 1; }, milliseconds(10'000)));
   r.stop();
