@@ -10,14 +10,15 @@
 namespace vs {
 namespace {
 
-// The number after `prefix` in `key`, or kCorrupt naming the setting.
+// The whole number `text` (a part of setting `key`) holds, or kCorrupt naming the setting and
+// `what` the number should be ("seq", "time").
 template <class Int>
-Result<Int> number_after(std::string_view key, std::string_view prefix, std::string_view text) {
+Result<Int> parse_number(std::string_view key, std::string_view what, std::string_view text) {
   Int n = 0;
   const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), n);
   if (text.empty() || ec != std::errc() || end != text.data() + text.size())
     return Status::corrupt("setting '" + std::string(key) + "' does not hold a " +
-                           std::string(prefix) + " number");
+                           std::string(what) + " number");
   return n;
 }
 
@@ -31,7 +32,7 @@ Status each_stamp(Engine& engine, std::string_view prefix,
     const std::optional<std::string> visit =
         visit_of_record(std::string_view(key).substr(prefix.size()));
     if (!visit) continue;
-    Result<std::int64_t> ms = number_after<std::int64_t>(key, "time", value);
+    Result<std::int64_t> ms = parse_number<std::int64_t>(key, "time", value);
     if (!ms.ok()) return ms.status();
     fn(*visit, ms.value());
   }
@@ -48,7 +49,7 @@ Result<std::vector<std::pair<std::uint64_t, std::string>>> refused_ops(Engine& e
   std::vector<std::pair<std::uint64_t, std::string>> out;
   for (auto& [key, reason] : stored.value()) {
     Result<std::uint64_t> seq =
-        number_after<std::uint64_t>(key, "seq", std::string_view(key).substr(prefix.size()));
+        parse_number<std::uint64_t>(key, "seq", std::string_view(key).substr(prefix.size()));
     if (!seq.ok()) return seq.status();
     out.emplace_back(seq.value(), std::move(reason));
   }
@@ -72,6 +73,7 @@ Result<std::map<std::string, VisitSync>> visit_sync_states(Engine& engine) {
   Result<std::vector<std::pair<std::uint64_t, std::string>>> refused = refused_ops(engine);
   if (!refused.ok()) return refused.status();
   for (auto& [seq, reason] : refused.value()) {
+    if (seq == 0) continue;  // no op has it
     Result<std::vector<Op>> op = engine.ops_after(seq - 1, 1);
     if (!op.ok()) return op.status();
     if (op->empty() || op->front().id.seq != seq) continue;  // lost in a repair
