@@ -11,6 +11,7 @@
 #include <string>
 #include <string_view>
 #include <type_traits>
+#include <vector>
 
 #include <visitsync/inspection.h>
 #include <visitsync/status.h>
@@ -112,8 +113,11 @@ vs_code write_db(const char* fn, vs_db* db, char** error, Body&& body) {
   });
 }
 
-// Calls the handle's change observer, if any, with the visits among `records` (a sync's
-// SyncReport::changed). No lock is held during the call.
+// The ids of the visits among `records` (a sync's SyncReport::changed), in their order.
+std::vector<std::string> visits_of(const std::vector<std::string>& records);
+
+// Calls the handle's change observer, if any, with the visits among `records`. No lock is held
+// during the call.
 void tell_changes(vs_db* db, const std::vector<std::string>& records);
 
 // True on a thread that is running one of the replicator's callbacks, where vs_close() and

@@ -28,11 +28,16 @@ struct CallbackScope {
 
 bool in_replicator_callback() { return t_in_callback; }
 
-void tell_changes(vs_db* db, const std::vector<std::string>& records) {
+std::vector<std::string> visits_of(const std::vector<std::string>& records) {
   std::vector<std::string> visits;
   for (const std::string& r : records) {
     if (std::optional<std::string> v = visit_of_record(r)) visits.push_back(std::move(*v));
   }
+  return visits;
+}
+
+void tell_changes(vs_db* db, const std::vector<std::string>& records) {
+  const std::vector<std::string> visits = visits_of(records);
   if (visits.empty()) return;
   vs_changes_fn fn = nullptr;
   void* ctx = nullptr;

@@ -19,10 +19,7 @@ std::string report_json(const vs::SyncReport& r) {
   nlohmann::json rejected = nlohmann::json::array();
   for (const auto& [seq, reason] : r.rejected)
     rejected.push_back({{"seq", seq}, {"reason", reason}});
-  nlohmann::json changed = nlohmann::json::array();
-  for (const std::string& record : r.changed) {
-    if (std::optional<std::string> v = vs::visit_of_record(record)) changed.push_back(*v);
-  }
+  const nlohmann::json changed = visits_of(r.changed);
   const nlohmann::json j = {
       {"hub_id", r.hub_id},   {"pushed", r.pushed},         {"pulled", r.pulled},
       {"applied", r.applied}, {"bytes_sent", r.bytes_sent}, {"bytes_received", r.bytes_received},
