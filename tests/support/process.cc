@@ -141,18 +141,19 @@ bool BackgroundProcess::wait_for_log(const std::string& text,
 }
 
 bool BackgroundProcess::running() const {
-  if (pid_ <= 0) return false;
-  int status = 0;
-  return waitpid(pid_, &status, WNOHANG) == 0;
+  if (pid_ <= 0 || reaped_) return false;
+  if (waitpid(pid_, &status_, WNOHANG) == 0) return true;
+  reaped_ = true;
+  return false;
 }
 
 int BackgroundProcess::terminate(std::chrono::milliseconds limit) {
   if (pid_ <= 0) return -1;
-  kill(pid_, SIGTERM);
+  int status = status_;
+  pid_t done = reaped_ ? pid_ : 0;
+  if (!reaped_) kill(pid_, SIGTERM);
   const auto deadline = std::chrono::steady_clock::now() + limit;
-  int status = 0;
-  pid_t done = 0;
-  while ((done = waitpid(pid_, &status, WNOHANG)) == 0 &&
+  while (done == 0 && (done = waitpid(pid_, &status, WNOHANG)) == 0 &&
          std::chrono::steady_clock::now() < deadline) {
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
@@ -162,6 +163,15 @@ int BackgroundProcess::terminate(std::chrono::milliseconds limit) {
   }
   pid_ = -1;
   return done > 0 && WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+void BackgroundProcess::kill_now() {
+  if (pid_ <= 0) return;
+  if (!reaped_) {
+    kill(pid_, SIGKILL);
+    waitpid(pid_, &status_, 0);
+  }
+  pid_ = -1;
 }
 
 }  // namespace vs::test

@@ -43,10 +43,14 @@ class BackgroundProcess {
   std::string log() const;
   // Sends SIGTERM and waits for the exit; returns its exit code (-1 if killed or timed out).
   int terminate(std::chrono::milliseconds limit = std::chrono::seconds(5));
+  // Sends SIGKILL (a crash, a pulled plug) and waits for it to end.
+  void kill_now();
   bool running() const;
 
  private:
   int pid_ = -1;
+  mutable bool reaped_ = false;  // running() saw it end: its PID is not ours to signal any more
+  mutable int status_ = 0;
   std::string log_path_;
 };
 
