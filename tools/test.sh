@@ -3,10 +3,12 @@
 # (engine, transport, end to end with real processes, the C API from outside, the fuzz corpora),
 # then the engine, transport, fuzz corpora and C API tests again in an AddressSanitizer +
 # UndefinedBehaviorSanitizer build, and the transport and C API tests (the threaded parts: the
-# hub's threads, the replicator, the C API's callbacks) in a ThreadSanitizer build.
+# hub's threads, the replicator, the C API's callbacks) in a ThreadSanitizer build, and last a
+# short fuzz pass: each libFuzzer target for 10 s (tools/fuzz.sh, in a clang build of its own).
 #   VS_SEED=n            rerun property tests with a given seed (each run prints its seed)
 #   VS_PROPERTY_ROUNDS=n run property tests longer than the default rounds
-#   VS_SKIP_SANITIZE=1   skip the sanitizer build (local iteration only; CI never sets it)
+#   VS_SKIP_SANITIZE=1   skip the sanitizer builds (local iteration only; CI never sets it)
+#   VS_SKIP_FUZZ=1       skip the fuzz pass (local iteration only; CI never sets it)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -40,5 +42,8 @@ if [[ "${VS_SKIP_SANITIZE:-0}" != "1" ]]; then
   # mapping"), whatever the code.
   TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 setarch "$(uname -m)" -R \
     ctest --test-dir build-tsan --output-on-failure -j"$jobs" -R '^(transport\.|capi\.package_and_flow$)'
+fi
+if [[ "${VS_SKIP_FUZZ:-0}" != "1" ]]; then
+  ./tools/fuzz.sh 10
 fi
 echo "test.sh: all tests passed"

@@ -68,6 +68,30 @@ Status check_device_id(std::string_view id) {
   return probe.check().annotate("device id '" + std::string(id) + "'");
 }
 
+// A connection to the store whose identity (application id) has been read: the first read
+// of the file, where SQLite sets up its WAL index. `exclusive`: that index in this process's
+// memory, no -shm file. `*no_room`: it failed for want of disk space.
+Result<std::unique_ptr<store::Db>> open_connection(const std::string& path,
+                                                  const Options& options, bool exclusive,
+                                                  bool* no_room) {
+  *no_room = false;
+  Result<std::unique_ptr<store::Db>> opened = store::Db::open(path, options.create_if_missing);
+  if (!opened.ok()) return opened.status();
+  store::Db& db = *opened.value();
+  sqlite3_busy_timeout(db.raw(), options.busy_timeout_ms);
+  if (exclusive) {
+    if (Status s = db.exec("PRAGMA locking_mode = EXCLUSIVE", path + ": exclusive locking");
+        !s.ok()) {
+      return s;
+    }
+  }
+  if (Status s = store::check_store_identity(db); !s.ok()) {
+    *no_room = store::disk_full(db.raw(), db.last_error());
+    return s;
+  }
+  return opened;
+}
+
 }  // namespace
 
 Engine::Engine(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
@@ -85,11 +109,17 @@ Result<std::unique_ptr<Engine>> Engine::open(const std::string& path, const Opti
                                                : "a new store needs a device id");
   }
   if (Status s = check_header(path); !s.ok()) return s;
-  Result<std::unique_ptr<store::Db>> opened = store::Db::open(path, options.create_if_missing);
+  bool no_room = false;
+  Result<std::unique_ptr<store::Db>> opened = open_connection(path, options, false, &no_room);
+  if (!opened.ok() && no_room) {
+    // No room for the -shm file SQLite's WAL index lives in: the store opens with that index
+    // in this process's memory instead (exclusive locking), so that a full disk can still be
+    // read, exported and, once there is room, written. Other processes wait while it is open.
+    Result<std::unique_ptr<store::Db>> exclusive = open_connection(path, options, true, &no_room);
+    if (exclusive.ok()) opened = std::move(exclusive);
+  }
   if (!opened.ok()) return opened.status();
   store::Db& db = *opened.value();
-  sqlite3_busy_timeout(db.raw(), options.busy_timeout_ms);
-  if (Status s = store::check_store_identity(db); !s.ok()) return s;
   const std::string sync = options.durability == Durability::kFull ? "FULL" : "NORMAL";
   if (Status s = db.exec(
           "PRAGMA journal_mode = WAL; PRAGMA synchronous = " + sync + "; PRAGMA foreign_keys = ON",

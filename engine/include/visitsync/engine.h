@@ -98,6 +98,11 @@ class Engine {
   // file `<path>-damaged` keeps the report), writes are refused with kDamaged; reads of sound
   // rows go on. The schema's checksum and SQLite's checks (Options::check_bytes)
   // are checked at open: a store that fails them does not open, except for a salvage.
+  //
+  // A full disk: a write fails with kIo "...: the disk is full (nothing was stored; free some
+  // space and try again)" and changes nothing. A store opens on a disk too full for SQLite's
+  // shared-memory file (`<path>-shm`) by keeping that index in its own memory (exclusive
+  // locking: other connections wait until this one closes), so reads and exports go on.
   static Result<std::unique_ptr<Engine>> open(const std::string& path, const Options& options);
   ~Engine();
   Engine(const Engine&) = delete;

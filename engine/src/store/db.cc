@@ -1,6 +1,7 @@
 #include "store/db.h"
 
 #include <atomic>
+#include <cerrno>
 #include <cstring>
 #include <string>
 
@@ -37,9 +38,19 @@ void sql_vs_crc(sqlite3_context* ctx, int argc, sqlite3_value** argv) {
 
 }  // namespace
 
+bool disk_full(sqlite3* db, int rc) {
+  if ((rc & 0xFF) == SQLITE_FULL) return true;
+  return (rc & 0xFF) == SQLITE_IOERR && db != nullptr && sqlite3_system_errno(db) == ENOSPC;
+}
+
 Status sqlite_error(sqlite3* db, int rc, std::string_view what) {
   std::string msg(what);
   msg += ": ";
+  if (disk_full(db, rc)) {
+    // One message wherever it happens: SQLite's own ("database or disk is full", or a bare
+    // "disk I/O error") does not say which, nor what to do.
+    return Status::io(msg + "the disk is full (nothing was stored; free some space and try again)");
+  }
   const char* detail = db != nullptr ? sqlite3_errmsg(db) : nullptr;
   msg += detail != nullptr && sqlite3_errcode(db) == rc ? detail : sqlite3_errstr(rc);
   switch (rc & 0xFF) {

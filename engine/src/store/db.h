@@ -32,6 +32,10 @@ struct FinalizeStmt {
 // A Status from an SQLite result code, with the connection's message when there is one.
 Status sqlite_error(sqlite3* db, int rc, std::string_view what);
 
+// The failure `rc` (an extended result code) of `db` was the disk having no room: SQLite's
+// SQLITE_FULL, or an I/O error whose system error was ENOSPC (creating the -shm file, say).
+bool disk_full(sqlite3* db, int rc);
+
 class Db;
 
 // A prepared statement. Binding and column indexes are 1-based / 0-based as in SQLite.
@@ -118,6 +122,8 @@ class Db {
  public:
   // Opens the file read-write, creating it if `create` is set. Does not check its content.
   static Result<std::unique_ptr<Db>> open(const std::string& path, bool create);
+  // The extended result code of this connection's last failure.
+  int last_error() const { return sqlite3_extended_errcode(db_.get()); }
 
   // Runs one or more statements that return no rows.
   Status exec(std::string_view sql, std::string_view what);

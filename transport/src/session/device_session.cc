@@ -98,7 +98,8 @@ Result<std::vector<wire::Frame>> DeviceSession::on_frame(const wire::Frame& f) {
         // A hub too loaded to go on says when to come back: its reason is the message.
         if (wire::busy_retry_s(r->reason)) return Status::unavailable("the hub is " + r->reason);
         return Status::unavailable("the hub ended the session: " + r->reason);
-      case Code::kIo:
+      case Code::kIo:  // its reason may say "free some space": the hub's, not this device's
+        return Status::unavailable("the hub's store failed (on the hub, not here): " + r->reason);
       case Code::kInternal:
       case Code::kDamaged:  // the hub's own store: nothing this device can mend
         return Status::unavailable("the hub ended the session: " + r->reason);
