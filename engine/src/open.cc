@@ -71,9 +71,8 @@ Status check_device_id(std::string_view id) {
 // A connection to the store whose identity (application id) has been read: the first read
 // of the file, where SQLite sets up its WAL index. `exclusive`: that index in this process's
 // memory, no -shm file. `*no_room`: it failed for want of disk space.
-Result<std::unique_ptr<store::Db>> open_connection(const std::string& path,
-                                                  const Options& options, bool exclusive,
-                                                  bool* no_room) {
+Result<std::unique_ptr<store::Db>> open_connection(const std::string& path, const Options& options,
+                                                   bool exclusive, bool* no_room) {
   *no_room = false;
   Result<std::unique_ptr<store::Db>> opened = store::Db::open(path, options.create_if_missing);
   if (!opened.ok()) return opened.status();
