@@ -19,6 +19,7 @@
 #include <boost/asio/write.hpp>
 #include <catch2/catch.hpp>
 
+#include <visitsync/photos.h>
 #include <visitsync/transport/hub.h>
 
 #include "hub_fixture.h"
@@ -114,6 +115,7 @@ struct LiveHub : Deployment {
     o.connect_timeout = o.handshake_timeout = o.io_timeout = std::chrono::milliseconds(5000);
     o.push_batch_ops = 60;
     o.pull_batch_ops = 50;
+    o.photos_dir = photo_folder(d.in->data_dir());
     return sync_with_hub(d.engine(), e, o);
   }
 };

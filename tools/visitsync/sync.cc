@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <visitsync/inspection.h>
+#include <visitsync/photos.h>
 #include <visitsync/transport/client.h>
 #include <visitsync/transport/deployment.h>
 #include <visitsync/transport/replicator.h>
@@ -22,11 +23,14 @@ constexpr const char* kTool = "visitsync";
 constexpr std::int64_t kMaxRetryForS = 86'400;
 
 std::string summary(const SyncReport& r, std::size_t conflicts) {
-  std::string out = "synced with " + r.hub_id + ": pushed " + std::to_string(r.pushed) +
-                    " ops, pulled " + std::to_string(r.pulled) + " (" + std::to_string(r.applied) +
-                    " new); " + std::to_string(r.bytes_sent) + " bytes sent, " +
-                    std::to_string(r.bytes_received) + " received; " + std::to_string(conflicts) +
-                    " conflicts open\n";
+  std::string out =
+      "synced with " + r.hub_id + ": pushed " + std::to_string(r.pushed) + " ops, pulled " +
+      std::to_string(r.pulled) + " (" + std::to_string(r.applied) + " new); " +
+      std::to_string(r.bytes_sent) + " bytes sent, " + std::to_string(r.bytes_received) +
+      " received; " + std::to_string(conflicts) + " conflicts open" +
+      (r.photos_sent > 0 ? "; " + std::to_string(r.photos_sent) + " photos sent" : "") + "\n";
+  for (const auto& [id, reason] : r.photos_refused)
+    out += "photo " + id.substr(0, 12) + " refused by the hub: " + reason + "\n";
   if (!r.rejected.empty()) {
     out += std::to_string(r.rejected.size()) + " ops rejected by the hub (kept on this device):\n";
     for (const auto& [seq, reason] : r.rejected)
@@ -103,6 +107,7 @@ Status run(const cli::Args& a) {
       (std::filesystem::path(in.value()->data_dir()) / kEnrollmentFile).string());
   if (!e.ok()) return e.status();
   SyncOptions options;
+  options.photos_dir = photo_folder(in.value()->data_dir());
   const bool terminal = isatty(STDERR_FILENO) == 1;
   if (terminal) {
     options.progress = [](const SyncProgress& p) {

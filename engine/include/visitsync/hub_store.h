@@ -22,6 +22,8 @@
 
 namespace vs {
 
+class PhotoStore;
+
 std::string scope_of_record(std::string_view key);
 
 struct DeviceRecord {
@@ -103,6 +105,13 @@ class HubStore {
   // without the device's own ops. When the scope has grown since the cursor was made, the new
   // part is back-filled first. Scans at most a bounded stretch of the log per call.
   Result<PullResult> pull(std::string_view device_id, std::string_view cursor, std::size_t max_ops);
+
+  // Photos: the files in the data folder's attachments/ (visitsync/photos.h).
+  PhotoStore& photos();
+  // May the device upload photo `id` for `record`? OK when one of its own merged ops on that
+  // record names it in an answer; kRejected, with the reason, otherwise (an op the hub refused
+  // names nothing). kRejected too for an unknown or revoked device.
+  Status may_upload_photo(std::string_view device_id, std::string_view record, std::string_view id);
 
   struct Impl;
 

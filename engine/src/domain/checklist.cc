@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include <visitsync/checklist.h>
+#include <visitsync/photos.h>
 
 #include "util/bytes.h"
 #include "util/json.h"
@@ -319,12 +320,6 @@ std::size_t char_count(std::string_view s) {
       s.begin(), s.end(), [](char ch) { return (static_cast<unsigned char>(ch) & 0xC0) != 0x80; }));
 }
 
-bool is_sha256_hex(std::string_view s) {
-  return s.size() == 64 && std::all_of(s.begin(), s.end(), [](char c) {
-           return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
-         });
-}
-
 std::vector<std::string> split_commas(std::string_view text) {
   std::vector<std::string> out;
   std::size_t start = 0;
@@ -471,7 +466,7 @@ Status check_item_value(const Item& item, const Value& v) {
                                      " photos, at most " + std::to_string(*item.max_count));
       }
       for (const std::string& id : v.as_set()) {
-        if (!is_sha256_hex(id))
+        if (!is_photo_id(id))
           return Status::invalid_input(item.key + ": '" + id + "' is not a photo id (SHA-256 hex)");
       }
       return Status();

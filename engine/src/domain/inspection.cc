@@ -11,9 +11,9 @@
 #include <optional>
 #include <unistd.h>
 
-#include <openssl/evp.h>
 
 #include <visitsync/inspection.h>
+#include <visitsync/photos.h>
 
 #include "domain/inspection_impl.h"
 #include "util/bytes.h"
@@ -26,22 +26,12 @@ namespace fs = std::filesystem;
 using domain::kTemplatePrefix;
 
 constexpr const char* kStoreFile = "visitsync.db";
-constexpr std::uintmax_t kMaxAttachmentBytes = 32u << 20;
 
 Result<Role> parse_role(std::string_view s) {
   if (s == "inspector") return Role::kInspector;
   if (s == "supervisor") return Role::kSupervisor;
   if (s == "admin") return Role::kAdmin;
   return Status::invalid_input("unknown role '" + std::string(s) + "' (inspector, supervisor)");
-}
-
-Result<std::string> sha256_hex(std::string_view bytes) {
-  unsigned char md[EVP_MAX_MD_SIZE];
-  unsigned int len = 0;
-  if (EVP_Digest(bytes.data(), bytes.size(), md, &len, EVP_sha256(), nullptr) != 1) {
-    return Status::internal("SHA-256 failed");
-  }
-  return util::to_hex(std::string_view(reinterpret_cast<const char*>(md), len));
 }
 
 }  // namespace
@@ -211,7 +201,7 @@ Result<std::unique_ptr<Inspection>> Inspection::create(const std::string& data_d
     return Status::invalid_input(data_dir + ": not a folder");
   }
   if (ec) return util::path_error(ec, data_dir);
-  fs::create_directories(fs::path(data_dir) / "attachments", ec);
+  fs::create_directories(photo_folder(data_dir), ec);
   if (ec) return util::path_error(ec, data_dir);
   // On failure, leave nothing behind: the folder if this made it, else the store's files.
   auto undo = [&](Status failed) {
@@ -419,20 +409,14 @@ Status Inspection::Impl::check_assigned(std::string_view school_id) {
 }
 
 Result<std::string> Inspection::add_attachment(const std::string& path) {
-  Result<std::string> bytes = util::read_regular_file(path, kMaxAttachmentBytes);
+  Result<std::string> bytes = util::read_regular_file(path, kMaxPhotoBytes);
   if (!bytes.ok()) return bytes.status();
-  const std::string& b = bytes.value();
-  const bool jpeg = b.size() >= 3 && b.compare(0, 3, "\xFF\xD8\xFF") == 0;
-  const bool png = b.size() >= 8 && b.compare(0, 8, "\x89PNG\r\n\x1a\n") == 0;
-  if (!jpeg && !png) return Status::invalid_input(path + ": not a JPEG or PNG image");
-  Result<std::string> sha = sha256_hex(b);
-  if (!sha.ok()) return sha.status();
-  const fs::path target = fs::path(impl_->data_dir) / "attachments" / sha.value();
-  std::error_code ec;
-  if (!fs::exists(target, ec)) {
-    if (Status s = util::replace_file(target.string(), b); !s.ok()) return s;
-  }
-  return sha.value();
+  if (photo_media_type(bytes.value()).empty())
+    return Status::invalid_input(path + ": not a JPEG, PNG or HEIC image");
+  Result<std::unique_ptr<PhotoStore>> photos =
+      PhotoStore::open(photo_folder(impl_->data_dir));
+  if (!photos.ok()) return photos.status();
+  return photos.value()->put(bytes.value());
 }
 
 Result<LocalStatus> Inspection::status() {

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include <visitsync/hub_store.h>
+#include <visitsync/photos.h>
 
 #include "hub/authorize.h"
 #include "hub/backend.h"
@@ -26,6 +27,7 @@ struct HubStore::Impl {
   // The embedded backend's domain store, which HubStore::inspection() hands to tools and tests.
   Inspection* in = nullptr;
   Clock* clock = nullptr;
+  std::unique_ptr<PhotoStore> photos;  // <data folder>/attachments (photos.cc)
 
   // A device's scope, recomputed only when the reference data may have changed (the backend's
   // reference_mark() moved) or the day changed.

@@ -32,6 +32,9 @@ Result<std::unique_ptr<HubStore>> HubStore::open(const std::string& data_dir, Cl
   impl->in = &backend.value()->inspection();
   impl->store = std::move(backend.value());
   impl->clock = clock != nullptr ? clock : &system_clock();
+  Result<std::unique_ptr<PhotoStore>> photos = PhotoStore::open(photo_folder(data_dir));
+  if (!photos.ok()) return photos.status();
+  impl->photos = std::move(photos.value());
   return std::unique_ptr<HubStore>(new HubStore(std::move(impl)));
 }
 

@@ -4,6 +4,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <visitsync/photos.h>
 #include <visitsync/transport/deployment.h>
 
 #include "handle.h"
@@ -205,8 +206,11 @@ vs_code vs_replicator_start(vs_db* db, const vs_replicator_options* options, cha
     };
     vs::Engine& engine = bg->in->engine();
     bg->replicator = std::make_unique<vs::Replicator>(
-        [&engine, enrollment = e.value()](const vs::SyncOptions& so) {
-          return vs::sync_with_hub(engine, enrollment, so);
+        [&engine, enrollment = e.value(),
+         photos = vs::photo_folder(db->data_dir)](const vs::SyncOptions& so) {
+          vs::SyncOptions with_photos = so;
+          with_photos.photos_dir = photos;
+          return vs::sync_with_hub(engine, enrollment, with_photos);
         },
         o.value());
     bg->replicator->start();

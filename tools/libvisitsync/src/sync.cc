@@ -4,6 +4,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <visitsync/photos.h>
 #include <visitsync/transport/client.h>
 #include <visitsync/transport/deployment.h>
 
@@ -54,6 +55,7 @@ extern "C" vs_code vs_sync(vs_db* db, vs_progress_fn progress, void* progress_ct
         vs::read_enrollment_file((std::filesystem::path(dir) / vs::kEnrollmentFile).string());
     if (!e.ok()) return e.status();
     vs::SyncOptions so;
+    so.photos_dir = vs::photo_folder(dir);
     so.cancel = cancel != nullptr ? &cancel->flag : nullptr;
     if (progress != nullptr) {
       so.progress = [&](const vs::SyncProgress& p) {

@@ -119,9 +119,13 @@ asio::awaitable<Result<SyncReport>> session_of(ClientRun* run) {
     out = session.on_frame(in.value());
     s = out.status();
   }
-  Status closed =
-      co_await net::within(std::chrono::milliseconds(2000), net::tls_close(stream), "TLS close");
-  (void)closed;  // every message was framed and acknowledged already
+  if (s.ok()) {
+    Status closed =
+        co_await net::within(std::chrono::milliseconds(2000), net::tls_close(stream), "TLS close");
+    (void)closed;  // every message was framed and acknowledged already
+  }
+  // A session that failed is not closed politely: its link is likely gone (a reset, a cut), and
+  // waiting for the hub's close would only hold a device on a bad link for two more seconds.
   SyncReport report = session.report();
   const net::TcpBytes bytes = net::tcp_bytes(stream.next_layer());
   report.bytes_sent = bytes.sent;

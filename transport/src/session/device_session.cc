@@ -73,6 +73,12 @@ Result<std::vector<wire::Frame>> DeviceSession::start() {
   acked_ = acked.value();
   last_own_seq_ = st->last_own_seq;
   cursor_ = cursor.value();
+  if (!options_.photos_dir.empty()) {
+    Result<std::unique_ptr<PhotoStore>> photos = PhotoStore::open(options_.photos_dir);
+    if (!photos.ok()) return photos.status();
+    photo_store_ = std::move(photos.value());
+  }
+  uploader_ = std::make_unique<PhotoUploader>(engine_, photo_store_.get());
   wire::Hello h;
   h.device_id = engine_.device_id();
   h.schema_version = st->schema_version;
@@ -112,6 +118,8 @@ Result<std::vector<wire::Frame>> DeviceSession::on_frame(const wire::Frame& f) {
       return on_welcome(f);
     case State::kPushing:
       return on_ack(f);
+    case State::kPhotos:
+      return on_photo(f);
     case State::kPulling:
       return on_pull(f);
     default:
@@ -187,11 +195,30 @@ Result<std::vector<wire::Frame>> DeviceSession::next_push() {
     p.batch = wire::encode_batch(ops.value());
     out.push_back(wire::encode(p));
   }
-  if (in_flight_.empty()) {
-    state_ = State::kPulling;
-    return pull_request();
-  }
+  if (in_flight_.empty()) return after_push();
   return out;
+}
+
+Result<std::vector<wire::Frame>> DeviceSession::after_push() {
+  state_ = State::kPhotos;
+  if (Status s = uploader_->prepare(); !s.ok()) return s;
+  Result<std::vector<wire::Frame>> offer = uploader_->next();
+  if (!offer.ok() || !uploader_->done()) return offer;
+  state_ = State::kPulling;
+  return pull_request();
+}
+
+Result<std::vector<wire::Frame>> DeviceSession::on_photo(const wire::Frame& f) {
+  Result<std::vector<wire::Frame>> out = uploader_->on_frame(f);
+  if (!out.ok()) return out;
+  const PhotoUploadStats& up = uploader_->stats();
+  report_.photos_sent = up.photos;
+  report_.photo_bytes_sent = up.bytes;
+  report_.photo_bytes_resent = up.resent_bytes;
+  report_.photos_refused = up.refused;
+  if (!uploader_->done()) return out;
+  state_ = State::kPulling;
+  return pull_request();
 }
 
 Result<std::vector<wire::Frame>> DeviceSession::on_ack(const wire::Frame& f) {

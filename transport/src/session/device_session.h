@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <deque>
 #include <functional>
+#include <memory>
 #include <string>
 #include <utility>
 #include <vector>
@@ -15,6 +16,7 @@
 #include <visitsync/engine.h>
 #include <visitsync/transport/client.h>
 
+#include "session/photo_upload.h"
 #include "wire/frame.h"
 
 namespace vs::session {
@@ -51,8 +53,11 @@ class DeviceSession {
   const SyncReport& report() const { return report_; }
 
  private:
-  enum class State { kStart, kHello, kPushing, kPulling, kDone };
+  enum class State { kStart, kHello, kPushing, kPhotos, kPulling, kDone };
   Result<std::vector<wire::Frame>> next_push();
+  // After the push: the photo uploads, then the pull.
+  Result<std::vector<wire::Frame>> after_push();
+  Result<std::vector<wire::Frame>> on_photo(const wire::Frame& f);
   std::vector<wire::Frame> pull_request();
   Result<std::vector<wire::Frame>> on_welcome(const wire::Frame& f);
   Result<std::vector<wire::Frame>> on_ack(const wire::Frame& f);
@@ -75,6 +80,8 @@ class DeviceSession {
   std::uint64_t to_push_ = 0;       // ops this session sets out to push (after the welcome)
   std::deque<InFlight> in_flight_;  // the pushes not yet acknowledged
   std::string cursor_;
+  std::unique_ptr<PhotoStore> photo_store_;  // SyncOptions::photos_dir, when set
+  std::unique_ptr<PhotoUploader> uploader_;
 };
 
 }  // namespace vs::session

@@ -12,6 +12,11 @@ HubSession::HubSession(HubStore& store, std::string peer, std::string hub_id)
   stats_.device_id = peer_;
 }
 
+const HubSessionStats& HubSession::stats() const {
+  if (photos_) stats_.photos = photos_->stats();
+  return stats_;
+}
+
 std::vector<wire::Frame> HubSession::refuse(const Status& why) {
   finished_ = true;
   refusal_ = why;
@@ -42,6 +47,7 @@ Result<std::vector<wire::Frame>> HubSession::on_hello(const wire::Frame& f) {
     return hello.status();
   }
   device_ = h->device_id;
+  photos_.emplace(store_, device_);
   wire::Welcome w;
   w.hub_id = hub_id_;
   w.hub_clock = hello->hub_clock;
@@ -104,6 +110,10 @@ Result<std::vector<wire::Frame>> HubSession::on_frame(const wire::Frame& f) {
       b.more = r->more;
       return std::vector<wire::Frame>{wire::encode(b)};
     }
+    case wire::MsgType::kPhotoOffer:
+      return photos_->on_offer(f);
+    case wire::MsgType::kPhotoChunk:
+      return photos_->on_chunk(f);
     case wire::MsgType::kBye:
       finished_ = true;
       return std::vector<wire::Frame>{};

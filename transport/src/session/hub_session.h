@@ -4,11 +4,13 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include <visitsync/hub_store.h>
 
+#include "session/photo_receive.h"
 #include "wire/frame.h"
 
 namespace vs::session {
@@ -23,6 +25,7 @@ struct HubSessionStats {
   std::uint64_t ops_in = 0;
   std::uint64_t ops_out = 0;
   std::uint64_t rejected = 0;
+  PhotoReceiveStats photos;
 };
 
 class HubSession {
@@ -35,7 +38,7 @@ class HubSession {
   // for a refused device (a Refused frame is returned first), others from the store.
   Result<std::vector<wire::Frame>> on_frame(const wire::Frame& f);
   bool finished() const { return finished_; }
-  const HubSessionStats& stats() const { return stats_; }
+  const HubSessionStats& stats() const;
   // The device id once the hello was accepted.
   const std::string& device() const { return device_; }
   // Why the device was refused (OK if it was not).
@@ -51,7 +54,8 @@ class HubSession {
   std::string device_;
   bool finished_ = false;
   Status refusal_;
-  HubSessionStats stats_;
+  mutable HubSessionStats stats_;
+  std::optional<PhotoReceiver> photos_;  // once the hello is accepted
 };
 
 }  // namespace vs::session

@@ -20,6 +20,16 @@ std::string_view msg_type_name(MsgType t) {
       return "pull-batch";
     case MsgType::kBye:
       return "bye";
+    case MsgType::kPhotoOffer:
+      return "photo-offer";
+    case MsgType::kPhotoWant:
+      return "photo-want";
+    case MsgType::kPhotoChunk:
+      return "photo-chunk";
+    case MsgType::kPhotoAck:
+      return "photo-ack";
+    case MsgType::kPhotoRefused:
+      return "photo-refused";
   }
   return "unknown";
 }
@@ -50,7 +60,7 @@ Result<Frame> frame_from_body(std::string_view body) {
   if (body.empty()) return Status::corrupt("empty frame");
   const auto type = static_cast<std::uint8_t>(body[0]);
   if (type < static_cast<std::uint8_t>(MsgType::kHello) ||
-      type > static_cast<std::uint8_t>(MsgType::kBye)) {
+      type > static_cast<std::uint8_t>(MsgType::kPhotoRefused)) {
     return Status::corrupt("unknown message type " + std::to_string(type));
   }
   return Frame{static_cast<MsgType>(type), std::string(body.substr(1))};

@@ -26,6 +26,11 @@ enum class MsgType : std::uint8_t {
   kPullRequest = 6,
   kPullBatch = 7,
   kBye = 8,
+  kPhotoOffer = 9,
+  kPhotoWant = 10,
+  kPhotoChunk = 11,
+  kPhotoAck = 12,
+  kPhotoRefused = 13,
 };
 std::string_view msg_type_name(MsgType t);
 

@@ -110,6 +110,36 @@ void serialize(Archive& ar, PullBatch& m) {
 }
 template <class Archive>
 void serialize(Archive&, Bye&) {}
+template <class Archive>
+void serialize(Archive& ar, PhotoOffer& m) {
+  ar(Bounded{&m.id, kMaxIdBytes}, Bounded{&m.record, kMaxRecordKeyBytes}, m.size);
+  cereal::size_type n = m.chunk_sha.size();
+  ar(cereal::make_size_tag(n));
+  if (n > photo_chunk_count(kMaxPhotoBytes))
+    throw cereal::Exception("a manifest of " + std::to_string(n) + " chunks");
+  m.chunk_sha.resize(static_cast<std::size_t>(n));
+  for (std::string& sha : m.chunk_sha) {
+    ar(Bounded{&sha, 32});
+    if (sha.size() != 32)
+      throw cereal::Exception("a chunk SHA-256 of " + std::to_string(sha.size()) + " bytes");
+  }
+}
+template <class Archive>
+void serialize(Archive& ar, PhotoWant& m) {
+  ar(Bounded{&m.id, kMaxIdBytes}, m.offset);
+}
+template <class Archive>
+void serialize(Archive& ar, PhotoChunk& m) {
+  ar(Bounded{&m.id, kMaxIdBytes}, m.offset, Bounded{&m.data, kPhotoChunkBytes});
+}
+template <class Archive>
+void serialize(Archive& ar, PhotoAck& m) {
+  ar(Bounded{&m.id, kMaxIdBytes}, m.received);
+}
+template <class Archive>
+void serialize(Archive& ar, PhotoRefused& m) {
+  ar(Bounded{&m.id, kMaxIdBytes}, Bounded{&m.reason, kMaxReasonBytes});
+}
 
 namespace {
 
@@ -168,6 +198,11 @@ VS_WIRE_MESSAGE(PushAck)
 VS_WIRE_MESSAGE(PullRequest)
 VS_WIRE_MESSAGE(PullBatch)
 VS_WIRE_MESSAGE(Bye)
+VS_WIRE_MESSAGE(PhotoOffer)
+VS_WIRE_MESSAGE(PhotoWant)
+VS_WIRE_MESSAGE(PhotoChunk)
+VS_WIRE_MESSAGE(PhotoAck)
+VS_WIRE_MESSAGE(PhotoRefused)
 #undef VS_WIRE_MESSAGE
 
 namespace {

@@ -12,6 +12,7 @@
 #include <utility>
 #include <vector>
 
+#include <visitsync/photos.h>
 #include <visitsync/status.h>
 
 #include "wire/frame.h"
@@ -20,7 +21,8 @@ namespace vs::wire {
 
 // 2: the hello carries the device's stored count of acknowledged ops and the welcome the
 // reasons for refused ops after it (a lost acknowledgement loses no reason).
-inline constexpr std::uint32_t kProtocolVersion = 2;
+// 3: photos travel (PhotoOffer .. PhotoRefused), between the push and the pull.
+inline constexpr std::uint32_t kProtocolVersion = 3;
 inline constexpr std::size_t kMaxIdBytes = 64;
 inline constexpr std::size_t kMaxReasonBytes = 1024;
 inline constexpr std::size_t kMaxCursorBytes = std::size_t{64} * 1024;
@@ -30,6 +32,7 @@ inline constexpr const char* kRefillCursor = "p=0;s=-;o=1";
 inline constexpr std::size_t kMaxRejections = 100'000;
 // Ops in one push: with reasons cut to a few hundred bytes, its acknowledgement fits a frame.
 inline constexpr std::size_t kMaxPushOps = 10'000;
+inline constexpr std::size_t kMaxRecordKeyBytes = 1024;
 
 struct Hello {
   static constexpr MsgType kType = MsgType::kHello;
@@ -87,6 +90,43 @@ struct PullBatch {
 
 struct Bye {
   static constexpr MsgType kType = MsgType::kBye;
+};
+
+// Photos (schema/PROTOCOL.md, "Photos"). The device offers a file one of its ops on `record`
+// names, with the SHA-256 of each of its chunks; the hub answers with the offset to send from
+// (the file's size: it has it all), acknowledges each stored chunk with the bytes it holds,
+// asks again from an offset when a chunk fails its check, and refuses a file it will not take.
+struct PhotoOffer {
+  static constexpr MsgType kType = MsgType::kPhotoOffer;
+  std::string id;
+  std::string record;
+  std::uint64_t size = 0;
+  std::vector<std::string> chunk_sha;  // raw, 32 bytes each; photo_chunk_count(size) of them
+};
+
+struct PhotoWant {
+  static constexpr MsgType kType = MsgType::kPhotoWant;
+  std::string id;
+  std::uint64_t offset = 0;
+};
+
+struct PhotoChunk {
+  static constexpr MsgType kType = MsgType::kPhotoChunk;
+  std::string id;
+  std::uint64_t offset = 0;
+  std::string data;  // at most kPhotoChunkBytes
+};
+
+struct PhotoAck {
+  static constexpr MsgType kType = MsgType::kPhotoAck;
+  std::string id;
+  std::uint64_t received = 0;
+};
+
+struct PhotoRefused {
+  static constexpr MsgType kType = MsgType::kPhotoRefused;
+  std::string id;
+  std::string reason;
 };
 
 // The reason of a refusal (code kUnavailable) from a hub too loaded to take a session's next

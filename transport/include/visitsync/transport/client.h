@@ -72,6 +72,9 @@ struct SyncOptions {
   // kCancelled. What the hub acknowledged and what was pulled before stay; nothing is lost, and
   // the next sync resumes. Borrowed: must outlive the call.
   const std::atomic<bool>* cancel = nullptr;
+  // The device's photo folder (`<data folder>/attachments`): after the push, the photos its
+  // accepted ops name go to the hub (schema/PROTOCOL.md, "Photos"). Empty: no photos travel.
+  std::string photos_dir;
 };
 
 struct SyncReport {
@@ -87,6 +90,10 @@ struct SyncReport {
   // The records the pulled ops changed (new ops merged), sorted, for change observers; each
   // change was committed before the sync returned.
   std::vector<std::string> changed;
+  std::uint64_t photos_sent = 0;         // photos the hub took whole in this session
+  std::uint64_t photo_bytes_sent = 0;    // chunk bytes sent, resent ones included
+  std::uint64_t photo_bytes_resent = 0;  // chunk bytes sent again (a chunk the hub asked again)
+  std::vector<std::pair<std::string, std::string>> photos_refused;  // id, reason
 };
 
 // One sync of the device's engine with its hub: connect, TLS 1.3 with both certificates

@@ -1,0 +1,95 @@
+// Photos: content-addressed files beside the store, on a device and on the hub alike
+// (`<data folder>/attachments/<id>`, the id the SHA-256 of the whole file in lowercase hex).
+// A photo answer names ids; the bytes travel in chunks of kPhotoChunkBytes
+// (schema/PROTOCOL.md, "Photos"), each checked against the SHA-256 its sender announced, and a
+// file counts only once its whole hash is its id.
+//
+// A file arriving in chunks grows in `attachments/partial/<id>`, synced chunk by chunk, and is
+// renamed into place when whole: a crash leaves either the whole file or a partial whose
+// verified prefix the next transfer resumes from. Files live outside the SQLite file: a photo
+// written into the store's WAL would be written twice, and a store that holds megabytes of
+// photos makes every integrity check and copy of the store slower (README.md, "Photos").
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <set>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include <visitsync/status.h>
+
+namespace vs {
+
+inline constexpr std::size_t kPhotoChunkBytes = 64 * 1024;
+inline constexpr std::uint64_t kMaxPhotoBytes = std::uint64_t{32} << 20;
+
+// The photo folder of a data folder (a device's or the hub's): `<data_dir>/attachments`.
+std::string photo_folder(const std::string& data_dir);
+
+// A photo id: 64 lowercase hex digits.
+bool is_photo_id(std::string_view s);
+// The SHA-256 of `bytes` in lowercase hex (a photo's id, for a whole file).
+std::string sha256_hex(std::string_view bytes);
+// The raw 32-byte SHA-256 of `bytes` (a chunk's, as a manifest lists it).
+std::string sha256_raw(std::string_view bytes);
+// The media type the first bytes of a file show: "image/jpeg", "image/png", "image/heic", or ""
+// for anything else (at least the first 12 bytes are needed).
+std::string_view photo_media_type(std::string_view head);
+
+// The chunks of a file: their count, and each chunk's raw SHA-256.
+struct PhotoManifest {
+  std::uint64_t size = 0;
+  std::vector<std::string> chunk_sha;  // raw, 32 bytes each
+};
+std::size_t photo_chunk_count(std::uint64_t size);
+PhotoManifest manifest_of(std::string_view bytes);
+
+class PhotoStore {
+ public:
+  // The store in `folder` (made if missing, with its partial/ folder).
+  static Result<std::unique_ptr<PhotoStore>> open(const std::string& folder);
+  PhotoStore(const PhotoStore&) = delete;
+  PhotoStore& operator=(const PhotoStore&) = delete;
+
+  const std::string& folder() const { return folder_; }
+  std::string path(std::string_view id) const;
+  // The whole file is here.
+  bool has(std::string_view id) const;
+  // Its size; kNotFound when it is not here whole.
+  Result<std::uint64_t> size(std::string_view id) const;
+  // Bytes `offset`.. of a whole file, at most `n`.
+  Result<std::string> read(std::string_view id, std::uint64_t offset, std::size_t n) const;
+  Result<std::string> read_all(std::string_view id) const;
+
+  // Stores whole `bytes` as their id (kept if already here); returns the id.
+  Result<std::string> put(std::string_view bytes);
+
+  // How much of `id` has arrived: its size when whole; otherwise the partial's prefix of whole
+  // chunks that match `manifest` (a partial that does not is cut back to where it stops
+  // matching, so a transfer always resumes from verified bytes).
+  Result<std::uint64_t> received(std::string_view id, const PhotoManifest& manifest);
+  // Appends a chunk that starts at `offset`, which must be what received() says. kInvalidInput
+  // when the chunk is not the manifest's (its SHA-256, or its length) and nothing is kept; the
+  // chunk is synced before this returns. The last chunk completes the file: its whole hash must
+  // be its id (kRejected, and the partial is dropped, otherwise: the manifest itself lied), and
+  // it moves into place. Returns the bytes received after it.
+  Result<std::uint64_t> append(std::string_view id, const PhotoManifest& manifest,
+                               std::uint64_t offset, std::string_view chunk);
+
+  // Removes the whole files not in `named` that were last changed more than `grace_s` seconds
+  // ago, and partials older than that; returns how many files it removed.
+  Result<std::size_t> collect_garbage(const std::set<std::string>& named, std::int64_t grace_s);
+
+ private:
+  explicit PhotoStore(std::string folder) : folder_(std::move(folder)) {}
+  std::string partial_path(std::string_view id) const;
+  // Checks a partial holding every chunk against its id and moves it into place (or drops it).
+  Result<std::uint64_t> finish(std::string_view id);
+  std::string folder_;
+};
+
+}  // namespace vs
