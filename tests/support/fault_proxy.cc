@@ -140,7 +140,8 @@ bool FaultProxy::forward(int client, int target, std::size_t budget, std::size_t
   const int fd[2] = {client, target};
   std::deque<Chunk> in_flight[2];  // [i]: read from fd[i], due at fd[1 - i]
   bool open[2] = {true, true};     // fd[i] has not ended
-  std::size_t passed = 0;
+  std::size_t got[2] = {0, 0};     // bytes read from fd[i]
+  std::size_t passed = 0;          // both together
   char buf[16384];
   const Clock::time_point opened = Clock::now();
   const Clock::time_point deadline = opened + std::chrono::seconds(60);
@@ -157,24 +158,24 @@ bool FaultProxy::forward(int client, int target, std::size_t budget, std::size_t
       if (!q.empty()) wake = std::min(wake, q.front().due);
     }
     if (passed >= budget) return true;
-    // Under a rate, at most what the time since the connection opened allows, in slices of a
-    // hundredth of a second's worth.
-    std::size_t allowed = SIZE_MAX;
+    // Under a rate, each direction takes at most what the time since the connection opened
+    // allows, in slices of a hundredth of a second's worth.
+    std::size_t allowed[2] = {SIZE_MAX, SIZE_MAX};
     if (const std::size_t rate = rate_; rate > 0) {
       const auto elapsed_us =
           std::chrono::duration_cast<std::chrono::microseconds>(now - opened).count();
-      allowed = std::min(static_cast<std::size_t>(static_cast<double>(rate) *
-                                                  static_cast<double>(elapsed_us) / 1e6),
-                         passed + std::max<std::size_t>(rate / 100, 1));
+      const auto by_now = static_cast<std::size_t>(static_cast<double>(rate) *
+                                                   static_cast<double>(elapsed_us) / 1e6);
+      for (int i = 0; i < 2; ++i)
+        allowed[i] = std::min(by_now, got[i] + std::max<std::size_t>(rate / 100, 1));
     }
-    const bool may_read = passed < allowed;
     pollfd fds[2];
-    for (int i = 0; i < 2; ++i) fds[i] = {open[i] && may_read ? fd[i] : -1, POLLIN, 0};
+    for (int i = 0; i < 2; ++i) fds[i] = {open[i] && got[i] < allowed[i] ? fd[i] : -1, POLLIN, 0};
     const auto wait = std::chrono::duration_cast<std::chrono::milliseconds>(wake - now).count();
     if (poll(fds, 2, static_cast<int>(std::clamp<std::int64_t>(wait, 0, 10))) <= 0) continue;
-    for (int i = 0; i < 2 && passed < std::min(budget, allowed); ++i) {
+    for (int i = 0; i < 2 && passed < budget; ++i) {
       if ((fds[i].revents & (POLLIN | POLLHUP | POLLERR)) == 0) continue;
-      const std::size_t most = std::min({sizeof buf, budget - passed, allowed - passed});
+      const std::size_t most = std::min({sizeof buf, budget - passed, allowed[i] - got[i]});
       const ssize_t n = read(fd[i], buf, most);
       if (n <= 0) {
         open[i] = false;
@@ -186,6 +187,8 @@ bool FaultProxy::forward(int client, int target, std::size_t budget, std::size_t
         ++flips_;
       }
       passed += size;
+      got[i] += size;
+      bytes_[i] += size;
       const std::chrono::milliseconds delay(delay_ms_[i].load());
       if (delay.count() == 0 && in_flight[i].empty()) {
         if (!send_all(fd[1 - i], buf, size)) return false;

@@ -38,8 +38,7 @@ class FaultProxy {
   // The link goes down for an instant every `period` from now on (0: never): a connection open
   // at that instant is cut.
   void cut_every(std::chrono::milliseconds period);
-  // At most this many bytes a second enter each connection (both directions together; 0: no
-  // limit).
+  // At most this many bytes a second enter each connection in each direction (0: no limit).
   void set_rate(std::size_t bytes_per_second) { rate_ = bytes_per_second; }
   // Each byte reaches the target `to_target` after it left the client, and the client
   // `to_client` after it left the target (a round trip is their sum).
@@ -49,6 +48,10 @@ class FaultProxy {
   std::uint64_t connections() const { return connections_; }
   std::uint64_t cuts() const { return cuts_; }
   std::uint64_t flips() const { return flips_; }
+  // Bytes that entered the link toward the target (up) and toward the client (down), over
+  // every connection.
+  std::uint64_t bytes_up() const { return bytes_[0]; }
+  std::uint64_t bytes_down() const { return bytes_[1]; }
 
  private:
   struct Worker;
@@ -74,6 +77,7 @@ class FaultProxy {
   std::atomic<std::uint64_t> connections_{0};
   std::atomic<std::uint64_t> cuts_{0};
   std::atomic<std::uint64_t> flips_{0};
+  std::atomic<std::uint64_t> bytes_[2] = {0, 0};
   std::vector<Worker> workers_;  // touched by the accepting thread only, and the destructor
   std::thread thread_;
 };

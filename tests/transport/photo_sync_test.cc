@@ -111,10 +111,11 @@ TEST_CASE("photo uploads cut at 50 random byte offsets complete with identical b
   // Until 50 sessions were cut (a session that ends below its cut point is not cut).
   for (int attempt = 0; proxy.cuts() < 50 && attempt < 200; ++attempt) {
     if (pending.empty() || hub.store->photos().has(pending)) {
-      std::string others;
-      for (const auto& [id, b] : photos) others += (others.empty() ? "" : ",") + id;
+      // Each photo on a visit of its own (an item holds at most 10).
+      Result<std::string> visit = a.d.in->start_visit(test::kSharedSchool, "school-conditions");
+      REQUIRE(visit.ok());
       const std::string bytes = fake_jpeg(300'000 + rng() % 400'000, rng());
-      pending = attach(a, bytes, a.visit, others);
+      pending = attach(a, bytes, visit.value());
       photos[pending] = bytes;
     }
     // Anywhere in the session: the handshake, the push, an offer, any chunk.

@@ -2,6 +2,7 @@
 // the last line on stdout, one JSON object of its figures.
 #pragma once
 
+#include <cstdint>
 #include <cstdio>
 #include <string>
 #include <utility>
@@ -23,6 +24,14 @@ struct BenchArgs {
   int concurrency = 256;  // of those, in flight at once
   int rows = 1'000'000;   // schools (and assignments) of the import bench
   int idle_s = 20;        // how long the capi bench watches an idle replicator
+  // The photos bench: photos and their size, the link (kbit/s each way, round trip), a cut
+  // every ~cut_kb, and the seed of the photo bytes and the cut points.
+  int photos = 20;
+  int photo_kb = 300;
+  int kbit = 2000;
+  int rtt_ms = 300;
+  int cut_kb = 1000;
+  std::uint64_t seed = 1;
 };
 
 int run_engine_bench(const BenchArgs& args);
@@ -30,6 +39,7 @@ int run_sync_bench(const BenchArgs& args);
 int run_sessions_bench(const BenchArgs& args);
 int run_import_bench(const BenchArgs& args);
 int run_capi_bench(const BenchArgs& args);
+int run_photos_bench(const BenchArgs& args);
 // visitsync-bench workload ...: writes a generated workload file.
 int run_workload_command(int argc, char** argv);
 

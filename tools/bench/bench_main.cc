@@ -1,5 +1,5 @@
-// visitsync-bench engine|sync|sessions|import|capi|workload [options]: the project's benchmarks
-// (README.md "Benchmarks", tools/COMMANDS.md) and their workload generator
+// visitsync-bench engine|sync|sessions|import|capi|photos|workload [options]: the project's
+// benchmarks (README.md "Benchmarks", tools/COMMANDS.md) and their workload generator
 // (tools/bench/WORKLOAD.md). Last line of a bench's output: one JSON object.
 #include <algorithm>
 #include <cerrno>
@@ -10,6 +10,8 @@
 #include <optional>
 #include <string>
 #include <unistd.h>
+
+#include <visitsync/photos.h>
 
 #include "args.h"
 #include "bench.h"
@@ -55,6 +57,8 @@ constexpr const char* kUsage =
     "                       [--concurrency N] [--edits FILE]\n"
     "       visitsync-bench import [--work DIR] [--rows N]\n"
     "       visitsync-bench capi [--work DIR] [--writes N] [--idle-seconds N]\n"
+    "       visitsync-bench photos [--work DIR] [--visits N] [--photos N] [--photo-kb K]\n"
+    "                       [--kbit R] [--rtt-ms T] [--cut-kb C] [--seed S]\n"
     "       visitsync-bench workload [--visits N] [--items N] [--seed S] [--edits]\n"
     "                       [--edit-frac F] [--conflict-frac F] --out FILE\n"
     "  engine    local writes, apply_remote and raw SQLite inserts\n"
@@ -65,6 +69,10 @@ constexpr const char* kUsage =
     "            imported into a fresh hub store: time and peak RSS of each import\n"
     "  capi      single answer writes through the C API (libvisitsync.so) against the C++\n"
     "            call, in turn; then an idle replicator's CPU and wake-ups\n"
+    "  photos    --visits (5) of the workload and --photos (20) of --photo-kb (300) through a\n"
+    "            link of --kbit (2000) each way, --rtt-ms (300), cut every ~--cut-kb (1000)\n"
+    "            until every photo is on the hub (the 2G case: --kbit 64 --rtt-ms 600\n"
+    "            --cut-kb 100)\n"
     "  workload  writes the generated workload's visits file (with --edits: its edits file)\n"
     "            to FILE ('-': standard output); WORKLOAD.md describes the format\n"
     "The benches run on the generated workload of --visits (2000) x --items (150), seed 42,\n"
@@ -118,6 +126,7 @@ std::optional<std::string> parse_bench_args(int argc, char** argv, BenchArgs& ar
   bool concurrency = false;
   bool rows = false;
   bool idle = false;
+  bool photo_options = false;
   for (int i = 2; i < argc; ++i) {
     const std::string a = argv[i];
     const char* v = value_of(argc, argv, i);
@@ -145,6 +154,21 @@ std::optional<std::string> parse_bench_args(int argc, char** argv, BenchArgs& ar
       idle = true;
       if (!parse_int(v, args.idle_s) || args.idle_s > 3600)
         return bad_value(a, v, "a whole number from 1 to 3600");
+    } else if (a == "--photos" || a == "--photo-kb" || a == "--kbit" || a == "--rtt-ms" ||
+               a == "--cut-kb") {
+      photo_options = true;
+      int& target = a == "--photos"     ? args.photos
+                    : a == "--photo-kb" ? args.photo_kb
+                    : a == "--kbit"     ? args.kbit
+                    : a == "--rtt-ms"   ? args.rtt_ms
+                                        : args.cut_kb;
+      if (!parse_int(v, target) || target > 1'000'000)
+        return bad_value(a, v, "a whole number from 1 to 1000000");
+      if (a == "--photo-kb" && target > static_cast<int>(kMaxPhotoBytes / 1000))
+        return bad_value(a, v, "at most 33554 (32 MiB, the photo size limit)");
+    } else if (a == "--seed") {
+      photo_options = true;
+      if (!parse_seed(v, args.seed)) return bad_value(a, v, "a whole number");
     } else if (a == "--rows") {
       rows = true;
       if (!parse_int(v, args.rows)) return bad_value(a, v, whole);
@@ -161,6 +185,12 @@ std::optional<std::string> parse_bench_args(int argc, char** argv, BenchArgs& ar
     return std::string("--concurrency is an option of the sessions bench");
   if (rows && which != "import") return std::string("--rows is an option of the import bench");
   if (idle && which != "capi") return std::string("--idle-seconds is an option of the capi bench");
+  if (photo_options && which != "photos")
+    return std::string(
+        "--photos, --photo-kb, --kbit, --rtt-ms, --cut-kb and --seed are options "
+        "of the photos bench");
+  if (which == "photos" && !args.workload.empty())
+    return std::string("--workload is not an option of the photos bench");
   if (which == "sync" && !args.workload.empty() && args.edits.empty())
     return std::string("sync --workload FILE needs --edits FILE, the edits made for that workload");
   return std::nullopt;
@@ -229,10 +259,11 @@ int main(int argc, char** argv) {
   const std::string which = argv[1];
   if (which == "workload") return run_workload_command(argc, argv);
   if (which != "engine" && which != "sync" && which != "sessions" && which != "import" &&
-      which != "capi")
+      which != "capi" && which != "photos")
     return usage_error("unknown command '" + which + "'");
   BenchArgs args;
   args.tools_dir = VS_TOOLS_DIR;
+  if (which == "photos") args.visits = 5;  // a day's visits
   args.work_dir =
       (std::filesystem::temp_directory_path() / ("visitsync-bench-" + std::to_string(getuid())))
           .string();
@@ -248,5 +279,6 @@ int main(int argc, char** argv) {
   if (which == "sync") return run_sync_bench(args);
   if (which == "import") return run_import_bench(args);
   if (which == "capi") return run_capi_bench(args);
+  if (which == "photos") return run_photos_bench(args);
   return run_sessions_bench(args);
 }

@@ -65,34 +65,40 @@ Assignments one_inspector_everywhere(const Workload& w) {
   return a;
 }
 
-std::vector<Write> visit_writes(const Workload& w, const WorkloadVisit& v,
-                                const std::string& suffix, const std::string& inspector) {
-  const std::string key = "visit/" + v.school_id + "/" + v.id + suffix;
+std::vector<Write> visit_start_writes(const std::string& key, const std::string& school_id,
+                                      const std::string& template_id, std::int64_t started_ms,
+                                      const std::string& inspector) {
   constexpr std::uint32_t kRoundOne = 1;
-  std::vector<Write> out = {
-      {key, "school", Policy::kLww, Value::text(v.school_id), kRoundOne},
-      {key, "template", Policy::kLww, Value::text(w.template_id), kRoundOne},
+  return {
+      {key, "school", Policy::kLww, Value::text(school_id), kRoundOne},
+      {key, "template", Policy::kLww, Value::text(template_id), kRoundOne},
       {key, "template_version", Policy::kLww, Value::integer(1), kRoundOne},
       {key, "started_by", Policy::kLww, Value::text(inspector), kRoundOne},
       {key, "started_at", Policy::kLww,
-       Value::text(format_hlc(make_hlc(static_cast<std::uint64_t>(v.started_ms), 0)).substr(0, 19) +
+       Value::text(format_hlc(make_hlc(static_cast<std::uint64_t>(started_ms), 0)).substr(0, 19) +
                    "Z"),
        kRoundOne},
       {key, "inspectors", Policy::kUnion, Value::set({inspector}), kRoundOne},
       {key, "status", Policy::kMax, Value::integer(4), kRoundOne},
   };
+}
+
+std::vector<Write> visit_writes(const Workload& w, const WorkloadVisit& v,
+                                const std::string& suffix, const std::string& inspector) {
+  const std::string key = "visit/" + v.school_id + "/" + v.id + suffix;
+  std::vector<Write> out =
+      visit_start_writes(key, v.school_id, w.template_id, v.started_ms, inspector);
   for (std::size_t i = 0; i < w.items.size(); ++i) {
     Value value = v.answers[i];
     if (w.items[i].policy == Policy::kCounter && value.is_null()) value = Value::integer(0);
-    out.push_back(
-        Write{key, "a." + w.items[i].key, w.items[i].policy, std::move(value), kRoundOne});
+    out.push_back(Write{key, "a." + w.items[i].key, w.items[i].policy, std::move(value), 1});
   }
   return out;
 }
 
-Result<std::unique_ptr<BenchDeployment>> BenchDeployment::create(const std::string& dir,
-                                                                 const Workload& w,
-                                                                 const Assignments& assigned) {
+Result<std::unique_ptr<BenchDeployment>> BenchDeployment::create(
+    const std::string& dir, const Workload& w, const Assignments& assigned,
+    const std::vector<std::string>& more_templates) {
   auto d = std::unique_ptr<BenchDeployment>(new BenchDeployment());
   d->dir_ = dir;
   const std::string hub = dir + "/hub";
@@ -130,6 +136,10 @@ Result<std::unique_ptr<BenchDeployment>> BenchDeployment::create(const std::stri
     }
     Result<Template> t = in.value()->publish_template(template_json(w));
     if (!t.ok()) return t.status().annotate("bench template");
+    for (const std::string& more : more_templates) {
+      Result<Template> m = in.value()->publish_template(more);
+      if (!m.ok()) return m.status().annotate("bench template");
+    }
     d->port_ = free_port();
     if (Status s = in.value()->engine().set_setting("hub_address",
                                                     "127.0.0.1:" + std::to_string(d->port_));

@@ -29,11 +29,12 @@ Assignments one_inspector_everywhere(const Workload& w);
 
 class BenchDeployment {
  public:
-  // Makes the hub folder in `dir` (dir/hub, its CA in dir/hub-ca) with the template, the
-  // workload's schools and every school `assignments` names, and inspectors assigned as
-  // `assignments` says.
-  static Result<std::unique_ptr<BenchDeployment>> create(const std::string& dir, const Workload& w,
-                                                         const Assignments& assignments);
+  // Makes the hub folder in `dir` (dir/hub, its CA in dir/hub-ca) with the template (and
+  // `more_templates`, JSON), the workload's schools and every school `assignments` names, and
+  // inspectors assigned as `assignments` says.
+  static Result<std::unique_ptr<BenchDeployment>> create(
+      const std::string& dir, const Workload& w, const Assignments& assignments,
+      const std::vector<std::string>& more_templates = {});
   ~BenchDeployment();
   BenchDeployment(const BenchDeployment&) = delete;
   BenchDeployment& operator=(const BenchDeployment&) = delete;
@@ -72,6 +73,12 @@ class BenchDeployment {
   std::unique_ptr<HubStore> store_;
   int hub_pid_ = -1;
 };
+
+// The writes that start a visit (its start fields, status "in progress") as
+// Inspection::start_visit makes them.
+std::vector<Write> visit_start_writes(const std::string& key, const std::string& school_id,
+                                      const std::string& template_id, std::int64_t started_ms,
+                                      const std::string& inspector = kBenchInspector);
 
 // The writes that record one workload visit on a device, as Inspection::start_visit and
 // set_answer would make them. `suffix` makes the visit id unique when one visit is reused.

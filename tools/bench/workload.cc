@@ -7,6 +7,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include <visitsync/photos.h>  // sha256_hex
+
 #include "args.h"
 #include "bench.h"
 #include "workload_json.h"

@@ -4,8 +4,6 @@
 #include <array>
 #include <cstdio>
 
-#include <openssl/evp.h>
-
 #include <visitsync/types.h>
 
 #include "workload_gen_model.h"
@@ -338,18 +336,5 @@ Status check_spec(const WorkloadSpec& spec, const EditSpec& edits) {
 }
 
 std::string generate_visits_file(const WorkloadSpec& spec) { return gen::generate(spec).file; }
-
-std::string sha256_hex(std::string_view bytes) {
-  unsigned char md[EVP_MAX_MD_SIZE];
-  unsigned int len = 0;
-  EVP_Digest(bytes.data(), bytes.size(), md, &len, EVP_sha256(), nullptr);
-  std::string hex;
-  char buf[3];
-  for (unsigned int i = 0; i < len; ++i) {
-    std::snprintf(buf, sizeof buf, "%02x", md[i]);
-    hex += buf;
-  }
-  return hex;
-}
 
 }  // namespace vs::bench

@@ -34,7 +34,4 @@ std::string generate_visits_file(const WorkloadSpec& spec);
 // the header names their file by its SHA-256.
 std::string generate_edits_file(const WorkloadSpec& spec, const EditSpec& edits);
 
-// Lowercase hex SHA-256 of `bytes`.
-std::string sha256_hex(std::string_view bytes);
-
 }  // namespace vs::bench

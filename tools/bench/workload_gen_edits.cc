@@ -8,6 +8,8 @@
 #include <optional>
 #include <set>
 
+#include <visitsync/photos.h>  // sha256_hex
+
 #include "workload_gen.h"
 #include "workload_gen_model.h"
 

@@ -176,7 +176,7 @@ Result<std::vector<wire::Frame>> DeviceSession::on_welcome(const wire::Frame& f)
   }
   to_push_ = last_own_seq_ > acked_ ? last_own_seq_ - acked_ : 0;
   state_ = State::kPushing;
-  if (options_.progress) options_.progress(SyncProgress{0, to_push_, 0});
+  if (options_.progress) options_.progress(progress_now());
   return next_push();
 }
 
@@ -199,6 +199,13 @@ Result<std::vector<wire::Frame>> DeviceSession::next_push() {
   return out;
 }
 
+SyncProgress DeviceSession::progress_now() const {
+  SyncProgress p{report_.pushed, to_push_, report_.pulled};
+  p.photos_sent = report_.photos_sent;
+  p.photo_bytes_sent = report_.photo_bytes_sent;
+  return p;
+}
+
 Result<std::vector<wire::Frame>> DeviceSession::after_push() {
   state_ = State::kPhotos;
   if (Status s = uploader_->prepare(); !s.ok()) return s;
@@ -216,6 +223,7 @@ Result<std::vector<wire::Frame>> DeviceSession::on_photo(const wire::Frame& f) {
   report_.photo_bytes_sent = up.bytes;
   report_.photo_bytes_resent = up.resent_bytes;
   report_.photos_refused = up.refused;
+  if (options_.progress) options_.progress(progress_now());
   if (!uploader_->done()) return out;
   state_ = State::kPulling;
   return pull_request();
@@ -237,7 +245,7 @@ Result<std::vector<wire::Frame>> DeviceSession::on_ack(const wire::Frame& f) {
   report_.pushed += ack->acked_seq - acked_;
   for (auto& r : ack->rejected) report_.rejected.push_back(std::move(r));
   acked_ = ack->acked_seq;
-  if (options_.progress) options_.progress(SyncProgress{report_.pushed, to_push_, report_.pulled});
+  if (options_.progress) options_.progress(progress_now());
   return next_push();
 }
 
@@ -299,7 +307,7 @@ Result<std::vector<wire::Frame>> DeviceSession::on_pull(const wire::Frame& f) {
   report_.pulled += ops->size();
   report_.applied += r->applied;
   cursor_ = b->next_cursor;
-  if (options_.progress) options_.progress(SyncProgress{report_.pushed, to_push_, report_.pulled});
+  if (options_.progress) options_.progress(progress_now());
   if (b->more) return pull_request();
   if (refill_) {
     if (Status st = engine_.set_setting(kRefillSetting, ""); !st.ok()) return st;

@@ -58,6 +58,7 @@ class DeviceSession {
   // After the push: the photo uploads, then the pull.
   Result<std::vector<wire::Frame>> after_push();
   Result<std::vector<wire::Frame>> on_photo(const wire::Frame& f);
+  SyncProgress progress_now() const;
   std::vector<wire::Frame> pull_request();
   Result<std::vector<wire::Frame>> on_welcome(const wire::Frame& f);
   Result<std::vector<wire::Frame>> on_ack(const wire::Frame& f);

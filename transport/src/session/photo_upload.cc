@@ -1,5 +1,7 @@
 #include "session/photo_upload.h"
 
+#include <algorithm>
+#include <charconv>
 #include <set>
 
 #include <visitsync/transport/client.h>
@@ -15,6 +17,12 @@ constexpr std::size_t kOpsPerRead = 10'000;
 
 Status PhotoUploader::prepare() {
   if (photos_ == nullptr) return Status();
+  Result<std::string> window = engine_.setting(kPhotoWindowSetting);
+  if (!window.ok()) return window.status();
+  std::uint64_t chunks = 0;
+  const auto [end, ec] = std::from_chars(window->data(), window->data() + window->size(), chunks);
+  if (ec == std::errc() && end == window->data() + window->size())
+    start_chunks_ = std::clamp<std::uint64_t>(chunks, kMinWindowChunks, kMaxWindowChunks);
   Result<std::vector<std::pair<std::uint64_t, std::string>>> refused = refused_ops(engine_);
   if (!refused.ok()) return refused.status();
   std::set<std::uint64_t> refused_seqs;
@@ -45,6 +53,7 @@ Status PhotoUploader::prepare() {
 
 Result<std::vector<wire::Frame>> PhotoUploader::next() {
   current_.reset();
+  sent_at_.clear();
   if (queue_.empty()) return std::vector<wire::Frame>{};
   auto [id, record] = std::move(queue_.front());
   queue_.pop_front();
@@ -60,15 +69,41 @@ Result<std::vector<wire::Frame>> PhotoUploader::next() {
   return std::vector<wire::Frame>{wire::encode(offer)};
 }
 
+void PhotoUploader::measure(std::uint64_t received) {
+  const auto sent = sent_at_.find(received);
+  if (sent != sent_at_.end()) {
+    const Clock::duration took = Clock::now() - sent->second;
+    if (!quickest_ || took < *quickest_) quickest_ = took;
+  }
+  sent_at_.erase(sent_at_.begin(), sent_at_.upper_bound(received));
+}
+
+std::uint64_t PhotoUploader::window_bytes() const {
+  std::uint64_t chunks = start_chunks_;
+  if (quickest_ && first_send_ && acked_bytes_ > 0) {
+    const double elapsed = std::chrono::duration<double>(Clock::now() - *first_send_).count();
+    const double rate = static_cast<double>(acked_bytes_) / std::max(elapsed, 1e-3);
+    const double in_link = rate * std::chrono::duration<double>(*quickest_).count();
+    // Twice what the link was seen to hold: the rate measured is what the window let through,
+    // so the window must outgrow it for the rate to rise to what the link can carry.
+    chunks = static_cast<std::uint64_t>(2 * in_link / kPhotoChunkBytes) + 1;
+  }
+  return std::clamp<std::uint64_t>(chunks, kMinWindowChunks, kMaxWindowChunks) * kPhotoChunkBytes;
+}
+
 Result<std::vector<wire::Frame>> PhotoUploader::fill_window() {
   Current& c = *current_;
   std::vector<wire::Frame> out;
-  while (c.sent < c.bytes.size() && c.sent - c.acked < kPhotoWindow * kPhotoChunkBytes) {
+  const std::uint64_t window = window_bytes();
+  while (c.sent < c.bytes.size() && c.sent - c.acked < window) {
     wire::PhotoChunk chunk;
     chunk.id = c.id;
     chunk.offset = c.sent;
     chunk.data = c.bytes.substr(c.sent, kPhotoChunkBytes);
     c.sent += chunk.data.size();
+    const Clock::time_point now = Clock::now();
+    if (!first_send_) first_send_ = now;
+    sent_at_[c.sent] = now;
     stats_.bytes += chunk.data.size();
     if (c.sent <= c.high) stats_.resent_bytes += chunk.data.size();
     c.high = std::max(c.high, c.sent);
@@ -79,7 +114,12 @@ Result<std::vector<wire::Frame>> PhotoUploader::fill_window() {
 
 Result<std::vector<wire::Frame>> PhotoUploader::finish_current(const char* prefix,
                                                                const std::string& value) {
-  if (Status s = engine_.set_setting(prefix + current_->id, value); !s.ok()) return s;
+  Status s = engine_.transaction([&]() -> Status {
+    if (Status st = engine_.set_setting(prefix + current_->id, value); !st.ok()) return st;
+    return engine_.set_setting(kPhotoWindowSetting,
+                               std::to_string(window_bytes() / kPhotoChunkBytes));
+  });
+  if (!s.ok()) return s;
   return next();
 }
 
@@ -107,6 +147,7 @@ Result<std::vector<wire::Frame>> PhotoUploader::on_frame(const wire::Frame& f) {
       // From there (again, when a chunk failed its check): what was in flight is dropped.
       c.acked = want->offset;
       c.sent = want->offset;
+      sent_at_.clear();
       return fill_window();
     }
     case wire::MsgType::kPhotoAck: {
@@ -117,7 +158,9 @@ Result<std::vector<wire::Frame>> PhotoUploader::on_frame(const wire::Frame& f) {
         return Status::corrupt("the hub acknowledged photo " + c.id + " up to " +
                                std::to_string(ack->received) + " of " + std::to_string(c.sent) +
                                " sent");
+      acked_bytes_ += ack->received - c.acked;
       c.acked = ack->received;
+      measure(c.acked);
       if (c.acked == c.bytes.size()) {
         ++stats_.photos;
         return finish_current(kPhotoUpPrefix, "1");

@@ -58,6 +58,8 @@ struct SyncProgress {
   std::uint64_t pulled = 0;      // ops received so far
   std::uint64_t bytes_sent = 0;  // on the connection so far (TLS records and TCP payload)
   std::uint64_t bytes_received = 0;
+  std::uint64_t photos_sent = 0;       // photos the hub took whole so far
+  std::uint64_t photo_bytes_sent = 0;  // photo chunk bytes sent so far (resent ones included)
 };
 
 struct SyncOptions {
@@ -66,7 +68,8 @@ struct SyncOptions {
   std::chrono::milliseconds connect_timeout{10'000};
   std::chrono::milliseconds handshake_timeout{10'000};
   std::chrono::milliseconds io_timeout{30'000};  // no progress for this long ends the session
-  // Called on the syncing thread once the hub has welcomed the device, then after each batch.
+  // Called on the syncing thread once the hub has welcomed the device, then after each batch
+  // and each photo chunk the hub acknowledged.
   std::function<void(const SyncProgress&)> progress;
   // When set (from any thread) while the sync runs, the session ends within 100 ms with
   // kCancelled. What the hub acknowledged and what was pulled before stay; nothing is lost, and
