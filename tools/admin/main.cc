@@ -122,6 +122,17 @@ Status cmd_export(const Args& a) {
   return Status();
 }
 
+Status cmd_photo_get(const Args& a) {
+  if (Status s = a.expect(1, "PHOTO"); !s.ok()) return s;
+  Result<std::string> out = a.need("out");
+  if (!out.ok()) return out.status();
+  Result<std::unique_ptr<vs::HubStore>> hub = open_hub(a);
+  if (!hub.ok()) return hub.status();
+  return vs::cli::write_photo(hub.value()->inspection().data_dir(), a.positional()[0], out.value(),
+                              "it has not arrived from the device that took it (visitsync-admin "
+                              "export lists each visit's photos_missing)");
+}
+
 Status cmd_sample(const Args& a) {
   if (Status s = a.expect(0, "no arguments"); !s.ok()) return s;
   Result<std::string> out = a.need("out");
@@ -244,6 +255,12 @@ const std::vector<vs::cli::Command>& commands() {
        {"out", "schools", "inspectors", "counties", "seed", "from"},
        {},
        run<cmd_sample>},
+      {"photo get",
+       "visitsync-admin photo get --data DIR PHOTO --out FILE\n"
+       "  Writes the photo PHOTO (its id, 64 hex digits) as the hub holds it to FILE.\n",
+       {"data", "out"},
+       {},
+       run<cmd_photo_get>},
       {"export",
        "visitsync-admin export --data DIR --format csv|jsonl|summary [--template ID] [--out FILE]\n"
        "  Exports the hub's visits (see visitsync export --help).\n",

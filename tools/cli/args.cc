@@ -7,6 +7,8 @@
 #include <fstream>
 #include <iterator>
 
+#include <visitsync/photos.h>
+
 #include "util/files.h"
 
 namespace vs::cli {
@@ -173,6 +175,19 @@ Result<std::string> read_file(const std::string& path, std::size_t max_bytes) {
 
 Status write_file(const std::string& path, const std::string& content) {
   return util::replace_file(path, content);
+}
+
+Status write_photo(const std::string& data_dir, const std::string& id, const std::string& out,
+                   const std::string& absent) {
+  if (!is_photo_id(id))
+    return Status::invalid_input("'" + id.substr(0, 80) + "' is not a photo id (64 hex digits)");
+  Result<std::unique_ptr<PhotoStore>> photos = PhotoStore::open(photo_folder(data_dir));
+  if (!photos.ok()) return photos.status();
+  Result<std::string> bytes = photos.value()->read_all(id);
+  if (bytes.status().code() == Code::kNotFound)
+    return Status::not_found("photo " + id + " is not here: " + absent);
+  if (!bytes.ok()) return bytes.status();
+  return write_file(out, bytes.value());
 }
 
 }  // namespace vs::cli

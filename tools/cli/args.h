@@ -75,4 +75,9 @@ Result<std::string> read_file(const std::string& path, std::size_t max_bytes);
 // that does not exist, is bad input. (Both are engine/src/util/files.h.)
 Status write_file(const std::string& path, const std::string& content);
 
+// `photo get`: writes photo `id` of the data folder's photo store to `out` (as write_file
+// does). `absent` says, for the error, why a photo may not be there (kNotFound).
+Status write_photo(const std::string& data_dir, const std::string& id, const std::string& out,
+                   const std::string& absent);
+
 }  // namespace vs::cli

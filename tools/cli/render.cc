@@ -144,6 +144,11 @@ std::string visit_text(const VisitView& v, const School* school, const VisitSync
     for (const std::string& m : v.missing_required) out += " " + m;
     out += "\n";
   }
+  if (!v.photos_missing.empty()) {
+    out += "\nphotos named but not here (" + std::to_string(v.photos_missing.size()) + "):";
+    for (const std::string& id : v.photos_missing) out += " " + id.substr(0, 12);
+    out += "\n";
+  }
   return out;
 }
 
@@ -230,6 +235,10 @@ std::string status_text(const LocalStatus& s, const RefusedOps& refused) {
   out += "ops       " + std::to_string(s.engine.ops) + " stored, " +
          std::to_string(s.engine.own_ops) + " written here, " + std::to_string(s.unsynced_ops) +
          " not yet acknowledged by the hub\n";
+  if (s.photos_missing > 0) {
+    out += "photos    " + std::to_string(s.photos_missing) +
+           " named by answers but not here (visit show lists them)\n";
+  }
   if (!refused.empty()) {
     out += "refused   " + std::to_string(refused.size()) +
            " ops refused by the hub, kept on this device:\n";
@@ -256,6 +265,7 @@ std::string status_json(const LocalStatus& s, const RefusedOps& refused) {
                {"ops", s.engine.ops},
                {"own_ops", s.engine.own_ops},
                {"unsynced_ops", s.unsynced_ops},
+               {"photos_missing", s.photos_missing},
                {"refused_ops", refused_json},
                {"schema_version", s.engine.schema_version}});
 }

@@ -77,7 +77,6 @@ Status import_dir(vs::Inspection& in, const std::string& reference, const std::s
   return Status();
 }
 
-
 int cmd_init_enrolled(const Args& a) {
   Result<std::string> dir = a.need("data");
   if (!dir.ok()) return vs::cli::fail(kTool, dir.status());
@@ -288,6 +287,16 @@ int cmd_export(const Args& a) {
   });
 }
 
+int cmd_photo_get(const Args& a) {
+  return with_data(a, [&](vs::Inspection& in) -> Status {
+    if (Status s = a.expect(1, "PHOTO"); !s.ok()) return s;
+    Result<std::string> out = a.need("out");
+    if (!out.ok()) return out.status();
+    return vs::cli::write_photo(in.data_dir(), a.positional()[0], out.value(),
+                                "a photo taken on another device is not fetched from the hub");
+  });
+}
+
 int cmd_status(const Args& a) {
   return with_data(a, [&](vs::Inspection& in) -> Status {
     if (Status s = a.expect(0, "no arguments"); !s.ok()) return s;
@@ -393,6 +402,12 @@ const std::vector<vs::cli::Command>& commands() {
        {"data", "format", "template", "out"},
        {},
        cmd_export},
+      {"photo get",
+       "visitsync photo get --data DIR PHOTO --out FILE\n"
+       "  Writes the photo PHOTO (its id, 64 hex digits) of this data folder to FILE.\n",
+       {"data", "out"},
+       {},
+       cmd_photo_get},
       {"repair",
        "visitsync repair --data DIR\n"
        "  Rebuilds a damaged store from what of it can still be read (this device's own\n"

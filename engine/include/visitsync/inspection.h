@@ -113,6 +113,10 @@ struct VisitView {
   std::vector<Flag> flags;
   std::vector<Review> reviews;
   std::vector<std::string> missing_required;
+  // Photo ids its answers name whose files are not in this data folder: on the hub, photos
+  // that have not arrived (the visit is complete only without any); on a device, photos taken
+  // on another device (they are not fetched from the hub).
+  std::vector<std::string> photos_missing;
 };
 
 struct LocalStatus {
@@ -125,6 +129,7 @@ struct LocalStatus {
   std::size_t flags = 0;
   EngineStats engine;
   std::uint64_t unsynced_ops = 0;  // own ops the hub has not acknowledged
+  std::size_t photos_missing = 0;  // over every visit (VisitView::photos_missing)
 };
 
 enum class ExportFormat : std::uint8_t { kCsv, kJsonl, kSummary };

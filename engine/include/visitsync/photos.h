@@ -32,6 +32,9 @@ inline constexpr std::uint64_t kMaxPhotoBytes = std::uint64_t{32} << 20;
 // The photo folder of a data folder (a device's or the hub's): `<data_dir>/attachments`.
 std::string photo_folder(const std::string& data_dir);
 
+// The data folder holds the whole file of photo `id`.
+bool has_photo(const std::string& data_dir, std::string_view id);
+
 // A photo id: 64 lowercase hex digits.
 bool is_photo_id(std::string_view s);
 // The SHA-256 of `bytes` in lowercase hex (a photo's id, for a whole file).

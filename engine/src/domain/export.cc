@@ -148,6 +148,7 @@ std::string Inspection::to_json(const VisitView& v) {
   }
   j["reviews"] = reviews;
   j["missing_required"] = v.missing_required;
+  j["photos_missing"] = v.photos_missing;
   return j.dump(-1, ' ', false, json::error_handler_t::replace);
 }
 

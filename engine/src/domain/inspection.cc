@@ -432,6 +432,7 @@ Result<LocalStatus> Inspection::status() {
     ++st.visits;
     ++st.visits_by_phase[static_cast<int>(v.status.phase)];
     st.flags += v.flags.size();
+    st.photos_missing += v.photos_missing.size();
     return Status();
   });
   if (!counted.ok()) return counted;

@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include <visitsync/inspection.h>
+#include <visitsync/photos.h>
 
 #include "domain/inspection_impl.h"
 #include "util/bytes.h"
@@ -244,6 +245,11 @@ Result<VisitView> Inspection::Impl::build_view(const std::string& key) {
     }
     findings_of(*item, a.value, v.findings);
     if (item->required && !a.answered()) v.missing_required.push_back(item->key);
+    if (item->type == ItemType::kPhoto && a.value.kind() == Value::Kind::kSet) {
+      for (const std::string& id : a.value.as_set()) {
+        if (!has_photo(data_dir, id)) v.photos_missing.push_back(id);
+      }
+    }
     v.answers.push_back(std::move(a));
   }
   add_flags(v, r);

@@ -114,6 +114,12 @@ bool PhotoStore::has(std::string_view id) const {
   return is_photo_id(id) && ::stat(path(id).c_str(), &st) == 0 && S_ISREG(st.st_mode);
 }
 
+bool has_photo(const std::string& data_dir, std::string_view id) {
+  struct stat st {};
+  const std::string file = photo_folder(data_dir) + "/" + std::string(id);
+  return is_photo_id(id) && ::stat(file.c_str(), &st) == 0 && S_ISREG(st.st_mode);
+}
+
 Result<std::uint64_t> PhotoStore::size(std::string_view id) const {
   struct stat st {};
   if (!is_photo_id(id) || ::stat(path(id).c_str(), &st) != 0 || !S_ISREG(st.st_mode))

@@ -1,0 +1,142 @@
+// Photos with the real programs: `visit set` with image files, `sync` sending them (killed
+// mid-upload at random moments, then completing), `visitsync-admin photo get` giving back the
+// same bytes, the hub's export naming what has not arrived, and a second device that shows the
+// photos it does not hold as missing.
+#include <filesystem>
+#include <fstream>
+#include <random>
+
+#include <catch2/catch.hpp>
+#include <nlohmann/json.hpp>
+
+#include <visitsync/photos.h>
+
+#include "e2e/tools.h"
+
+using namespace vs::test;
+using nlohmann::json;
+
+namespace {
+
+std::string write_jpeg(const TempDir& dir, const std::string& name, std::size_t n,
+                       std::uint64_t seed) {
+  std::mt19937_64 rng(seed);
+  std::string b = "\xFF\xD8\xFF\xE0";
+  while (b.size() < n) b.push_back(static_cast<char>(rng()));
+  b.resize(n);
+  std::ofstream(dir.file(name), std::ios::binary) << b;
+  return b;
+}
+
+json hub_visit(const std::string& hub, const std::string& visit) {
+  for (const std::string& line :
+       line_set(ok("visitsync-admin", {"export", "--data", hub, "--format", "jsonl"}))) {
+    json v = json::parse(line);
+    if (v["visit_id"] == visit) return v;
+  }
+  FAIL("visit " << visit << " is not in the hub's export");
+  return {};
+}
+
+}  // namespace
+
+TEST_CASE("photos go from the device that took them to the hub, whole, through killed syncs",
+          "[e2e][photos]") {
+  TempDir dir;
+  const HubFolder made = make_hub_folder(dir);
+  std::string device[2];
+  const char* who[2] = {"I0011", "I0021"};  // co-inspectors of S00001
+  for (int i = 0; i < 2; ++i) {
+    device[i] = dir.file(std::string("device-") + who[i]);
+    ok("visitsync-admin",
+       {"enroll-device", "--data", made.path, "--inspector", who[i], "--out", device[i] + ".json"});
+    ok("visitsync", {"init", "--data", device[i], "--enroll", device[i] + ".json"});
+  }
+  BackgroundProcess hub(bin("visitsync-hub"), {"--data", made.path, "--listen", made.address},
+                        dir.file("hub.log"));
+  REQUIRE(hub.wait_for_log("listening on", std::chrono::seconds(10)));
+  for (const std::string& d : device) ok("visitsync", {"sync", "--data", d});
+  const std::string visit = ok("visitsync", {"visit", "start", "--data", device[0], "--school",
+                                             "S00001", "--template", "school-conditions"});
+  const std::string wall = write_jpeg(dir, "wall.jpg", 3'000'000, 1);
+  const std::string gate = write_jpeg(dir, "gate.jpg", 200'000, 2);
+  ok("visitsync", {"visit", "set", "--data", device[0], visit, "buildings_photo",
+                   dir.file("wall.jpg") + "," + dir.file("gate.jpg")});
+  const std::string wall_id = vs::sha256_hex(wall);
+  const std::string gate_id = vs::sha256_hex(gate);
+
+  // Syncs killed at random moments (SIGKILL to the process): the upload goes on from where the
+  // hub's stored chunks end, and meanwhile the hub's export names what it lacks.
+  const std::uint64_t seed = vs::test::seed();
+  INFO("VS_SEED=" << seed);
+  std::mt19937_64 rng(seed);
+  int killed = 0;
+  for (int i = 0; i < 10; ++i) {
+    const RunResult r = run(bin("visitsync"), {"sync", "--data", device[0]},
+                            std::chrono::milliseconds(5 + rng() % 120));
+    killed += r.exit_code == -1 ? 1 : 0;
+    if (r.exit_code == 0) break;
+  }
+  CHECK(killed >= 1);
+  const std::string last = ok("visitsync", {"sync", "--data", device[0]});
+  json on_hub = hub_visit(made.path, visit);
+  CHECK(on_hub["photos_missing"].empty());
+  for (const auto& [id, bytes] : {std::pair{wall_id, wall}, std::pair{gate_id, gate}}) {
+    const std::string out = dir.file(id.substr(0, 8) + ".out");
+    ok("visitsync-admin", {"photo", "get", "--data", made.path, id, "--out", out});
+    CHECK(slurp(out) == bytes);
+  }
+  // Sent once: nothing more on the next sync.
+  CHECK_THAT(ok("visitsync", {"sync", "--data", device[0]}), !Catch::Contains("photos sent"));
+
+  // The co-inspector's device has the answer, not the files: it says so.
+  ok("visitsync", {"sync", "--data", device[1]});
+  const json shown =
+      json::parse(ok("visitsync", {"visit", "show", "--data", device[1], visit, "--json"}));
+  CHECK(shown["photos_missing"].size() == 2);
+  CHECK(json::parse(ok("visitsync", {"status", "--data", device[1], "--json"}))["photos_missing"] ==
+        2);
+  const RunResult absent =
+      tool("visitsync", {"photo", "get", "--data", device[1], wall_id, "--out", dir.file("x.jpg")});
+  CHECK(absent.exit_code == 2);
+  CHECK_THAT(absent.err, Catch::Contains("is not here"));
+  ok("visitsync", {"photo", "get", "--data", device[0], wall_id, "--out", dir.file("y.jpg")});
+  CHECK(slurp(dir.file("y.jpg")) == wall);
+  const RunResult bad = tool("visitsync", {"photo", "get", "--data", device[0], "../../etc/passwd",
+                                           "--out", dir.file("z")});
+  CHECK(bad.exit_code == 2);
+  CHECK_THAT(bad.err, Catch::Contains("not a photo id"));
+  CHECK(hub.terminate() == 0);
+}
+
+TEST_CASE("a photo the device takes but has not sent is missing at the hub", "[e2e][photos]") {
+  TempDir dir;
+  const HubFolder made = make_hub_folder(dir);
+  const std::string device = dir.file("device");
+  ok("visitsync-admin",
+     {"enroll-device", "--data", made.path, "--inspector", "I0011", "--out", device + ".json"});
+  ok("visitsync", {"init", "--data", device, "--enroll", device + ".json"});
+  BackgroundProcess hub(bin("visitsync-hub"), {"--data", made.path, "--listen", made.address},
+                        dir.file("hub.log"));
+  REQUIRE(hub.wait_for_log("listening on", std::chrono::seconds(10)));
+  ok("visitsync", {"sync", "--data", device});
+  const std::string visit = ok("visitsync", {"visit", "start", "--data", device, "--school",
+                                             "S00001", "--template", "school-conditions"});
+  const std::string bytes = write_jpeg(dir, "roof.jpg", 50'000, 3);
+  ok("visitsync",
+     {"visit", "set", "--data", device, visit, "buildings_photo", dir.file("roof.jpg")});
+  // The answer reaches the hub; the file does not (it is removed from the device first).
+  const std::string id = vs::sha256_hex(bytes);
+  std::filesystem::rename(vs::photo_folder(device) + "/" + id, dir.file("kept.jpg"));
+  ok("visitsync", {"sync", "--data", device});
+  CHECK(hub_visit(made.path, visit)["photos_missing"] == json::array({id}));
+  const RunResult absent =
+      tool("visitsync-admin", {"photo", "get", "--data", made.path, id, "--out", dir.file("o")});
+  CHECK(absent.exit_code == 2);
+  CHECK_THAT(absent.err, Catch::Contains("has not arrived"));
+  // Back on the device: the next sync sends it, and the hub's visit is complete.
+  std::filesystem::rename(dir.file("kept.jpg"), vs::photo_folder(device) + "/" + id);
+  CHECK_THAT(ok("visitsync", {"sync", "--data", device}), Catch::Contains("1 photos sent"));
+  CHECK(hub_visit(made.path, visit)["photos_missing"].empty());
+  CHECK(hub.terminate() == 0);
+}
