@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include <visitsync/photos.h>
 #include <visitsync/transport/client.h>
 #include <visitsync/transport/deployment.h>
 
@@ -92,10 +93,22 @@ int main(int argc, char** argv) {
   wire::Refused refused;
   refused.code = 3;
   refused.reason = "this device is revoked";
+  const std::string photo = "\xFF\xD8\xFF\xE0" + std::string(kPhotoChunkBytes + 100, 'p');
+  const PhotoManifest manifest = manifest_of(photo);
+  wire::PhotoOffer offer;
+  offer.id = sha256_hex(photo);
+  offer.record = "visit/S00011/5e0bd5a4-0000-4000-8000-00000000f00d";
+  offer.size = manifest.size;
+  offer.chunk_sha = manifest.chunk_sha;
+  wire::PhotoWant want{offer.id, 0};
+  wire::PhotoChunk chunk{offer.id, kPhotoChunkBytes, photo.substr(kPhotoChunkBytes)};
+  wire::PhotoAck photo_ack{offer.id, photo.size()};
+  wire::PhotoRefused photo_refused{offer.id, "not a JPEG, PNG or HEIC image"};
   const std::vector<wire::Frame> session = {
-      wire::encode(hello),      wire::encode(welcome), wire::encode(wire::Push{batch}),
-      wire::encode(ack),        wire::encode(pull),    wire::encode(pulled),
-      wire::encode(wire::Bye{})};
+      wire::encode(hello), wire::encode(welcome),   wire::encode(wire::Push{batch}),
+      wire::encode(ack),   wire::encode(offer),     wire::encode(want),
+      wire::encode(chunk), wire::encode(photo_ack), wire::encode(photo_refused),
+      wire::encode(pull),  wire::encode(pulled),    wire::encode(wire::Bye{})};
   put(out / "frame", "session", stream_of(session));
   put(out / "frame", "refused", stream_of({wire::encode(refused)}));
   for (std::size_t i = 0; i < session.size(); ++i)
