@@ -12,6 +12,7 @@
 #include <nlohmann/json.hpp>
 
 #include <visitsync/hub_store.h>
+#include <visitsync/photos.h>
 #include <visitsync/transport/client.h>
 
 #include "e2e/tools.h"
@@ -189,11 +190,42 @@ std::optional<std::string> start_one(Inspection& in, const SoakDevice& d, std::m
   return visit.value();
 }
 
+// A photo (10-30 KB) taken and added to the visit's buildings_photo, while it holds fewer
+// than its item's 10.
+std::uint64_t attach_photo(Inspection& in, const VisitView& v, std::mt19937_64& rng,
+                           SoakFigures& fig) {
+  std::string ids;
+  std::size_t count = 0;
+  for (const Answer& a : v.answers) {
+    if (a.item == nullptr || a.item->key != "buildings_photo" ||
+        a.value.kind() != Value::Kind::kSet)
+      continue;
+    for (const std::string& id : a.value.as_set()) ids += (ids.empty() ? "" : ",") + id;
+    count = a.value.as_set().size();
+  }
+  if (count >= 10) return 0;
+  std::string bytes = "\xFF\xD8\xFF\xE0";
+  const std::size_t size = 10'000 + rng() % 20'000;
+  while (bytes.size() < size) bytes.push_back(static_cast<char>(rng()));
+  const std::string file = in.data_dir() + "/camera.jpg";
+  std::FILE* f = std::fopen(file.c_str(), "wb");
+  if (f == nullptr) throw std::runtime_error("cannot write " + file);
+  std::fwrite(bytes.data(), 1, bytes.size(), f);
+  std::fclose(f);
+  Result<std::string> id = in.add_attachment(file);
+  if (!id.ok()) fail("attach", id.status());
+  ++fig.photos;
+  return counted(
+      in.set_answer(v.id, "buildings_photo", ids + (ids.empty() ? "" : ",") + id.value()), "photo",
+      fig);
+}
+
 std::uint64_t answer_some(Inspection& in, std::mt19937_64& rng, SoakFigures& fig) {
   std::vector<VisitView> open =
       visits_in(in, [](const VisitView& v) { return v.status.editable(); });
   if (open.empty()) return 0;
   const VisitView& v = pick(open, rng);
+  if (rng() % 8 == 0) return attach_photo(in, v, rng, fig);
   std::uint64_t done = 0;
   for (int n = 1 + static_cast<int>(rng() % 4); n > 0; --n) {
     if (rng() % 6 == 0) {
@@ -237,18 +269,30 @@ bool sync_until_done(const SoakDevice& d) {
 
 SoakCount count_ops(const SoakHub& hub, const std::vector<SoakDevice>& fleet) {
   std::map<std::pair<std::string, std::uint64_t>, int> on_hub;  // (device, seq) -> copies
-  {
-    Result<std::unique_ptr<HubStore>> store = HubStore::open(hub.path());
-    REQUIRE(store.ok());
-    for (std::uint64_t cursor = 0;;) {
-      Result<LogSlice> slice = store.value()->engine().log_after(cursor, 10'000);
-      REQUIRE(slice.ok());
-      if (slice->ops.empty()) break;
-      for (const Op& op : slice->ops) ++on_hub[{op.id.device, op.id.seq}];
-      cursor = slice->next_cursor;
-    }
+  Result<std::unique_ptr<HubStore>> store = HubStore::open(hub.path());
+  REQUIRE(store.ok());
+  for (std::uint64_t cursor = 0;;) {
+    Result<LogSlice> slice = store.value()->engine().log_after(cursor, 10'000);
+    REQUIRE(slice.ok());
+    if (slice->ops.empty()) break;
+    for (const Op& op : slice->ops) ++on_hub[{op.id.device, op.id.seq}];
+    cursor = slice->next_cursor;
   }
   SoakCount count;
+  std::set<std::string> photos_seen;
+  // A photo file the device holds, named by one of its ops the hub took: whole on the hub.
+  const auto check_photos = [&](const SoakDevice& d, const Op& op) {
+    if (op.field != "a.buildings_photo" || op.value.kind() != Value::Kind::kSet) return;
+    for (const std::string& id : op.value.as_set()) {
+      if (!has_photo(d.dir, id) || !photos_seen.insert(id).second) continue;
+      ++count.photos;
+      Result<std::string> there = store.value()->photos().read_all(id);
+      if (!there.ok() || there.value() != slurp(photo_folder(d.dir) + "/" + id)) {
+        ++count.photos_lost;
+        UNSCOPED_INFO("photo " << id << " of " << d.dir << " is not whole on the hub");
+      }
+    }
+  };
   std::set<std::string> reasons;
   for (const SoakDevice& d : fleet) {
     Result<std::unique_ptr<Inspection>> in = Inspection::open(d.dir);
@@ -268,7 +312,10 @@ SoakCount count_ops(const SoakHub& hub, const std::vector<SoakDevice>& fleet) {
       const int n = copies == on_hub.end() ? 0 : copies->second;
       if (copies != on_hub.end()) on_hub.erase(copies);
       if (n > 1) ++count.duplicates;
-      if (n > 0) continue;
+      if (n > 0) {
+        check_photos(d, op);
+        continue;
+      }
       const auto why = refused_seq.find(op.id.seq);
       if (why != refused_seq.end() && !why->second.empty()) {
         ++count.refused;
@@ -288,9 +335,20 @@ SoakCount count_ops(const SoakHub& hub, const std::vector<SoakDevice>& fleet) {
 
 int check_exports(const SoakHub& hub, const std::vector<SoakDevice>& fleet,
                   const std::map<std::string, std::set<std::string>>& apart) {
+  // photos_missing says which photo files are in that data folder, which is no replicated
+  // state (a device holds only the photos it took): compared without it.
+  const auto replicated = [](const std::string& text) {
+    std::set<std::string> out;
+    for (const std::string& line : line_set(text)) {
+      json v = json::parse(line);
+      v.erase("photos_missing");
+      out.insert(v.dump());
+    }
+    return out;
+  };
   std::map<std::string, std::string> hub_line;  // visit id -> its JSONL line
   for (const std::string& line :
-       line_set(ok("visitsync-admin", {"export", "--data", hub.path(), "--format", "jsonl"}))) {
+       replicated(ok("visitsync-admin", {"export", "--data", hub.path(), "--format", "jsonl"}))) {
     hub_line[json::parse(line).at("visit_id").get<std::string>()] = line;
   }
   // person -> the first device's folder and export
@@ -305,7 +363,7 @@ int check_exports(const SoakHub& hub, const std::vector<SoakDevice>& fleet,
     std::set<std::string> seen;
     bool agrees = true;
     for (const std::string& line :
-         line_set(ok("visitsync", {"export", "--data", d.dir, "--format", "jsonl"}))) {
+         replicated(ok("visitsync", {"export", "--data", d.dir, "--format", "jsonl"}))) {
       const std::string id = json::parse(line).at("visit_id").get<std::string>();
       seen.insert(id);
       if (is_apart(id)) continue;

@@ -61,6 +61,7 @@ struct SoakDevice {
 // What the run did, counted by the threads doing it.
 struct SoakFigures {
   std::atomic<std::uint64_t> writes{0};        // domain calls that returned OK
+  std::atomic<std::uint64_t> photos{0};        // photos attached
   std::atomic<std::uint64_t> refused_here{0};  // domain calls the device itself refused
   std::atomic<std::uint64_t> syncs{0};
   std::atomic<std::uint64_t> syncs_failed{0};
@@ -99,6 +100,8 @@ struct SoakCount {
   std::uint64_t lost = 0;            // neither on the hub nor refused
   std::uint64_t duplicates = 0;      // on the hub more than once
   std::uint64_t phantoms = 0;        // on the hub under a device, though that device has no such op
+  std::uint64_t photos = 0;          // photo files named by ops the hub took, on their devices
+  std::uint64_t photos_lost = 0;     // of them, not whole on the hub
   std::vector<std::string> reasons;  // the refusals' reasons, each once
   // device folder -> the visits its refused ops wrote to. Such a visit stays apart from the
   // hub's on that device: the device keeps its refused op (and lists it), merged in its state.

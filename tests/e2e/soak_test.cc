@@ -4,6 +4,7 @@
 // restarted and device syncs are killed mid-way. Then the faults stop, every device syncs until
 // a whole round moves nothing, and the checker counts: every op a device committed is in the
 // hub's log exactly once or refused with a reason, every store passes its integrity check, and
+// every photo a device took and named in an accepted op is whole on the hub, and
 // the replicas agree (each device's export is the hub's for those visits, and the devices of
 // one person export the same bytes).
 //
@@ -173,6 +174,8 @@ TEST_CASE("a soak of devices syncing through faults and hub kills loses nothing 
   CHECK(count.lost == 0);
   CHECK(count.duplicates == 0);
   CHECK(count.phantoms == 0);
+  CHECK(count.photos_lost == 0);
+  CHECK(count.photos >= 1);
   const int disagreeing = check_exports(hub, fleet, count.refused_visits);
   CHECK(disagreeing == 0);
   CHECK(fig.hub_kills >= 1);
@@ -190,6 +193,9 @@ TEST_CASE("a soak of devices syncing through faults and hub kills loses nothing 
                         {"visits_apart", apart},
                         {"lost", count.lost},
                         {"duplicates", count.duplicates},
+                        {"photos_attached", fig.photos.load()},
+                        {"photos_checked_on_hub", count.photos},
+                        {"photos_lost", count.photos_lost},
                         {"writes", fig.writes.load()},
                         {"refused_by_device", fig.refused_here.load()},
                         {"syncs", fig.syncs.load()},

@@ -1,7 +1,7 @@
 // Crash safety: a child process writes a long stream and is killed with SIGKILL at random
 // moments; after each kill the store passes SQLite's integrity check and every write the child
 // saw succeed is there, op and merged state alike. Once through the engine's writes, once
-// through the domain's (notes added to visits, as an inspector's app does).
+// through the domain's (notes added to visits and photos attached, as an inspector's app does).
 #include <chrono>
 #include <fcntl.h>
 #include <functional>
@@ -15,6 +15,7 @@
 
 #include <visitsync/engine.h>
 #include <visitsync/inspection.h>
+#include <visitsync/photos.h>
 
 #include "support/test_support.h"
 
@@ -117,8 +118,18 @@ Notes notes_held(Inspection& in) {
   return out;
 }
 
+constexpr std::uint64_t kPhotoEvery = 20;
+
+// The photo the child attaches before note i, when i is a multiple of kPhotoEvery.
+std::string photo_of(std::uint64_t i) {
+  return "\xFF\xD8\xFF\xE0" + std::string(20'000, static_cast<char>('a' + i % 26)) +
+         std::to_string(i);
+}
+
 // The domain child: notes "n<i>" on visits of school S00001, kNotesPerVisit a visit, from one
-// past the number of notes the store holds; reports each i whose add_note returned OK.
+// past the number of notes the store holds; before every kPhotoEvery-th note, a photo attached
+// (add_attachment) and set as the visit's buildings_photo. Reports each i whose add_note (and
+// photo) returned OK.
 [[noreturn]] void note_forever(const std::string& data, int report) {
   Result<std::unique_ptr<Inspection>> in = Inspection::open(data);
   if (!in.ok()) _exit(3);
@@ -131,6 +142,15 @@ Notes notes_held(Inspection& in) {
       if (!v.ok()) _exit(4);
       visit = v.value();
       on_visit = 0;
+    }
+    if (i % kPhotoEvery == 0) {
+      const std::string camera = data + "/camera.jpg";
+      std::FILE* f = std::fopen(camera.c_str(), "wb");
+      const std::string bytes = photo_of(i);
+      if (f == nullptr || std::fwrite(bytes.data(), 1, bytes.size(), f) != bytes.size()) _exit(8);
+      std::fclose(f);
+      Result<std::string> id = in.value()->add_attachment(camera);
+      if (!id.ok() || !in.value()->set_answer(visit, "buildings_photo", id.value()).ok()) _exit(9);
     }
     if (!in.value()->add_note(visit, "inspector_notes", "n" + std::to_string(i)).ok()) _exit(5);
     ++on_visit;
@@ -194,7 +214,8 @@ TEST_CASE("writes that returned survive SIGKILL at random moments", "[engine][cr
   CHECK(acknowledged > static_cast<std::uint64_t>(kills));  // the child really made progress
 }
 
-TEST_CASE("notes whose add_note returned survive SIGKILL at random moments", "[engine][crash]") {
+TEST_CASE("notes and photos whose calls returned survive SIGKILL at random moments",
+          "[engine][crash]") {
   test::TempDir dir;
   const std::string data = dir.file("device");
   {
@@ -227,8 +248,16 @@ TEST_CASE("notes whose add_note returned survive SIGKILL at random moments", "[e
     std::sort(held.numbers.begin(), held.numbers.end());
     REQUIRE(held.numbers.size() >= acknowledged);
     for (std::size_t k = 0; k < held.numbers.size(); ++k) REQUIRE(held.numbers[k] == k + 1);
+    // Every photo attached before an acknowledged note: its file whole, under its hash.
+    for (std::uint64_t k = kPhotoEvery; k <= acknowledged; k += kPhotoEvery) {
+      const std::string id = sha256_hex(photo_of(k));
+      INFO("photo of note " << k);
+      REQUIRE(has_photo(data, id));
+      REQUIRE(test::slurp(photo_folder(data) + "/" + id) == photo_of(k));
+    }
   }
   CHECK(acknowledged > static_cast<std::uint64_t>(kills));  // the child really made progress
-  std::printf("crash loop: %d kills, %llu notes acknowledged, every one there once\n", kills,
-              static_cast<unsigned long long>(acknowledged));
+  std::printf("crash loop: %d kills, %llu notes and %llu photos acknowledged, every one there\n",
+              kills, static_cast<unsigned long long>(acknowledged),
+              static_cast<unsigned long long>(acknowledged / kPhotoEvery));
 }

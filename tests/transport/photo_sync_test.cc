@@ -219,3 +219,60 @@ TEST_CASE(
              Catch::Contains("not a JPEG, PNG or HEIC image"));
   CHECK_FALSE(hub.store->photos().has(gif_id));
 }
+
+TEST_CASE("two devices uploading the same photo at once both finish, and it is stored once",
+          "[transport][photos]") {
+  test::LiveHub hub;
+  Field a = ready(hub, "I0011");
+  Field b = ready(hub, "I0021");
+  const std::string photo = fake_jpeg(3 * kPhotoChunkBytes + 7, 6);
+  const std::string id = sha256_hex(photo);
+  for (Field* f : {&a, &b}) {
+    REQUIRE(f->d.in->set_answer(f->visit, "buildings_photo", id).ok());  // named, file not held
+    REQUIRE(hub.sync(f->d).ok());
+  }
+  const PhotoManifest m = manifest_of(photo);
+  struct Uploader {
+    test::RawClient raw;
+    std::string record;
+  };
+  Uploader up[2] = {{test::RawClient(a.d.enrollment), record_of(a)},
+                    {test::RawClient(b.d.enrollment), record_of(b)}};
+  Field* fields[2] = {&a, &b};
+  for (int i = 0; i < 2; ++i) {
+    REQUIRE(!up[i].raw.connect(hub.server->port()));
+    up[i].raw.hello(fields[i]->d.enrollment, fields[i]->d.engine().stats()->last_own_seq);
+  }
+  const auto exchange = [&](int i, const wire::Frame& f) {
+    up[i].raw.send(f);
+    Result<wire::Frame> answer = up[i].raw.receive();
+    REQUIRE(answer.ok());
+    return answer.value();
+  };
+  const auto offer = [&](int i) {
+    wire::PhotoOffer o{id, up[i].record, m.size, m.chunk_sha};
+    return exchange(i, wire::encode(o));
+  };
+  const auto chunk = [&](int i, std::uint64_t at) {
+    wire::PhotoChunk c{id, at, photo.substr(at, kPhotoChunkBytes)};
+    return exchange(i, wire::encode(c));
+  };
+  // A starts; B is offered from where A's chunk ends; B moves on; A, one chunk behind, is told
+  // where the file stands now and finishes it.
+  REQUIRE(wire::decode<wire::PhotoWant>(offer(0))->offset == 0);
+  REQUIRE(chunk(0, 0).type == wire::MsgType::kPhotoAck);
+  REQUIRE(wire::decode<wire::PhotoWant>(offer(1))->offset == kPhotoChunkBytes);
+  REQUIRE(chunk(1, kPhotoChunkBytes).type == wire::MsgType::kPhotoAck);
+  const wire::Frame behind = chunk(0, kPhotoChunkBytes);
+  REQUIRE(behind.type == wire::MsgType::kPhotoWant);
+  CHECK(wire::decode<wire::PhotoWant>(behind)->offset == 2 * kPhotoChunkBytes);
+  REQUIRE(chunk(0, 2 * kPhotoChunkBytes).type == wire::MsgType::kPhotoAck);
+  const wire::Frame last = chunk(0, 3 * kPhotoChunkBytes);
+  REQUIRE(last.type == wire::MsgType::kPhotoAck);
+  CHECK(wire::decode<wire::PhotoAck>(last)->received == photo.size());
+  // B, a chunk behind in its turn, is told the file is whole.
+  const wire::Frame done = chunk(1, 2 * kPhotoChunkBytes);
+  REQUIRE(done.type == wire::MsgType::kPhotoWant);
+  CHECK(wire::decode<wire::PhotoWant>(done)->offset == photo.size());
+  CHECK(hub.store->photos().read_all(id).value() == photo);
+}

@@ -187,8 +187,13 @@ Result<std::uint64_t> PhotoStore::append(std::string_view id, const PhotoManifes
     return Status::invalid_input(name + ": chunk " + std::to_string(index) + " (" +
                                  std::to_string(chunk.size()) +
                                  " bytes) does not match its SHA-256 in the manifest");
+  if (has(id)) return Status::invalid_input(name + ": already whole here");
   const std::string partial = partial_path(id);
-  const int fd = ::open(partial.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+  // Only the first chunk makes the partial: a later one without it has nothing to extend.
+  const int fd = ::open(partial.c_str(), O_WRONLY | O_CLOEXEC | (offset == 0 ? O_CREAT : 0), 0644);
+  if (fd < 0 && errno == ENOENT)
+    return Status::invalid_input(name + ": a chunk at " + std::to_string(offset) +
+                                 " with no partial file to extend");
   if (fd < 0) return util::errno_error(errno, partial);
   struct stat st {};
   if (::fstat(fd, &st) != 0 || static_cast<std::uint64_t>(st.st_size) != offset) {

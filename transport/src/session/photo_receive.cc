@@ -66,6 +66,19 @@ Result<std::vector<wire::Frame>> PhotoReceiver::on_chunk(const wire::Frame& f) {
   Result<std::uint64_t> stored =
       store_.photos().append(up.id, up.manifest, up.received, chunk->data);
   if (stored.status().code() == Code::kInvalidInput) {
+    // Another session may have moved the file on (the same photo, from another device): the
+    // device is asked to go on from where it stands now (its size: whole already).
+    Result<std::uint64_t> now = store_.photos().received(up.id, up.manifest);
+    if (!now.ok()) return now.status();
+    if (now.value() != up.received) {
+      up.received = now.value();
+      up.retries = 0;
+      wire::PhotoWant from;
+      from.id = up.id;
+      from.offset = up.received;
+      if (up.received == up.manifest.size) upload_.reset();
+      return one(from);
+    }
     // The chunk is not the manifest's: asked for again, a few times.
     ++stats_.bad_chunks;
     if (++up.retries > kMaxChunkRetries) return refuse(up.id, stored.status().message());
