@@ -5,6 +5,7 @@
 #include <chrono>
 #include <fcntl.h>
 #include <filesystem>
+#include <optional>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -49,6 +50,13 @@ Result<std::string> read_range(const std::string& path, std::uint64_t offset, st
   ::close(fd);
   out.resize(got);
   return out;
+}
+
+// The size of the regular file at `path`; nullopt when there is none.
+std::optional<std::uint64_t> regular_size(const std::string& path) {
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) return std::nullopt;
+  return static_cast<std::uint64_t>(st.st_size);
 }
 
 std::string digest(std::string_view bytes) {
@@ -110,21 +118,17 @@ std::string PhotoStore::partial_path(std::string_view id) const {
 }
 
 bool PhotoStore::has(std::string_view id) const {
-  struct stat st {};
-  return is_photo_id(id) && ::stat(path(id).c_str(), &st) == 0 && S_ISREG(st.st_mode);
+  return is_photo_id(id) && regular_size(path(id)).has_value();
 }
 
 bool has_photo(const std::string& data_dir, std::string_view id) {
-  struct stat st {};
-  const std::string file = photo_folder(data_dir) + "/" + std::string(id);
-  return is_photo_id(id) && ::stat(file.c_str(), &st) == 0 && S_ISREG(st.st_mode);
+  return is_photo_id(id) && regular_size(photo_folder(data_dir) + "/" + std::string(id));
 }
 
 Result<std::uint64_t> PhotoStore::size(std::string_view id) const {
-  struct stat st {};
-  if (!is_photo_id(id) || ::stat(path(id).c_str(), &st) != 0 || !S_ISREG(st.st_mode))
-    return Status::not_found("photo " + std::string(id) + " is not here");
-  return static_cast<std::uint64_t>(st.st_size);
+  const std::optional<std::uint64_t> n = is_photo_id(id) ? regular_size(path(id)) : std::nullopt;
+  if (!n) return Status::not_found("photo " + std::string(id) + " is not here");
+  return *n;
 }
 
 Result<std::string> PhotoStore::read(std::string_view id, std::uint64_t offset,

@@ -12,11 +12,12 @@ std::vector<wire::Frame> one(const M& m) {
 
 }  // namespace
 
-std::vector<wire::Frame> PhotoReceiver::refuse(const std::string& id, const std::string& reason) {
+std::vector<wire::Frame> PhotoReceiver::refuse(std::string id, const std::string& reason) {
+  // `id` is a copy: it may be the upload's own, which the reset below destroys.
   ++stats_.refused;
   upload_.reset();
   wire::PhotoRefused r;
-  r.id = id;
+  r.id = std::move(id);
   r.reason = reason.substr(0, wire::kMaxReasonBytes);
   return one(r);
 }

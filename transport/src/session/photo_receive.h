@@ -35,7 +35,7 @@ class PhotoReceiver {
   const PhotoReceiveStats& stats() const { return stats_; }
 
  private:
-  std::vector<wire::Frame> refuse(const std::string& id, const std::string& reason);
+  std::vector<wire::Frame> refuse(std::string id, const std::string& reason);
 
   HubStore& store_;
   std::string device_;
