@@ -20,10 +20,7 @@ namespace {
 
 std::string write_jpeg(const TempDir& dir, const std::string& name, std::size_t n,
                        std::uint64_t seed) {
-  std::mt19937_64 rng(seed);
-  std::string b = "\xFF\xD8\xFF\xE0";
-  while (b.size() < n) b.push_back(static_cast<char>(rng()));
-  b.resize(n);
+  const std::string b = fake_jpeg(n, seed);
   std::ofstream(dir.file(name), std::ios::binary) << b;
   return b;
 }

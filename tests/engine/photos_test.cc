@@ -16,15 +16,6 @@ using namespace vs;
 
 namespace {
 
-// JPEG-looking bytes: the magic, then random bytes (seeded).
-std::string fake_jpeg(std::size_t n, std::uint64_t seed) {
-  std::mt19937_64 rng(seed);
-  std::string b = "\xFF\xD8\xFF\xE0";
-  while (b.size() < n) b.push_back(static_cast<char>(rng()));
-  b.resize(n);
-  return b;
-}
-
 std::unique_ptr<PhotoStore> open_store(const test::TempDir& dir, const std::string& name) {
   Result<std::unique_ptr<PhotoStore>> s = PhotoStore::open(dir.file(name));
   REQUIRE(s.ok());
@@ -40,7 +31,7 @@ std::string chunk(const std::string& bytes, std::size_t k) {
 TEST_CASE("a photo arrives chunk by chunk, each checked, and counts only when whole",
           "[engine][photos]") {
   test::TempDir dir;
-  const std::string bytes = fake_jpeg(3 * kPhotoChunkBytes + 1000, 1);
+  const std::string bytes = test::fake_jpeg(3 * kPhotoChunkBytes + 1000, 1);
   const std::string id = sha256_hex(bytes);
   const PhotoManifest m = manifest_of(bytes);
   REQUIRE(m.chunk_sha.size() == 4);
@@ -74,7 +65,7 @@ TEST_CASE("a photo arrives chunk by chunk, each checked, and counts only when wh
 TEST_CASE("a partial whose tail does not match the manifest is cut back to what does",
           "[engine][photos]") {
   test::TempDir dir;
-  const std::string bytes = fake_jpeg(5 * kPhotoChunkBytes, 2);
+  const std::string bytes = test::fake_jpeg(5 * kPhotoChunkBytes, 2);
   const std::string id = sha256_hex(bytes);
   const PhotoManifest m = manifest_of(bytes);
   auto store = open_store(dir, "hub");
@@ -95,9 +86,9 @@ TEST_CASE("a partial whose tail does not match the manifest is cut back to what 
 
 TEST_CASE("chunks that match a lying manifest make no file under another id", "[engine][photos]") {
   test::TempDir dir;
-  const std::string bytes = fake_jpeg(kPhotoChunkBytes + 10, 3);
-  const std::string other_id = sha256_hex(fake_jpeg(100, 4));  // the id claimed
-  const PhotoManifest m = manifest_of(bytes);                  // the manifest of other bytes
+  const std::string bytes = test::fake_jpeg(kPhotoChunkBytes + 10, 3);
+  const std::string other_id = sha256_hex(test::fake_jpeg(100, 4));  // the id claimed
+  const PhotoManifest m = manifest_of(bytes);                        // the manifest of other bytes
   auto store = open_store(dir, "hub");
   REQUIRE(store->append(other_id, m, 0, chunk(bytes, 0)).ok());
   Result<std::uint64_t> last = store->append(other_id, m, kPhotoChunkBytes, chunk(bytes, 1));
@@ -109,7 +100,7 @@ TEST_CASE("chunks that match a lying manifest make no file under another id", "[
 TEST_CASE("the same bytes are one file, whatever stores them", "[engine][photos]") {
   test::TempDir dir;
   auto store = open_store(dir, "device");
-  const std::string bytes = fake_jpeg(1000, 5);
+  const std::string bytes = test::fake_jpeg(1000, 5);
   const std::string id = store->put(bytes).value();
   CHECK(id == sha256_hex(bytes));
   CHECK(store->put(bytes).value() == id);
@@ -144,10 +135,10 @@ TEST_CASE("garbage collection removes only files nothing names, after the grace 
           "[engine][photos]") {
   test::TempDir dir;
   auto store = open_store(dir, "hub");
-  const std::string named = store->put(fake_jpeg(500, 6)).value();
-  const std::string unnamed = store->put(fake_jpeg(500, 7)).value();
-  const std::string fresh = store->put(fake_jpeg(500, 8)).value();
-  const std::string bytes = fake_jpeg(2 * kPhotoChunkBytes, 9);
+  const std::string named = store->put(test::fake_jpeg(500, 6)).value();
+  const std::string unnamed = store->put(test::fake_jpeg(500, 7)).value();
+  const std::string fresh = store->put(test::fake_jpeg(500, 8)).value();
+  const std::string bytes = test::fake_jpeg(2 * kPhotoChunkBytes, 9);
   const std::string partial = sha256_hex(bytes);
   REQUIRE(store->append(partial, manifest_of(bytes), 0, chunk(bytes, 0)).ok());
   // Age all but `fresh` by two days.

@@ -71,6 +71,14 @@ void write_file(const std::string& path, const std::string& bytes) {
   REQUIRE(out.good());
 }
 
+std::string fake_jpeg(std::size_t n, std::uint64_t seed) {
+  std::mt19937_64 rng(seed);
+  std::string b = "\xFF\xD8\xFF\xE0";
+  while (b.size() < n) b.push_back(static_cast<char>(rng()));
+  b.resize(n);
+  return b;
+}
+
 void answer_required(Inspection& in, const std::string& visit_id) {
   const std::pair<const char*, const char*> answers[] = {
       {"dangerous_buildings", "none"}, {"sports_ground_surfaced", "yes"},

@@ -59,6 +59,10 @@ inline constexpr std::int64_t kToday = 1795435200000;
 // Answers every required item of a school-conditions visit (a test fails if one is refused).
 void answer_required(Inspection& in, const std::string& visit_id);
 
+// `n` bytes that a photo store takes for a JPEG (its magic, then bytes drawn from `seed`):
+// a photo that does not compress, as a real one does not.
+std::string fake_jpeg(std::size_t n, std::uint64_t seed);
+
 // Opens a store in `dir` for device `device` with `clock`, failing the test on error.
 std::unique_ptr<Engine> open_engine(const TempDir& dir, const std::string& device, Clock* clock,
                                     const std::string& file = "");

@@ -18,14 +18,6 @@ using namespace vs;
 
 namespace {
 
-std::string fake_jpeg(std::size_t n, std::uint64_t seed) {
-  std::mt19937_64 rng(seed);
-  std::string b = "\xFF\xD8\xFF\xE0";
-  while (b.size() < n) b.push_back(static_cast<char>(rng()));
-  b.resize(n);
-  return b;
-}
-
 // A device in the field that has pulled its reference data, with a visit of the shared school.
 struct Field {
   test::TestDevice d;
@@ -68,8 +60,8 @@ TEST_CASE("photos a device's ops name reach the hub whole, and the same photo tr
           "[transport][photos]") {
   test::LiveHub hub;
   Field a = ready(hub, "I0011");
-  const std::string wall = fake_jpeg(300'000, 1);
-  const std::string kitchen = fake_jpeg(150'000, 2);
+  const std::string wall = test::fake_jpeg(300'000, 1);
+  const std::string kitchen = test::fake_jpeg(150'000, 2);
   const std::string wall_id = attach(a, wall, a.visit);
   // A second visit names the same photo and another.
   Result<std::string> second = a.d.in->start_visit(test::kSharedSchool, "school-conditions");
@@ -114,7 +106,7 @@ TEST_CASE("photo uploads cut at 50 random byte offsets complete with identical b
       // Each photo on a visit of its own (an item holds at most 10).
       Result<std::string> visit = a.d.in->start_visit(test::kSharedSchool, "school-conditions");
       REQUIRE(visit.ok());
-      const std::string bytes = fake_jpeg(300'000 + rng() % 400'000, rng());
+      const std::string bytes = test::fake_jpeg(300'000 + rng() % 400'000, rng());
       pending = attach(a, bytes, visit.value());
       photos[pending] = bytes;
     }
@@ -141,7 +133,7 @@ TEST_CASE(
   test::LiveHub hub;
   Field a = ready(hub, "I0011");
   // The device's op names a photo whose file it does not hold: it sends nothing by itself.
-  const std::string photo = fake_jpeg(2 * kPhotoChunkBytes + 5, 4);
+  const std::string photo = test::fake_jpeg(2 * kPhotoChunkBytes + 5, 4);
   const std::string id = sha256_hex(photo);
   const std::string gif = "GIF89a" + std::string(500, 'g');
   const std::string gif_id = sha256_hex(gif);
@@ -178,7 +170,7 @@ TEST_CASE(
   };
 
   // A photo no op of this device names (another id on the same visit) is refused.
-  const std::string stray = fake_jpeg(1000, 5);
+  const std::string stray = test::fake_jpeg(1000, 5);
   const wire::Frame no = offer(sha256_hex(stray), stray, record_of(a));
   REQUIRE(no.type == wire::MsgType::kPhotoRefused);
   CHECK_THAT(wire::decode<wire::PhotoRefused>(no)->reason, Catch::Contains("no op of this device"));
@@ -225,7 +217,7 @@ TEST_CASE("two devices uploading the same photo at once both finish, and it is s
   test::LiveHub hub;
   Field a = ready(hub, "I0011");
   Field b = ready(hub, "I0021");
-  const std::string photo = fake_jpeg(3 * kPhotoChunkBytes + 7, 6);
+  const std::string photo = test::fake_jpeg(3 * kPhotoChunkBytes + 7, 6);
   const std::string id = sha256_hex(photo);
   for (Field* f : {&a, &b}) {
     REQUIRE(f->d.in->set_answer(f->visit, "buildings_photo", id).ok());  // named, file not held
