@@ -16,14 +16,6 @@ namespace {
 using Clock = std::chrono::steady_clock;
 constexpr int kMostOpen = 64;
 
-sockaddr_in loopback(std::uint16_t port) {
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  a.sin_port = htons(port);
-  return a;
-}
-
 // Bytes read from one side, and when they are due at the other.
 struct Chunk {
   Clock::time_point due;
@@ -42,6 +34,14 @@ bool send_all(int fd, const char* bytes, std::size_t size) {
 
 }  // namespace
 
+sockaddr_in loopback_address(std::uint16_t port) {
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  a.sin_port = htons(port);
+  return a;
+}
+
 // A connection's thread, and whether it has ended (so that the accepting loop joins it).
 struct FaultProxy::Worker {
   std::thread thread;
@@ -51,7 +51,7 @@ struct FaultProxy::Worker {
 FaultProxy::FaultProxy(std::uint16_t target, std::uint16_t listen_port) : target_(target) {
   listener_ = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   const int yes = 1;
-  sockaddr_in a = loopback(listen_port);
+  sockaddr_in a = loopback_address(listen_port);
   if (listener_ < 0 || setsockopt(listener_, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes) != 0 ||
       bind(listener_, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 ||
       listen(listener_, kMostOpen) != 0) {
@@ -116,7 +116,7 @@ void FaultProxy::serve(int client, std::size_t budget, std::size_t flip_at) {
   while (stalled_ && !stop_ && Clock::now() < stall_end)
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   const int target = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  sockaddr_in a = loopback(target_);
+  sockaddr_in a = loopback_address(target_);
   if (target >= 0 && connect(target, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0 &&
       forward(client, target, budget, flip_at)) {
     ++cuts_;

@@ -10,10 +10,14 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <netinet/in.h>
 #include <thread>
 #include <vector>
 
 namespace vs::test {
+
+// 127.0.0.1:`port` as a socket address (the proxy's, and its tests' servers').
+sockaddr_in loopback_address(std::uint16_t port);
 
 class FaultProxy {
  public:

@@ -20,21 +20,13 @@ using Steady = std::chrono::steady_clock;
 
 namespace {
 
-sockaddr_in loopback(std::uint16_t port) {
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  a.sin_port = htons(port);
-  return a;
-}
-
 // Echoes every connection's bytes back until it closes; up to 16 connections at once, for as
 // long as the object lives.
 class Echo {
  public:
   Echo() {
     listener_ = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    sockaddr_in a = loopback(0);
+    sockaddr_in a = vs::test::loopback_address(0);
     REQUIRE(bind(listener_, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
     REQUIRE(listen(listener_, 16) == 0);
     socklen_t len = sizeof a;
@@ -78,7 +70,7 @@ class Echo {
 
 int dial(std::uint16_t port) {
   const int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  sockaddr_in a = loopback(port);
+  sockaddr_in a = vs::test::loopback_address(port);
   REQUIRE(connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
   return fd;
 }
