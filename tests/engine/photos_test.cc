@@ -147,9 +147,12 @@ TEST_CASE("garbage collection removes only files nothing names, after the grace 
   for (const std::string& p :
        {store->path(named), store->path(unnamed), dir.file("hub/partial/" + partial)})
     REQUIRE(utime(p.c_str(), &times) == 0);
-  Result<std::size_t> removed = store->collect_garbage({named}, 86400);
+  Result<PhotoGarbage> removed = store->collect_garbage({named}, 86400);
   REQUIRE(removed.ok());
-  CHECK(removed.value() == 2);  // the unnamed file and the stale partial
+  REQUIRE(removed->removed.size() == 1);  // the unnamed file
+  CHECK(removed->removed[0].first == unnamed);
+  CHECK(removed->removed[0].second == 500);
+  CHECK(removed->partials == 1);  // the stale one
   CHECK(store->has(named));
   CHECK_FALSE(store->has(unnamed));
   CHECK(store->has(fresh));  // unnamed, but within the grace period

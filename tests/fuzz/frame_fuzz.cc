@@ -33,6 +33,7 @@ void decode_all(const wire::Frame& f) {
   try_decode<wire::PhotoChunk>(f);
   try_decode<wire::PhotoAck>(f);
   try_decode<wire::PhotoRefused>(f);
+  try_decode<wire::PhotoGet>(f);
   if (Result<wire::Push> p = wire::decode<wire::Push>(f); p.ok())
     vs::fuzz::refused_with_reason(wire::decode_batch(p->batch).status());
   if (Result<wire::PullBatch> b = wire::decode<wire::PullBatch>(f); b.ok())

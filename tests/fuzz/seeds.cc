@@ -103,12 +103,14 @@ int main(int argc, char** argv) {
   wire::PhotoWant want{offer.id, 0};
   wire::PhotoChunk chunk{offer.id, kPhotoChunkBytes, photo.substr(kPhotoChunkBytes)};
   wire::PhotoAck photo_ack{offer.id, photo.size()};
-  wire::PhotoRefused photo_refused{offer.id, "not a JPEG, PNG or HEIC image"};
+  wire::PhotoRefused photo_refused{offer.id, 3, "not a JPEG, PNG or HEIC image"};
+  wire::PhotoGet photo_get{offer.id, offer.record};
   const std::vector<wire::Frame> session = {
       wire::encode(hello), wire::encode(welcome),   wire::encode(wire::Push{batch}),
       wire::encode(ack),   wire::encode(offer),     wire::encode(want),
       wire::encode(chunk), wire::encode(photo_ack), wire::encode(photo_refused),
-      wire::encode(pull),  wire::encode(pulled),    wire::encode(wire::Bye{})};
+      wire::encode(pull),  wire::encode(pulled),    wire::encode(photo_get),
+      wire::encode(wire::Bye{})};
   put(out / "frame", "session", stream_of(session));
   put(out / "frame", "refused", stream_of({wire::encode(refused)}));
   for (std::size_t i = 0; i < session.size(); ++i)

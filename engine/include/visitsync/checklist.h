@@ -51,6 +51,7 @@ struct Item {
   std::vector<std::string> options;  // choice and multi_choice, in their order
   std::optional<double> min, max;    // integer, decimal, score
   std::optional<int> max_count;      // photo
+  std::optional<int> max_kb;         // photo: each file at most this many KiB
   std::optional<int> max_length;     // text, in characters (code points)
   std::string unit;
   Label label;

@@ -19,6 +19,7 @@
 
 #include <visitsync/engine.h>
 #include <visitsync/inspection.h>
+#include <visitsync/photos.h>
 
 namespace vs {
 
@@ -60,6 +61,13 @@ struct PullResult {
   std::vector<Op> ops;
   std::string next_cursor;  // opaque; the device stores it with the ops it applies
   bool more = false;        // ask again
+};
+
+// Limits on the photos devices upload (HubStore::photo_limits).
+inline constexpr std::uint64_t kDefaultPhotoQuotaMb = 4096;
+struct PhotoLimits {
+  std::uint64_t max_bytes = kMaxPhotoBytes;                // each file
+  std::uint64_t quota_bytes = kDefaultPhotoQuotaMb << 20;  // each device's files on the hub
 };
 
 class HubStore {
@@ -108,10 +116,27 @@ class HubStore {
 
   // Photos: the files in the data folder's attachments/ (visitsync/photos.h).
   PhotoStore& photos();
-  // May the device upload photo `id` for `record`? OK when one of its own merged ops on that
-  // record names it in an answer; kRejected, with the reason, otherwise (an op the hub refused
-  // names nothing). kRejected too for an unknown or revoked device.
-  Status may_upload_photo(std::string_view device_id, std::string_view record, std::string_view id);
+  // The size limit of every file and each device's quota, hub settings an administrator sets
+  // (visitsync-admin photo limits); defaults kMaxPhotoBytes and kDefaultPhotoQuotaMb.
+  Result<PhotoLimits> photo_limits();
+  Status set_photo_limits(const PhotoLimits& limits);
+  // The bytes of the photos this hub holds that the device sent first (its quota's use).
+  Result<std::uint64_t> photo_bytes_of(std::string_view device_id);
+  // May the device upload photo `id` of `size` bytes for `record`? OK when one of its own
+  // merged ops on that record names it in an answer (an op the hub refused names nothing), the
+  // size is within the hub's limit and the item's max_kb, and a file the hub lacks fits in the
+  // device's quota. kRejected, with the reason, otherwise; and for an unknown or revoked device.
+  Status may_upload_photo(std::string_view device_id, std::string_view record, std::string_view id,
+                          std::uint64_t size);
+  // Counts a photo the device's upload completed against its quota (once per file).
+  Status photo_arrived(std::string_view device_id, std::string_view id, std::uint64_t size);
+  // May the device fetch photo `id` for `record`? OK when the record is a visit in the
+  // device's scope whose answers name it now and the file is here; kUnavailable when it has
+  // not arrived yet; kRejected, with the reason, otherwise.
+  Status may_fetch_photo(std::string_view device_id, std::string_view record, std::string_view id);
+  // Removes the photos nothing names (collect_photo_garbage), and takes them off their
+  // senders' quotas.
+  Result<PhotoGarbage> collect_photo_garbage(std::int64_t grace_s);
 
   struct Impl;
 

@@ -24,6 +24,9 @@
 
 namespace vs {
 
+class Engine;
+struct RecordView;
+
 // 16 KiB: on a 64 kbit/s link a chunk takes 2 s, so a cut loses little; on a fast link the
 // uploader keeps enough of them in flight (README.md, "Photos", for the measurements).
 inline constexpr std::size_t kPhotoChunkBytes = 16 * 1024;
@@ -44,6 +47,37 @@ std::string sha256_raw(std::string_view bytes);
 // The media type the first bytes of a file show: "image/jpeg", "image/png", "image/heic", or ""
 // for anything else (at least the first 12 bytes are needed).
 std::string_view photo_media_type(std::string_view head);
+
+// What PhotoStore::collect_garbage removed: whole files (id, size) and partials.
+struct PhotoGarbage {
+  std::vector<std::pair<std::string, std::uint64_t>> removed;
+  std::size_t partials = 0;
+};
+
+// The device's records of photo sync, in its settings (Engine::setting).
+inline constexpr const char* kPhotoUpPrefix = "photo.up/";  // + id: the hub holds it whole
+inline constexpr const char* kPhotoRefusedPrefix = "photo.refused/";  // + id: the hub's reason
+inline constexpr const char* kPhotoFetchPrefix = "photo.fetch/";      // + id: asked for; the record
+// "eager": every photo the device's scope names is fetched at each sync (a supervisor's tablet
+// at the office); "lazy" (the default): only those asked for.
+inline constexpr const char* kPhotoDownloadSetting = "photo.download";
+
+// The photo ids a record's answers name now: in every answer field's merged value and its
+// concurrent versions (a flagged answer names both sides). Sorted, without repeats.
+std::vector<std::string> photos_named_by(const RecordView& r);
+struct NamedPhoto {
+  std::string id;
+  std::string record;  // the first visit (in key order) that names it
+};
+// Every photo the visits in `engine` name now, by id.
+Result<std::vector<NamedPhoto>> named_photos(Engine& engine);
+// Removes the files of `data_dir`'s photo folder that nothing needs, once untouched for
+// `grace_s` seconds. A file is needed while a visit's answers name it, while an op of this
+// replica's own names it and the hub has not taken it (kPhotoUpPrefix), and while it is asked
+// for (kPhotoFetchPrefix). A sync needs nothing else: it sends only files its own ops name, and
+// what it is receiving grows in a partial that the grace period covers.
+Result<PhotoGarbage> collect_photo_garbage(Engine& engine, const std::string& data_dir,
+                                           std::int64_t grace_s);
 
 // The chunks of a file: their count, and each chunk's raw SHA-256.
 struct PhotoManifest {
@@ -86,8 +120,8 @@ class PhotoStore {
                                std::uint64_t offset, std::string_view chunk);
 
   // Removes the whole files not in `named` that were last changed more than `grace_s` seconds
-  // ago, and partials older than that; returns how many files it removed.
-  Result<std::size_t> collect_garbage(const std::set<std::string>& named, std::int64_t grace_s);
+  // ago, and partials untouched for that long.
+  Result<PhotoGarbage> collect_garbage(const std::set<std::string>& named, std::int64_t grace_s);
 
  private:
   explicit PhotoStore(std::string folder) : folder_(std::move(folder)) {}

@@ -198,7 +198,7 @@ bool parse_bounds(Checker& c, const json& j, const std::string& path, Item& item
 bool parse_item(Checker& c, const json& j, const std::string& path, Item& item) {
   if (!c.keys(j, path,
               {"key", "type", "merge", "required", "options", "min", "max", "max_count",
-               "max_length", "unit", "label", "rule"})) {
+               "max_kb", "max_length", "unit", "label", "rule"})) {
     return false;
   }
   if (!c.identifier(j, "key", path, item.key, false)) return false;
@@ -232,9 +232,12 @@ bool parse_item(Checker& c, const json& j, const std::string& path, Item& item) 
   if (!parse_options(c, j, path, item) || !parse_bounds(c, j, path, item)) return false;
   if (j.contains("max_count") && item.type != ItemType::kPhoto)
     return c.fail(path + ".max_count", "only photo items have max_count");
+  if (j.contains("max_kb") && item.type != ItemType::kPhoto)
+    return c.fail(path + ".max_kb", "only photo items have max_kb");
   if (j.contains("max_length") && item.type != ItemType::kText)
     return c.fail(path + ".max_length", "only text items have max_length");
   if (!c.count(j, "max_count", path, item.max_count, 1, kMaxPhotos) ||
+      !c.count(j, "max_kb", path, item.max_kb, 1, static_cast<int>(kMaxPhotoBytes / 1024)) ||
       !c.count(j, "max_length", path, item.max_length, 1, kMaxTextChars)) {
     return false;
   }

@@ -27,6 +27,7 @@ struct HubStore::Impl {
   // The embedded backend's domain store, which HubStore::inspection() hands to tools and tests.
   Inspection* in = nullptr;
   Clock* clock = nullptr;
+  std::string data_dir;
   std::unique_ptr<PhotoStore> photos;  // <data folder>/attachments (photos.cc)
 
   // A device's scope, recomputed only when the reference data may have changed (the backend's

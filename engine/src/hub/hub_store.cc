@@ -35,6 +35,7 @@ Result<std::unique_ptr<HubStore>> HubStore::open(const std::string& data_dir, Cl
   Result<std::unique_ptr<PhotoStore>> photos = PhotoStore::open(photo_folder(data_dir));
   if (!photos.ok()) return photos.status();
   impl->photos = std::move(photos.value());
+  impl->data_dir = data_dir;
   return std::unique_ptr<HubStore>(new HubStore(std::move(impl)));
 }
 

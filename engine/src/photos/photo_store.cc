@@ -240,10 +240,10 @@ Result<std::uint64_t> PhotoStore::finish(std::string_view id) {
   return static_cast<std::uint64_t>(bytes->size());
 }
 
-Result<std::size_t> PhotoStore::collect_garbage(const std::set<std::string>& named,
-                                                std::int64_t grace_s) {
+Result<PhotoGarbage> PhotoStore::collect_garbage(const std::set<std::string>& named,
+                                                 std::int64_t grace_s) {
   const auto cutoff = fs::file_time_type::clock::now() - std::chrono::seconds(grace_s);
-  std::size_t removed = 0;
+  PhotoGarbage out;
   std::error_code ec;
   for (const fs::path& dir : {fs::path(folder_), fs::path(folder_) / "partial"}) {
     const bool partials = dir.filename() == "partial";
@@ -252,11 +252,17 @@ Result<std::size_t> PhotoStore::collect_garbage(const std::set<std::string>& nam
       if (!is_photo_id(id) || !e.is_regular_file(ec)) continue;
       if (!partials && named.count(id) > 0) continue;
       if (e.last_write_time(ec) > cutoff || ec) continue;
-      if (fs::remove(e.path(), ec)) ++removed;
+      const std::uintmax_t size = e.file_size(ec);
+      if (ec || !fs::remove(e.path(), ec)) continue;
+      if (partials) {
+        ++out.partials;
+      } else {
+        out.removed.emplace_back(id, static_cast<std::uint64_t>(size));
+      }
     }
     if (ec) return util::path_error(ec, dir.string());
   }
-  return removed;
+  return out;
 }
 
 }  // namespace vs

@@ -79,6 +79,7 @@ Result<std::vector<wire::Frame>> DeviceSession::start() {
     photo_store_ = std::move(photos.value());
   }
   uploader_ = std::make_unique<PhotoUploader>(engine_, photo_store_.get());
+  downloader_ = std::make_unique<PhotoDownloader>(engine_, photo_store_.get());
   wire::Hello h;
   h.device_id = engine_.device_id();
   h.schema_version = st->schema_version;
@@ -120,6 +121,8 @@ Result<std::vector<wire::Frame>> DeviceSession::on_frame(const wire::Frame& f) {
       return on_ack(f);
     case State::kPhotos:
       return on_photo(f);
+    case State::kFetching:
+      return on_fetched(f);
     case State::kPulling:
       return on_pull(f);
     default:
@@ -203,7 +206,23 @@ SyncProgress DeviceSession::progress_now() const {
   SyncProgress p{report_.pushed, to_push_, report_.pulled};
   p.photos_sent = report_.photos_sent;
   p.photo_bytes_sent = report_.photo_bytes_sent;
+  p.photos_received = report_.photos_received;
+  p.photo_bytes_received = report_.photo_bytes_received;
+  p.photos_to_fetch = photos_to_fetch_;
   return p;
+}
+
+void DeviceSession::count_photos() {
+  const PhotoUploadStats up = uploader_->stats();
+  report_.photos_sent = up.photos;
+  report_.photo_bytes_sent = up.bytes;
+  report_.photo_bytes_resent = up.resent_bytes;
+  report_.photos_refused = up.refused;
+  const PhotoDownloadStats down = downloader_->stats();
+  report_.photos_received = down.photos;
+  report_.photo_bytes_received = down.bytes;
+  report_.photos_not_yet = down.unavailable;
+  report_.fetch_refused = down.refused;
 }
 
 Result<std::vector<wire::Frame>> DeviceSession::after_push() {
@@ -218,11 +237,7 @@ Result<std::vector<wire::Frame>> DeviceSession::after_push() {
 Result<std::vector<wire::Frame>> DeviceSession::on_photo(const wire::Frame& f) {
   Result<std::vector<wire::Frame>> out = uploader_->on_frame(f);
   if (!out.ok()) return out;
-  const PhotoUploadStats& up = uploader_->stats();
-  report_.photos_sent = up.photos;
-  report_.photo_bytes_sent = up.bytes;
-  report_.photo_bytes_resent = up.resent_bytes;
-  report_.photos_refused = up.refused;
+  count_photos();
   if (options_.progress) options_.progress(progress_now());
   if (!uploader_->done()) return out;
   state_ = State::kPulling;
@@ -313,8 +328,28 @@ Result<std::vector<wire::Frame>> DeviceSession::on_pull(const wire::Frame& f) {
     if (Status st = engine_.set_setting(kRefillSetting, ""); !st.ok()) return st;
     refill_ = false;
   }
+  return after_pull();
+}
+
+Result<std::vector<wire::Frame>> DeviceSession::after_pull() {
+  state_ = State::kFetching;
+  if (Status s = downloader_->prepare(); !s.ok()) return s;
+  photos_to_fetch_ = downloader_->queued();
+  Result<std::vector<wire::Frame>> get = downloader_->next();
+  if (!get.ok() || !downloader_->done()) return get;
   state_ = State::kDone;
   return one(wire::Bye{});
+}
+
+Result<std::vector<wire::Frame>> DeviceSession::on_fetched(const wire::Frame& f) {
+  Result<std::vector<wire::Frame>> out = downloader_->on_frame(f);
+  if (!out.ok()) return out;
+  count_photos();
+  if (options_.progress) options_.progress(progress_now());
+  if (!downloader_->done()) return out;
+  state_ = State::kDone;
+  out->push_back(wire::encode(wire::Bye{}));
+  return out;
 }
 
 }  // namespace vs::session

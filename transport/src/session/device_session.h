@@ -16,6 +16,7 @@
 #include <visitsync/engine.h>
 #include <visitsync/transport/client.h>
 
+#include "session/photo_download.h"
 #include "session/photo_upload.h"
 #include "wire/frame.h"
 
@@ -53,11 +54,15 @@ class DeviceSession {
   const SyncReport& report() const { return report_; }
 
  private:
-  enum class State { kStart, kHello, kPushing, kPhotos, kPulling, kDone };
+  enum class State { kStart, kHello, kPushing, kPhotos, kPulling, kFetching, kDone };
   Result<std::vector<wire::Frame>> next_push();
   // After the push: the photo uploads, then the pull.
   Result<std::vector<wire::Frame>> after_push();
   Result<std::vector<wire::Frame>> on_photo(const wire::Frame& f);
+  // After the pull: the photo downloads, then bye.
+  Result<std::vector<wire::Frame>> after_pull();
+  Result<std::vector<wire::Frame>> on_fetched(const wire::Frame& f);
+  void count_photos();
   SyncProgress progress_now() const;
   std::vector<wire::Frame> pull_request();
   Result<std::vector<wire::Frame>> on_welcome(const wire::Frame& f);
@@ -81,8 +86,10 @@ class DeviceSession {
   std::uint64_t to_push_ = 0;       // ops this session sets out to push (after the welcome)
   std::deque<InFlight> in_flight_;  // the pushes not yet acknowledged
   std::string cursor_;
+  std::uint64_t photos_to_fetch_ = 0;
   std::unique_ptr<PhotoStore> photo_store_;  // SyncOptions::photos_dir, when set
   std::unique_ptr<PhotoUploader> uploader_;
+  std::unique_ptr<PhotoDownloader> downloader_;
 };
 
 }  // namespace vs::session

@@ -111,9 +111,12 @@ Result<std::vector<wire::Frame>> HubSession::on_frame(const wire::Frame& f) {
       return std::vector<wire::Frame>{wire::encode(b)};
     }
     case wire::MsgType::kPhotoOffer:
-      return photos_->on_offer(f);
     case wire::MsgType::kPhotoChunk:
-      return photos_->on_chunk(f);
+    case wire::MsgType::kPhotoGet:
+    case wire::MsgType::kPhotoWant:
+    case wire::MsgType::kPhotoAck:
+    case wire::MsgType::kPhotoRefused:
+      return photos_->on_frame(f);
     case wire::MsgType::kBye:
       finished_ = true;
       return std::vector<wire::Frame>{};

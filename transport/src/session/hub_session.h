@@ -10,7 +10,7 @@
 
 #include <visitsync/hub_store.h>
 
-#include "session/photo_receive.h"
+#include "session/photo_hub.h"
 #include "wire/frame.h"
 
 namespace vs::session {
@@ -25,7 +25,7 @@ struct HubSessionStats {
   std::uint64_t ops_in = 0;
   std::uint64_t ops_out = 0;
   std::uint64_t rejected = 0;
-  PhotoReceiveStats photos;
+  HubPhotoStats photos;
 };
 
 class HubSession {
@@ -55,7 +55,7 @@ class HubSession {
   bool finished_ = false;
   Status refusal_;
   mutable HubSessionStats stats_;
-  std::optional<PhotoReceiver> photos_;  // once the hello is accepted
+  std::optional<HubPhotos> photos_;  // once the hello is accepted
 };
 
 }  // namespace vs::session

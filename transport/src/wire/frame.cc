@@ -30,6 +30,8 @@ std::string_view msg_type_name(MsgType t) {
       return "photo-ack";
     case MsgType::kPhotoRefused:
       return "photo-refused";
+    case MsgType::kPhotoGet:
+      return "photo-get";
   }
   return "unknown";
 }
@@ -60,7 +62,7 @@ Result<Frame> frame_from_body(std::string_view body) {
   if (body.empty()) return Status::corrupt("empty frame");
   const auto type = static_cast<std::uint8_t>(body[0]);
   if (type < static_cast<std::uint8_t>(MsgType::kHello) ||
-      type > static_cast<std::uint8_t>(MsgType::kPhotoRefused)) {
+      type > static_cast<std::uint8_t>(MsgType::kPhotoGet)) {
     return Status::corrupt("unknown message type " + std::to_string(type));
   }
   return Frame{static_cast<MsgType>(type), std::string(body.substr(1))};

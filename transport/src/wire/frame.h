@@ -31,6 +31,7 @@ enum class MsgType : std::uint8_t {
   kPhotoChunk = 11,
   kPhotoAck = 12,
   kPhotoRefused = 13,
+  kPhotoGet = 14,
 };
 std::string_view msg_type_name(MsgType t);
 

@@ -138,7 +138,11 @@ void serialize(Archive& ar, PhotoAck& m) {
 }
 template <class Archive>
 void serialize(Archive& ar, PhotoRefused& m) {
-  ar(Bounded{&m.id, kMaxIdBytes}, Bounded{&m.reason, kMaxReasonBytes});
+  ar(Bounded{&m.id, kMaxIdBytes}, m.code, Bounded{&m.reason, kMaxReasonBytes});
+}
+template <class Archive>
+void serialize(Archive& ar, PhotoGet& m) {
+  ar(Bounded{&m.id, kMaxIdBytes}, Bounded{&m.record, kMaxRecordKeyBytes});
 }
 
 namespace {
@@ -203,6 +207,7 @@ VS_WIRE_MESSAGE(PhotoWant)
 VS_WIRE_MESSAGE(PhotoChunk)
 VS_WIRE_MESSAGE(PhotoAck)
 VS_WIRE_MESSAGE(PhotoRefused)
+VS_WIRE_MESSAGE(PhotoGet)
 #undef VS_WIRE_MESSAGE
 
 namespace {

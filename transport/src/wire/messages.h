@@ -22,7 +22,8 @@ namespace vs::wire {
 // 2: the hello carries the device's stored count of acknowledged ops and the welcome the
 // reasons for refused ops after it (a lost acknowledgement loses no reason).
 // 3: photos travel (PhotoOffer .. PhotoRefused), between the push and the pull.
-inline constexpr std::uint32_t kProtocolVersion = 3;
+// 4: devices fetch photos (PhotoGet) after the pull; a photo refusal carries a code.
+inline constexpr std::uint32_t kProtocolVersion = 4;
 inline constexpr std::size_t kMaxIdBytes = 64;
 inline constexpr std::size_t kMaxReasonBytes = 1024;
 inline constexpr std::size_t kMaxCursorBytes = std::size_t{64} * 1024;
@@ -92,10 +93,11 @@ struct Bye {
   static constexpr MsgType kType = MsgType::kBye;
 };
 
-// Photos (schema/PROTOCOL.md, "Photos"). The device offers a file one of its ops on `record`
-// names, with the SHA-256 of each of its chunks; the hub answers with the offset to send from
-// (the file's size: it has it all), acknowledges each stored chunk with the bytes it holds,
-// asks again from an offset when a chunk fails its check, and refuses a file it will not take.
+// Photos (schema/PROTOCOL.md, "Photos"). The sender offers a file that `record` names, with
+// the SHA-256 of each of its chunks; the receiver answers with the offset to send from (the
+// file's size: it has it all), acknowledges each stored chunk with the bytes it holds, asks
+// again from an offset when a chunk fails its check, and refuses a file it will not take. A
+// device uploads what its own ops name; it asks for (PhotoGet) what the hub should send it.
 struct PhotoOffer {
   static constexpr MsgType kType = MsgType::kPhotoOffer;
   std::string id;
@@ -126,7 +128,14 @@ struct PhotoAck {
 struct PhotoRefused {
   static constexpr MsgType kType = MsgType::kPhotoRefused;
   std::string id;
+  std::int32_t code = 0;  // a vs::Code: kUnavailable when it may come later
   std::string reason;
+};
+
+struct PhotoGet {
+  static constexpr MsgType kType = MsgType::kPhotoGet;
+  std::string id;
+  std::string record;  // a visit that names it
 };
 
 // The reason of a refusal (code kUnavailable) from a hub too loaded to take a session's next

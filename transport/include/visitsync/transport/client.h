@@ -60,6 +60,9 @@ struct SyncProgress {
   std::uint64_t bytes_received = 0;
   std::uint64_t photos_sent = 0;       // photos the hub took whole so far
   std::uint64_t photo_bytes_sent = 0;  // photo chunk bytes sent so far (resent ones included)
+  std::uint64_t photos_received = 0;       // photos fetched whole so far
+  std::uint64_t photo_bytes_received = 0;  // photo chunk bytes stored so far
+  std::uint64_t photos_to_fetch = 0;       // photos this session set out to fetch
 };
 
 struct SyncOptions {
@@ -76,7 +79,9 @@ struct SyncOptions {
   // the next sync resumes. Borrowed: must outlive the call.
   const std::atomic<bool>* cancel = nullptr;
   // The device's photo folder (`<data folder>/attachments`): after the push, the photos its
-  // accepted ops name go to the hub (schema/PROTOCOL.md, "Photos"). Empty: no photos travel.
+  // accepted ops name go to the hub; after the pull, the photos asked for (kPhotoFetchPrefix)
+  // and, on an eager device (kPhotoDownloadSetting), every photo its visits name that it lacks
+  // come from the hub (schema/PROTOCOL.md, "Photos"). Empty: no photos travel.
   std::string photos_dir;
 };
 
@@ -97,6 +102,10 @@ struct SyncReport {
   std::uint64_t photo_bytes_sent = 0;    // chunk bytes sent, resent ones included
   std::uint64_t photo_bytes_resent = 0;  // chunk bytes sent again (a chunk the hub asked again)
   std::vector<std::pair<std::string, std::string>> photos_refused;  // id, reason
+  std::uint64_t photos_received = 0;       // photos fetched whole in this session
+  std::uint64_t photo_bytes_received = 0;  // their chunk bytes stored
+  std::uint64_t photos_not_yet = 0;  // asked for, not on the hub yet (asked again next sync)
+  std::vector<std::pair<std::string, std::string>> fetch_refused;  // id, reason
 };
 
 // One sync of the device's engine with its hub: connect, TLS 1.3 with both certificates
