@@ -122,6 +122,55 @@ Status cmd_export(const Args& a) {
   return Status();
 }
 
+Status cmd_photo_limits(const Args& a) {
+  if (Status s = a.expect(0, ""); !s.ok()) return s;
+  Result<std::unique_ptr<vs::HubStore>> hub = open_hub(a);
+  if (!hub.ok()) return hub.status();
+  Result<vs::PhotoLimits> l = hub.value()->photo_limits();
+  if (!l.ok()) return l.status();
+  Result<std::int64_t> max_kb = a.number("max-kb", static_cast<std::int64_t>(l->max_bytes / 1024));
+  if (!max_kb.ok()) return max_kb.status();
+  Result<std::int64_t> quota_mb =
+      a.number("quota-mb", static_cast<std::int64_t>(l->quota_bytes >> 20));
+  if (!quota_mb.ok()) return quota_mb.status();
+  if (a.get("max-kb") || a.get("quota-mb")) {
+    if (max_kb.value() < 1 || quota_mb.value() < 1 || quota_mb.value() > (std::int64_t{1} << 30))
+      return Status::invalid_input("--max-kb and --quota-mb must be positive (and reasonable)");
+    l->max_bytes = static_cast<std::uint64_t>(max_kb.value()) * 1024;
+    l->quota_bytes = static_cast<std::uint64_t>(quota_mb.value()) << 20;
+    if (Status s = hub.value()->set_photo_limits(l.value()); !s.ok()) return s;
+  }
+  std::string out = "each photo at most " + std::to_string(l->max_bytes / 1024) +
+                    " KiB; each device's photos on the hub at most " +
+                    std::to_string(l->quota_bytes >> 20) + " MiB\n";
+  Result<std::vector<vs::DeviceRecord>> devices = hub.value()->devices();
+  if (!devices.ok()) return devices.status();
+  for (const vs::DeviceRecord& d : devices.value()) {
+    Result<std::uint64_t> used = hub.value()->photo_bytes_of(d.device_id);
+    if (!used.ok()) return used.status();
+    out += "  " + d.device_id + ": " + std::to_string(used.value()) + " bytes\n";
+  }
+  print(out);
+  return Status();
+}
+
+Status cmd_photo_gc(const Args& a) {
+  if (Status s = a.expect(0, ""); !s.ok()) return s;
+  Result<std::int64_t> days = a.number("grace-days", 7);
+  if (!days.ok()) return days.status();
+  if (days.value() < 0 || days.value() > 3650)
+    return Status::invalid_input("--grace-days must be from 0 to 3650");
+  Result<std::unique_ptr<vs::HubStore>> hub = open_hub(a);
+  if (!hub.ok()) return hub.status();
+  Result<vs::PhotoGarbage> g = hub.value()->collect_photo_garbage(days.value() * 86'400);
+  if (!g.ok()) return g.status();
+  std::uint64_t bytes = 0;
+  for (const auto& [id, size] : g->removed) bytes += size;
+  print("removed " + std::to_string(g->removed.size()) + " photos (" + std::to_string(bytes) +
+        " bytes) and " + std::to_string(g->partials) + " partial transfers\n");
+  return Status();
+}
+
 Status cmd_photo_get(const Args& a) {
   if (Status s = a.expect(1, "PHOTO"); !s.ok()) return s;
   Result<std::string> out = a.need("out");
@@ -261,6 +310,21 @@ const std::vector<vs::cli::Command>& commands() {
        {"data", "out"},
        {},
        run<cmd_photo_get>},
+      {"photo limits",
+       "visitsync-admin photo limits --data DIR [--max-kb N] [--quota-mb N]\n"
+       "  Shows (or sets) the largest photo a device may upload, in KiB (at most 32768; a\n"
+       "  template item's max_kb may be lower), and each device's quota of photo bytes on the\n"
+       "  hub, in MiB (default 4096); and what each device's photos hold.\n",
+       {"data", "max-kb", "quota-mb"},
+       {},
+       run<cmd_photo_limits>},
+      {"photo gc",
+       "visitsync-admin photo gc --data DIR [--grace-days N]\n"
+       "  Removes the photo files no visit's answers name, untouched for N days (default 7),\n"
+       "  and takes them off their senders' quotas.\n",
+       {"data", "grace-days"},
+       {},
+       run<cmd_photo_gc>},
       {"export",
        "visitsync-admin export --data DIR --format csv|jsonl|summary [--template ID] [--out FILE]\n"
        "  Exports the hub's visits (see visitsync export --help).\n",

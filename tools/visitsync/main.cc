@@ -18,6 +18,18 @@
 #include "commands.h"
 #include "render.h"
 
+namespace vs::device_cli {
+
+int with_data(const cli::Args& a, const std::function<Status(Inspection&)>& body) {
+  Result<std::string> dir = a.need("data");
+  Result<std::unique_ptr<Inspection>> in =
+      dir.ok() ? Inspection::open(dir.value()) : Result<std::unique_ptr<Inspection>>(dir.status());
+  if (!in.ok()) return cli::fail("visitsync", in.status());
+  return cli::finish("visitsync", body(*in.value()));
+}
+
+}  // namespace vs::device_cli
+
 namespace {
 
 namespace fs = std::filesystem;
@@ -33,19 +45,7 @@ int print(const std::string& s) {
   return 0;
 }
 
-Result<std::unique_ptr<vs::Inspection>> open_data(const Args& a) {
-  Result<std::string> dir = a.need("data");
-  if (!dir.ok()) return dir.status();
-  return vs::Inspection::open(dir.value());
-}
-
-// Runs `body` on the opened data folder; errors become exit codes.
-int with_data(const Args& a, const std::function<Status(vs::Inspection&)>& body) {
-  Result<std::unique_ptr<vs::Inspection>> in = open_data(a);
-  if (!in.ok()) return vs::cli::fail(kTool, in.status());
-  Status s = body(*in.value());
-  return s.ok() ? 0 : vs::cli::fail(kTool, s);
-}
+using vs::device_cli::with_data;
 
 std::string new_device_id() {
   std::random_device rd;
@@ -287,16 +287,6 @@ int cmd_export(const Args& a) {
   });
 }
 
-int cmd_photo_get(const Args& a) {
-  return with_data(a, [&](vs::Inspection& in) -> Status {
-    if (Status s = a.expect(1, "PHOTO"); !s.ok()) return s;
-    Result<std::string> out = a.need("out");
-    if (!out.ok()) return out.status();
-    return vs::cli::write_photo(in.data_dir(), a.positional()[0], out.value(),
-                                "a photo taken on another device is not fetched from the hub");
-  });
-}
-
 int cmd_status(const Args& a) {
   return with_data(a, [&](vs::Inspection& in) -> Status {
     if (Status s = a.expect(0, "no arguments"); !s.ok()) return s;
@@ -407,7 +397,28 @@ const std::vector<vs::cli::Command>& commands() {
        "  Writes the photo PHOTO (its id, 64 hex digits) of this data folder to FILE.\n",
        {"data", "out"},
        {},
-       cmd_photo_get},
+       vs::device_cli::cmd_photo_get},
+      {"photo fetch",
+       "visitsync photo fetch --data DIR PHOTO\n"
+       "  Asks the hub for photo PHOTO, which a visit on this device names: the next sync\n"
+       "  fetches it (and resumes a fetch that was cut).\n",
+       {"data"},
+       {},
+       vs::device_cli::cmd_photo_fetch},
+      {"photo downloads",
+       "visitsync photo downloads --data DIR [eager|lazy]\n"
+       "  Shows or sets which photos a sync fetches: eager, every photo this device's visits\n"
+       "  name (a supervisor's tablet at the office); lazy (the default), those asked for.\n",
+       {"data"},
+       {},
+       vs::device_cli::cmd_photo_downloads},
+      {"photo gc",
+       "visitsync photo gc --data DIR [--grace-days N]\n"
+       "  Removes the photo files nothing needs any more (no visit's answer names them, none\n"
+       "  waits to be sent or is asked for) untouched for N days (default 7).\n",
+       {"data", "grace-days"},
+       {},
+       vs::device_cli::cmd_photo_gc},
       {"repair",
        "visitsync repair --data DIR\n"
        "  Rebuilds a damaged store from what of it can still be read (this device's own\n"

@@ -28,9 +28,16 @@ std::string summary(const SyncReport& r, std::size_t conflicts) {
       std::to_string(r.pulled) + " (" + std::to_string(r.applied) + " new); " +
       std::to_string(r.bytes_sent) + " bytes sent, " + std::to_string(r.bytes_received) +
       " received; " + std::to_string(conflicts) + " conflicts open" +
-      (r.photos_sent > 0 ? "; " + std::to_string(r.photos_sent) + " photos sent" : "") + "\n";
+      (r.photos_sent > 0 ? "; " + std::to_string(r.photos_sent) + " photos sent" : "") +
+      (r.photos_received > 0 ? "; " + std::to_string(r.photos_received) + " photos fetched" : "") +
+      "\n";
   for (const auto& [id, reason] : r.photos_refused)
     out += "photo " + id.substr(0, 12) + " refused by the hub: " + reason + "\n";
+  for (const auto& [id, reason] : r.fetch_refused)
+    out += "photo " + id.substr(0, 12) + " not fetched: " + reason + "\n";
+  if (r.photos_not_yet > 0)
+    out += std::to_string(r.photos_not_yet) +
+           " photos asked for have not reached the hub yet (the next sync asks again)\n";
   if (!r.rejected.empty()) {
     out += std::to_string(r.rejected.size()) + " ops rejected by the hub (kept on this device):\n";
     for (const auto& [seq, reason] : r.rejected)

@@ -71,6 +71,13 @@ struct NamedPhoto {
 };
 // Every photo the visits in `engine` name now, by id.
 Result<std::vector<NamedPhoto>> named_photos(Engine& engine);
+// Asks for photo `id` at the next sync (a kPhotoFetchPrefix setting naming the visit that
+// names it): kInvalidInput for a malformed id, kNotFound when no visit here names it; nothing
+// to do when the file is here.
+Status request_photo(Engine& engine, const std::string& data_dir, std::string_view id);
+// The device's download setting: "eager" or "lazy" (kPhotoDownloadSetting).
+Result<std::string> photo_download_mode(Engine& engine);
+Status set_photo_download_mode(Engine& engine, std::string_view mode);
 // Removes the files of `data_dir`'s photo folder that nothing needs, once untouched for
 // `grace_s` seconds. A file is needed while a visit's answers name it, while an op of this
 // replica's own names it and the hub has not taken it (kPhotoUpPrefix), and while it is asked

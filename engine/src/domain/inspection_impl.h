@@ -48,6 +48,8 @@ struct Inspection::Impl {
   // Loads a visit, refusing one this actor may not write answers to.
   Result<VisitView> visit_for_answers(std::string_view visit);
   Status check_assigned(std::string_view school_id);
+  // A photo item with max_kb: each file of `value` held here is within it.
+  Status check_photo_sizes(const Item& spec, const Value& value);
   Status check_reviewer(const VisitView& v);
   // The text of a field, "" if absent.
   static std::string text_of(const RecordView& r, std::string_view field);

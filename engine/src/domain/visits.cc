@@ -418,11 +418,30 @@ Status Inspection::set_answer(std::string_view visit, std::string_view item,
       if (!parsed.ok()) return parsed.status();
       value = std::move(parsed.value());
     }
+    if (Status s = impl_->check_photo_sizes(spec, value); !s.ok()) return s;
     std::vector<Write> writes;
     answer_writes(v.value(), key, spec, std::move(value), impl_->actor_id, writes);
     Result<std::vector<OpId>> ids = impl_->engine->write_batch(writes);
     return ids.ok() ? Status() : ids.status();
   });
+}
+
+Status Inspection::Impl::check_photo_sizes(const Item& spec, const Value& value) {
+  if (spec.type != ItemType::kPhoto || !spec.max_kb || value.kind() != Value::Kind::kSet)
+    return Status();
+  const std::uint64_t max = static_cast<std::uint64_t>(*spec.max_kb) * 1024;
+  Result<std::unique_ptr<PhotoStore>> photos = PhotoStore::open(photo_folder(data_dir));
+  if (!photos.ok()) return photos.status();
+  for (const std::string& id : value.as_set()) {
+    Result<std::uint64_t> size = photos.value()->size(id);
+    if (size.ok() && size.value() > max) {
+      return Status::invalid_input(spec.key + ": photo " + id.substr(0, 12) + " is " +
+                                   std::to_string((size.value() + 1023) / 1024) +
+                                   " KiB; this item takes photos of at most " +
+                                   std::to_string(*spec.max_kb) + " KiB");
+    }
+  }
+  return Status();
 }
 
 Status Inspection::add_note(std::string_view visit, std::string_view item, std::string_view text) {

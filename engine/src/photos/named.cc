@@ -72,6 +72,34 @@ Result<std::vector<NamedPhoto>> named_photos(Engine& engine) {
   return out;
 }
 
+Status request_photo(Engine& engine, const std::string& data_dir, std::string_view id) {
+  if (!is_photo_id(id))
+    return Status::invalid_input("'" + std::string(id.substr(0, 80)) +
+                                 "' is not a photo id (64 lowercase hex digits)");
+  if (has_photo(data_dir, id)) return Status();
+  Result<std::vector<NamedPhoto>> named = named_photos(engine);
+  if (!named.ok()) return named.status();
+  const auto it =
+      std::lower_bound(named->begin(), named->end(), id,
+                       [](const NamedPhoto& p, std::string_view want) { return p.id < want; });
+  if (it == named->end() || it->id != id)
+    return Status::not_found("no visit on this device names photo " + std::string(id));
+  return engine.set_setting(kPhotoFetchPrefix + std::string(id), it->record);
+}
+
+Result<std::string> photo_download_mode(Engine& engine) {
+  Result<std::string> mode = engine.setting(kPhotoDownloadSetting);
+  if (!mode.ok()) return mode.status();
+  return mode.value() == "eager" ? std::string("eager") : std::string("lazy");
+}
+
+Status set_photo_download_mode(Engine& engine, std::string_view mode) {
+  if (mode != "eager" && mode != "lazy")
+    return Status::invalid_input("photo downloads are 'eager' or 'lazy', not '" +
+                                 std::string(mode.substr(0, 80)) + "'");
+  return engine.set_setting(kPhotoDownloadSetting, mode);
+}
+
 Result<PhotoGarbage> collect_photo_garbage(Engine& engine, const std::string& data_dir,
                                            std::int64_t grace_s) {
   std::set<std::string> named;
