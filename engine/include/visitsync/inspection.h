@@ -206,7 +206,11 @@ class Inspection {
   // changes made concurrently with the submission.
   Status resolve(std::string_view visit, std::string_view item, std::string_view text);
   // Stores a photo file's content under its SHA-256; returns the id to use as a photo value.
+  // kInvalidInput (naming the file) for anything but a JPEG, PNG or HEIC image of at most
+  // kMaxPhotoBytes.
   Result<std::string> add_attachment(const std::string& path);
+  // The same for a photo's bytes.
+  Result<std::string> add_photo(std::string_view bytes);
 
   // A visit by id, or by a unique prefix of at least 6 characters of its id.
   Result<VisitView> visit(std::string_view id_or_prefix);

@@ -11,7 +11,6 @@
 #include <optional>
 #include <unistd.h>
 
-
 #include <visitsync/inspection.h>
 #include <visitsync/photos.h>
 
@@ -411,12 +410,20 @@ Status Inspection::Impl::check_assigned(std::string_view school_id) {
 Result<std::string> Inspection::add_attachment(const std::string& path) {
   Result<std::string> bytes = util::read_regular_file(path, kMaxPhotoBytes);
   if (!bytes.ok()) return bytes.status();
-  if (photo_media_type(bytes.value()).empty())
-    return Status::invalid_input(path + ": not a JPEG, PNG or HEIC image");
-  Result<std::unique_ptr<PhotoStore>> photos =
-      PhotoStore::open(photo_folder(impl_->data_dir));
+  Result<std::string> id = add_photo(bytes.value());
+  if (!id.ok()) return id.status().annotated(path);
+  return id;
+}
+
+Result<std::string> Inspection::add_photo(std::string_view bytes) {
+  if (bytes.size() > kMaxPhotoBytes)
+    return Status::invalid_input("a photo of " + std::to_string(bytes.size()) + " bytes: at most " +
+                                 std::to_string(kMaxPhotoBytes));
+  if (photo_media_type(bytes).empty())
+    return Status::invalid_input("not a JPEG, PNG or HEIC image");
+  Result<std::unique_ptr<PhotoStore>> photos = PhotoStore::open(photo_folder(impl_->data_dir));
   if (!photos.ok()) return photos.status();
-  return photos.value()->put(bytes.value());
+  return photos.value()->put(bytes);
 }
 
 Result<LocalStatus> Inspection::status() {

@@ -127,9 +127,28 @@ VS_API vs_code vs_visit_set(vs_db* db, const char* visit, const char* item, cons
                             char** error);
 VS_API vs_code vs_visit_note(vs_db* db, const char* visit, const char* item, const char* text,
                              char** error);
-/* Stores a photo file's content (JPEG, PNG, ...) and returns its id: the value to give a photo
- * item (several separated by commas). */
+/* Photos. Stores a photo file's content (a JPEG, PNG or HEIC image of at most 32 MiB) and
+ * returns its id (64 hex digits, the SHA-256 of the bytes): the value to give a photo item
+ * (several separated by commas). A sync sends it to the hub after the visit's changes. */
 VS_API vs_code vs_attach_file(vs_db* db, const char* path, char** photo_id, char** error);
+/* The same for the bytes of a photo (`size` of them, at `bytes`). */
+VS_API vs_code vs_attach_bytes(vs_db* db, const void* bytes, size_t size, char** photo_id,
+                               char** error);
+/* A photo held here: the path of its file (do not write to it or move it), or its bytes in
+ * memory for vs_free(). VS_ERR_NOT_FOUND when this device does not hold it (yet). */
+VS_API vs_code vs_photo_path(vs_db* db, const char* photo_id, char** path, char** error);
+VS_API vs_code vs_photo_read(vs_db* db, const char* photo_id, void** bytes, size_t* size,
+                             char** error);
+/* Asks the hub for a photo a visit here names (taken on another device): the next sync fetches
+ * it, resuming where a cut one stopped; the replicator is woken. VS_ERR_NOT_FOUND when no visit
+ * here names it; VS_OK at once when it is here. */
+VS_API vs_code vs_photo_fetch(vs_db* db, const char* photo_id, char** error);
+/* `mode` "eager": every sync fetches every photo this device's visits name (a supervisor's
+ * tablet at the office); "lazy" (the default): only those asked for with vs_photo_fetch. */
+VS_API vs_code vs_photo_downloads(vs_db* db, const char* mode, char** error);
+/* Removes photo files nothing needs (no visit's answer names them, none waits to be sent, none
+ * is asked for) untouched for `grace_days` (at most 3650); `removed` (may be NULL) counts them. */
+VS_API vs_code vs_photo_collect(vs_db* db, uint32_t grace_days, uint64_t* removed, char** error);
 VS_API vs_code vs_visit_submit(vs_db* db, const char* visit, char** error);
 /* `decision` is "approve" or "return"; `comment` may be NULL. */
 VS_API vs_code vs_visit_review(vs_db* db, const char* visit, const char* decision,
@@ -171,14 +190,24 @@ typedef struct vs_sync_progress {
 } vs_sync_progress;
 typedef void (*vs_progress_fn)(void* ctx, const vs_sync_progress* progress);
 
+/* Photos moving in a sync (the replicator's status carries them). */
+typedef struct vs_photo_progress {
+  uint64_t sent;           /* photos the hub took whole */
+  uint64_t bytes_sent;     /* photo bytes sent (resent ones included) */
+  uint64_t received;       /* photos fetched whole */
+  uint64_t bytes_received; /* photo bytes stored here */
+  uint64_t to_fetch;       /* photos the sync set out to fetch */
+} vs_photo_progress;
+
 /* One sync with the hub (an enrolled device only), blocking: pushes every change the hub has
  * not acknowledged, pulls what is new. `progress`, `cancel` and `report` may be NULL. On
  * success *report is a JSON object: hub_id, pushed, pulled, applied, bytes_sent,
  * bytes_received, skew_ms, rejected (an array of {seq, reason}), changed (the ids of the visits
- * the pull changed). VS_ERR_REJECTED when the hub refused the device or some ops (they stay
- * here; *report is set then too), VS_ERR_UNAVAILABLE when it cannot be reached: nothing is
- * lost, sync again later. The change observer (vs_observe_changes) is called before it
- * returns. */
+ * the pull changed), photos_sent, photos_refused ([{photo, reason}]), photos_fetched,
+ * photos_not_yet (asked for, not on the hub yet). VS_ERR_REJECTED when the hub refused the device
+ * or some ops (they stay here; *report is set then too), VS_ERR_UNAVAILABLE when it cannot be
+ * reached: nothing is lost, sync again later. The change observer (vs_observe_changes) is called
+ * before it returns. */
 VS_API vs_code vs_sync(vs_db* db, vs_progress_fn progress, void* progress_ctx, vs_cancel* cancel,
                        char** report, char** error);
 
@@ -214,6 +243,7 @@ typedef struct vs_replicator_status {
   const char* last_error;    /* its message ("" if none), valid during the callback */
   int64_t last_sync_ms;      /* wall clock (ms since 1970) of the last success; 0: none yet */
   uint64_t syncs;            /* successful syncs since the start */
+  vs_photo_progress photos;  /* of the sync running now, else of the last one */
 } vs_replicator_status;
 
 /* Called on the replicator's thread, with no lock held, at each change of state and after each

@@ -92,6 +92,11 @@ vs_sync_progress progress_of(const vs::SyncProgress& p) {
   return vs_sync_progress{p.pushed, p.to_push, p.pulled, p.bytes_sent, p.bytes_received};
 }
 
+vs_photo_progress photos_of(const vs::SyncProgress& p) {
+  return vs_photo_progress{p.photos_sent, p.photo_bytes_sent, p.photos_received,
+                           p.photo_bytes_received, p.photos_to_fetch};
+}
+
 // The options given, checked, as the replicator's; or the defaults.
 Result<vs::ReplicatorOptions> options_of(const vs_replicator_options* given) {
   vs_replicator_options o;
@@ -126,7 +131,8 @@ Result<vs::ReplicatorOptions> options_of(const vs_replicator_options* given) {
                                    static_cast<vs_code>(s.last_error.code()),
                                    message.c_str(),
                                    s.last_sync_ms,
-                                   s.syncs};
+                                   s.syncs,
+                                   photos_of(s.progress)};
       CallbackScope scope;
       fn(ctx, &c);
     };
@@ -151,7 +157,13 @@ std::string status_json(const vs::ReplicatorStatus& s) {
                             {"retry_in_ms", s.retry_in.count()},
                             {"last_error", error},
                             {"last_sync", last_sync},
-                            {"syncs", s.syncs}};
+                            {"syncs", s.syncs},
+                            {"photos",
+                             {{"sent", s.progress.photos_sent},
+                              {"bytes_sent", s.progress.photo_bytes_sent},
+                              {"received", s.progress.photos_received},
+                              {"bytes_received", s.progress.photo_bytes_received},
+                              {"to_fetch", s.progress.photos_to_fetch}}}};
   return j.dump();
 }
 

@@ -21,10 +21,24 @@ std::string report_json(const vs::SyncReport& r) {
   for (const auto& [seq, reason] : r.rejected)
     rejected.push_back({{"seq", seq}, {"reason", reason}});
   const nlohmann::json changed = visits_of(r.changed);
-  const nlohmann::json j = {
-      {"hub_id", r.hub_id},   {"pushed", r.pushed},         {"pulled", r.pulled},
-      {"applied", r.applied}, {"bytes_sent", r.bytes_sent}, {"bytes_received", r.bytes_received},
-      {"skew_ms", r.skew_ms}, {"rejected", rejected},       {"changed", changed}};
+  nlohmann::json photos_refused = nlohmann::json::array();
+  for (const auto& [id, reason] : r.photos_refused)
+    photos_refused.push_back({{"photo", id}, {"reason", reason}});
+  for (const auto& [id, reason] : r.fetch_refused)
+    photos_refused.push_back({{"photo", id}, {"reason", reason}});
+  const nlohmann::json j = {{"hub_id", r.hub_id},
+                            {"pushed", r.pushed},
+                            {"pulled", r.pulled},
+                            {"applied", r.applied},
+                            {"bytes_sent", r.bytes_sent},
+                            {"bytes_received", r.bytes_received},
+                            {"skew_ms", r.skew_ms},
+                            {"rejected", rejected},
+                            {"changed", changed},
+                            {"photos_sent", r.photos_sent},
+                            {"photos_refused", photos_refused},
+                            {"photos_fetched", r.photos_received},
+                            {"photos_not_yet", r.photos_not_yet}};
   return j.dump();
 }
 

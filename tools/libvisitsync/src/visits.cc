@@ -94,16 +94,6 @@ vs_code vs_visit_note(vs_db* db, const char* visit, const char* item, const char
   });
 }
 
-vs_code vs_attach_file(vs_db* db, const char* path, char** photo_id, char** error) {
-  return with_db("vs_attach_file", db, error, [&](Inspection& in) -> Status {
-    if (Status s = check_arg(path, "path"); !s.ok()) return s;
-    if (photo_id == nullptr) return Status::invalid_input("photo_id is NULL");
-    Result<std::string> id = in.add_attachment(path);
-    if (!id.ok()) return id.status();
-    return give(photo_id, id.value(), "photo_id");
-  });
-}
-
 vs_code vs_visit_submit(vs_db* db, const char* visit, char** error) {
   return write_db("vs_visit_submit", db, error, [&](Inspection& in) -> Status {
     if (Status s = check_arg(visit, "visit"); !s.ok()) return s;
