@@ -24,6 +24,7 @@ struct seen {
   uint64_t retry_in_ms[MAX_SEEN];
   int reentrant_ok;
   int close_refused;
+  uint64_t photos_received; /* the most the status showed */
 };
 
 static void on_status(void* ctx, const vs_replicator_status* s) {
@@ -39,6 +40,7 @@ static void on_status(void* ctx, const vs_replicator_status* s) {
     seen->retry_in_ms[seen->n] = s->retry_in_ms;
     ++seen->n;
   }
+  if (s->photos.received > seen->photos_received) seen->photos_received = s->photos.received;
   pthread_mutex_unlock(&seen->mu);
   if (s->last_error == NULL || (s->last_error_code == VS_OK) != (s->last_error[0] == '\0'))
     ++failures;
@@ -193,7 +195,82 @@ static void check_states(struct seen* seen) {
 }
 
 /* A second device writes a visit and syncs; the replicated one pulls it. */
-static void observe_a_pull(const char* work, vs_db* db, const char* other) {
+/* A photo b took reaches db when db asks for it, through the replicator; the photo calls'
+ * misuses are refused. */
+static void fetch_a_photo(vs_db* db, vs_db* b, const char* visit, struct seen* seen) {
+  char jpeg[3000];
+  char* photo = NULL;
+  char* path = NULL;
+  void* bytes = NULL;
+  size_t size = 0;
+  uint64_t removed = 7;
+  char* err = NULL;
+  double end;
+  size_t i;
+  jpeg[0] = (char)0xFF;
+  jpeg[1] = (char)0xD8;
+  jpeg[2] = (char)0xFF;
+  jpeg[3] = (char)0xE0;
+  for (i = 4; i < sizeof jpeg; ++i) jpeg[i] = (char)(i * 31 % 251);
+  EXPECT_ERROR(vs_attach_bytes(b, "GIF89a..", 8, &photo, &err_), VS_ERR_INVALID_INPUT,
+               "not a JPEG, PNG or HEIC image");
+  EXPECT_ERROR(vs_attach_bytes(b, NULL, 8, &photo, &err_), VS_ERR_INVALID_INPUT, "bytes is NULL");
+  MUST(vs_attach_bytes(b, jpeg, sizeof jpeg, &photo, &err_));
+  CHECK(photo != NULL && strlen(photo) == 64);
+  MUST(vs_visit_set(b, visit, "buildings_photo", photo, &err_));
+  MUST(vs_sync(b, NULL, NULL, NULL, NULL, &err_));
+  MUST(vs_photo_path(b, photo, &path, &err_));
+  vs_free(path);
+  path = NULL;
+
+  MUST(vs_replicator_retry_now(db, &err_));
+  end = now_s() + 20;
+  while (now_s() < end && vs_photo_fetch(db, photo, &err) == VS_ERR_NOT_FOUND) {
+    vs_free(err); /* the visit has not come yet */
+    err = NULL;
+    sleep_ms(50);
+  }
+  vs_free(err);
+  err = NULL;
+  EXPECT_ERROR(vs_photo_read(db, photo, &bytes, &size, &err_), VS_ERR_NOT_FOUND, "vs_photo_fetch");
+  MUST(vs_photo_fetch(db, photo, &err_)); /* wakes the replicator */
+  end = now_s() + 20;
+  while (now_s() < end && vs_photo_read(db, photo, &bytes, &size, &err) != VS_OK) {
+    vs_free(err);
+    err = NULL;
+    sleep_ms(50);
+  }
+  vs_free(err);
+  CHECK(bytes != NULL && size == sizeof jpeg && memcmp(bytes, jpeg, size) == 0);
+  vs_free(bytes);
+  MUST(vs_photo_path(db, photo, &path, &err_));
+  CHECK(path != NULL && strstr(path, photo) != NULL);
+  vs_free(path);
+  end = now_s() + 5;
+  for (;;) {
+    uint64_t got;
+    pthread_mutex_lock(&seen->mu);
+    got = seen->photos_received;
+    pthread_mutex_unlock(&seen->mu);
+    if (got >= 1 || now_s() > end) {
+      CHECK(got >= 1); /* the status callback showed the photo's progress */
+      break;
+    }
+    sleep_ms(20);
+  }
+
+  EXPECT_ERROR(vs_photo_fetch(db, "cafe", &err_), VS_ERR_INVALID_INPUT, "not a photo id");
+  EXPECT_ERROR(vs_photo_read(db, photo, NULL, &size, &err_), VS_ERR_INVALID_INPUT, "NULL");
+  EXPECT_ERROR(vs_photo_downloads(db, "never", &err_), VS_ERR_INVALID_INPUT, "eager");
+  MUST(vs_photo_downloads(db, "eager", &err_));
+  MUST(vs_photo_downloads(db, "lazy", &err_));
+  EXPECT_ERROR(vs_photo_collect(db, 5000, &removed, &err_), VS_ERR_INVALID_INPUT, "grace_days");
+  MUST(vs_photo_collect(db, 0, &removed, &err_));
+  CHECK(removed == 0); /* the visit names it */
+  vs_free(photo);
+}
+
+static void observe_a_pull(const char* work, vs_db* db, const char* other, struct seen* seen) {
   char buf[4096];
   vs_db* b = NULL;
   char* visit = NULL;
@@ -226,6 +303,7 @@ static void observe_a_pull(const char* work, vs_db* db, const char* other) {
   CHECK(json != NULL && strstr(json, "\"unacked\":0") != NULL);
   vs_free(json);
   MUST(vs_observe_changes(db, NULL, NULL, &err_));
+  fetch_a_photo(db, b, visit, seen);
   vs_free(visit);
   vs_release(b);
   pthread_mutex_destroy(&c.mu);
@@ -306,7 +384,7 @@ void replicator_tests(const char* work, const char* proxied, const char* other,
     vs_free(w[i].visit);
   }
   check_states(seen);
-  observe_a_pull(work, db, other);
+  observe_a_pull(work, db, other, seen);
   MUST(vs_replicator_stop(db, &err_));
   CHECK(state_is(db, "stopped"));
   MUST(vs_close(db, &err_));
