@@ -137,3 +137,81 @@ TEST_CASE("a photo the device takes but has not sent is missing at the hub", "[e
   CHECK(hub_visit(made.path, visit)["photos_missing"].empty());
   CHECK(hub.terminate() == 0);
 }
+
+TEST_CASE(
+    "a co-inspector's device fetches photos when asked or eagerly; the hub's limit refuses a "
+    "large one; garbage collection keeps what is named",
+    "[e2e][photos]") {
+  TempDir dir;
+  const HubFolder made = make_hub_folder(dir);
+  std::string device[2];
+  const char* who[2] = {"I0011", "I0021"};  // co-inspectors of S00001
+  for (int i = 0; i < 2; ++i) {
+    device[i] = dir.file(std::string("device-") + who[i]);
+    ok("visitsync-admin",
+       {"enroll-device", "--data", made.path, "--inspector", who[i], "--out", device[i] + ".json"});
+    ok("visitsync", {"init", "--data", device[i], "--enroll", device[i] + ".json"});
+  }
+  BackgroundProcess hub(bin("visitsync-hub"), {"--data", made.path, "--listen", made.address},
+                        dir.file("hub.log"));
+  REQUIRE(hub.wait_for_log("listening on", std::chrono::seconds(10)));
+  ok("visitsync", {"sync", "--data", device[0]});
+  const std::string visit = ok("visitsync", {"visit", "start", "--data", device[0], "--school",
+                                             "S00001", "--template", "school-conditions"});
+  const std::string wall = write_jpeg(dir, "wall.jpg", 150'000, 4);
+  const std::string gate = write_jpeg(dir, "gate.jpg", 60'000, 5);
+  ok("visitsync",
+     {"visit", "set", "--data", device[0], visit, "buildings_photo", dir.file("wall.jpg")});
+  ok("visitsync", {"sync", "--data", device[0]});
+  const std::string wall_id = vs::sha256_hex(wall);
+
+  // Lazy: asked for, fetched by the next sync.
+  CHECK_THAT(ok("visitsync", {"sync", "--data", device[1]}), !Catch::Contains("fetched"));
+  CHECK_THAT(ok("visitsync", {"photo", "downloads", "--data", device[1]}), Catch::Contains("lazy"));
+  CHECK_THAT(ok("visitsync", {"photo", "fetch", "--data", device[1], wall_id}),
+             Catch::Contains("the next sync fetches it"));
+  CHECK_THAT(ok("visitsync", {"sync", "--data", device[1]}), Catch::Contains("1 photos fetched"));
+  ok("visitsync", {"photo", "get", "--data", device[1], wall_id, "--out", dir.file("w.out")});
+  CHECK(slurp(dir.file("w.out")) == wall);
+  const RunResult unnamed =
+      tool("visitsync", {"photo", "fetch", "--data", device[1], std::string(64, 'c')});
+  CHECK(unnamed.exit_code == 2);
+  CHECK_THAT(unnamed.err, Catch::Contains("no visit on this device names photo"));
+
+  // Eager: the next photo comes by itself.
+  ok("visitsync", {"visit", "set", "--data", device[0], visit, "buildings_photo",
+                   dir.file("wall.jpg") + "," + dir.file("gate.jpg")});
+  ok("visitsync", {"sync", "--data", device[0]});
+  CHECK_THAT(ok("visitsync", {"photo", "downloads", "--data", device[1], "eager"}),
+             Catch::Contains("eager"));
+  CHECK_THAT(ok("visitsync", {"sync", "--data", device[1]}), Catch::Contains("1 photos fetched"));
+  CHECK(json::parse(ok("visitsync", {"status", "--data", device[1], "--json"}))["photos_missing"] ==
+        0);
+  CHECK(tool("visitsync", {"photo", "downloads", "--data", device[1], "always"}).exit_code == 2);
+
+  // The hub's limit: a photo over it is refused, with the reason, and the visit says so.
+  CHECK_THAT(ok("visitsync-admin", {"photo", "limits", "--data", made.path, "--max-kb", "100"}),
+             Catch::Contains("each photo at most 100 KiB"));
+  const std::string big = write_jpeg(dir, "big.jpg", 120'000, 6);
+  const std::string other = ok("visitsync", {"visit", "start", "--data", device[0], "--school",
+                                             "S00001", "--template", "school-conditions"});
+  ok("visitsync",
+     {"visit", "set", "--data", device[0], other, "buildings_photo", dir.file("big.jpg")});
+  CHECK_THAT(ok("visitsync", {"sync", "--data", device[0]}),
+             Catch::Contains("refused by the hub: photo " + vs::sha256_hex(big) +
+                             " is 118 KiB, over this hub's limit of 100 KiB"));
+  CHECK(hub_visit(made.path, other)["photos_missing"] == json::array({vs::sha256_hex(big)}));
+  const std::string limits = ok("visitsync-admin", {"photo", "limits", "--data", made.path});
+  CHECK_THAT(limits, Catch::Contains("each device's photos on the hub at most 4096 MiB"));
+  CHECK_THAT(limits, Catch::Contains(": " + std::to_string(wall.size() + gate.size()) + " bytes"));
+  CHECK(tool("visitsync-admin", {"photo", "limits", "--data", made.path, "--max-kb", "0"})
+            .exit_code == 2);
+
+  // Garbage collection, with no grace: everything is named, nothing goes.
+  CHECK_THAT(ok("visitsync", {"photo", "gc", "--data", device[1], "--grace-days", "0"}),
+             Catch::Contains("removed 0 photos"));
+  CHECK_THAT(ok("visitsync-admin", {"photo", "gc", "--data", made.path, "--grace-days", "0"}),
+             Catch::Contains("removed 0 photos"));
+  CHECK(vs::has_photo(device[1], wall_id));
+  CHECK(hub.terminate() == 0);
+}
