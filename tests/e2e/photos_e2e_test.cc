@@ -139,8 +139,8 @@ TEST_CASE("a photo the device takes but has not sent is missing at the hub", "[e
 }
 
 TEST_CASE(
-    "a co-inspector's device fetches photos when asked or eagerly; the hub's limit refuses a "
-    "large one; garbage collection keeps what is named",
+    "a co-inspector's device fetches photos when asked or eagerly, the hub's limit refuses a "
+    "large one, and garbage collection keeps what is named",
     "[e2e][photos]") {
   TempDir dir;
   const HubFolder made = make_hub_folder(dir);

@@ -145,6 +145,8 @@ bool FaultProxy::forward(int client, int target, std::size_t budget, std::size_t
   char buf[16384];
   const Clock::time_point opened = Clock::now();
   const Clock::time_point deadline = opened + std::chrono::seconds(60);
+  double credit[2] = {0, 0};  // bytes each direction may take now, under a rate
+  Clock::time_point refilled = opened;
   while (!stop_ && Clock::now() < deadline) {
     if (cut_due(opened)) return true;
     const Clock::time_point now = Clock::now();
@@ -158,16 +160,19 @@ bool FaultProxy::forward(int client, int target, std::size_t budget, std::size_t
       if (!q.empty()) wake = std::min(wake, q.front().due);
     }
     if (passed >= budget) return true;
-    // Under a rate, each direction takes at most what the time since the connection opened
-    // allows, in slices of a hundredth of a second's worth.
+    // Under a rate, each direction takes what a bucket of a twentieth of a second's worth
+    // holds, refilled at the rate: a link idle for a while does not then run faster, and the
+    // bucket outlasts this loop's longest wait (10 ms), so a busy link runs at the rate.
     std::size_t allowed[2] = {SIZE_MAX, SIZE_MAX};
-    if (const std::size_t rate = rate_; rate > 0) {
-      const auto elapsed_us =
-          std::chrono::duration_cast<std::chrono::microseconds>(now - opened).count();
-      const auto by_now = static_cast<std::size_t>(static_cast<double>(rate) *
-                                                   static_cast<double>(elapsed_us) / 1e6);
-      for (int i = 0; i < 2; ++i)
-        allowed[i] = std::min(by_now, got[i] + std::max<std::size_t>(rate / 100, 1));
+    const std::size_t rate = rate_;
+    if (rate > 0) {
+      const double dt = std::chrono::duration<double>(now - refilled).count();
+      refilled = now;
+      const double cap = std::max(static_cast<double>(rate) / 20, 1.0);
+      for (int i = 0; i < 2; ++i) {
+        credit[i] = std::min(credit[i] + static_cast<double>(rate) * dt, cap);
+        allowed[i] = got[i] + static_cast<std::size_t>(credit[i]);
+      }
     }
     pollfd fds[2];
     for (int i = 0; i < 2; ++i) fds[i] = {open[i] && got[i] < allowed[i] ? fd[i] : -1, POLLIN, 0};
@@ -188,6 +193,7 @@ bool FaultProxy::forward(int client, int target, std::size_t budget, std::size_t
       }
       passed += size;
       got[i] += size;
+      if (rate > 0) credit[i] -= static_cast<double>(size);
       bytes_[i] += size;
       const std::chrono::milliseconds delay(delay_ms_[i].load());
       if (delay.count() == 0 && in_flight[i].empty()) {

@@ -159,3 +159,39 @@ TEST_CASE("the fault proxy serves many connections at once, each delayed", "[pro
   for (int fd : fds) close(fd);
   CHECK(proxy.connections() == 10);
 }
+
+TEST_CASE("the fault proxy carries each direction at the rate it is given, and no faster",
+          "[proxy]") {
+  Echo echo;
+  FaultProxy proxy(echo.port());
+  proxy.set_rate(100'000);
+  const int fd = dial(proxy.port());
+  const std::string data(300'000, 'r');
+  const auto sent = Steady::now();
+  std::thread writer([&] {
+    for (std::size_t at = 0; at < data.size();) {
+      const ssize_t n = write(fd, data.data() + at, std::min<std::size_t>(8192, data.size() - at));
+      if (n <= 0) break;
+      at += static_cast<std::size_t>(n);
+    }
+  });
+  std::string back;
+  const auto deadline = Steady::now() + std::chrono::seconds(10);
+  char buf[8192];
+  while (back.size() < data.size() && Steady::now() < deadline) {
+    pollfd p{fd, POLLIN, 0};
+    if (poll(&p, 1, 10) <= 0) continue;
+    const ssize_t n = read(fd, buf, sizeof buf);
+    if (n <= 0) break;
+    back.append(buf, static_cast<std::size_t>(n));
+  }
+  writer.join();
+  const double took = std::chrono::duration<double>(Steady::now() - sent).count();
+  std::printf("300 KB each way at 100 KB/s: %.2f s\n", took);
+  CHECK(back == data);
+  // Not faster than the rate (a burst after the connection's first idle moments included), and
+  // not far below it: a bench's link time is the bytes over this rate.
+  CHECK(took >= 2.8);
+  CHECK(took <= 4.5);
+  close(fd);
+}

@@ -28,23 +28,18 @@ Result<std::vector<wire::Frame>> HubPhotos::on_frame(const wire::Frame& f) {
     case wire::MsgType::kPhotoWant: {
       Result<wire::PhotoWant> w = wire::decode<wire::PhotoWant>(f);
       if (!w.ok()) return w.status();
-      if (!sender_.busy() || w->id != sender_.id())
-        return Status::corrupt("a want for photo " + w->id + ", which the hub did not offer");
-      return sent(sender_.on_want(w->offset));
+      return sent(sender_.on_want(w->id, w->offset));
     }
     case wire::MsgType::kPhotoAck: {
       Result<wire::PhotoAck> a = wire::decode<wire::PhotoAck>(f);
       if (!a.ok()) return a.status();
-      if (!sender_.busy() || a->id != sender_.id())
-        return Status::corrupt("an acknowledgement of photo " + a->id +
-                               ", which the hub is not sending");
-      return sent(sender_.on_ack(a->received));
+      return sent(sender_.on_ack(a->id, a->received));
     }
     case wire::MsgType::kPhotoRefused: {
       // The device gave up on the photo it was sent (it failed its checks there).
       Result<wire::PhotoRefused> r = wire::decode<wire::PhotoRefused>(f);
       if (!r.ok()) return r.status();
-      if (sender_.busy() && r->id == sender_.id()) sender_.end();
+      sender_.end(r->id);
       return std::vector<wire::Frame>{};
     }
     default:
@@ -69,8 +64,6 @@ Result<std::vector<wire::Frame>> HubPhotos::on_offer(const wire::Frame& f) {
   Status may = store_.may_upload_photo(device_, offer->record, id, offer->size);
   if (may.code() == Code::kRejected) return refuse(id, may);
   if (!may.ok()) return may;
-  offered_ = id;
-  offered_size_ = offer->size;
   Result<PhotoIntake::Step> step =
       intake_.on_offer(id, PhotoManifest{offer->size, std::move(offer->chunk_sha)});
   if (!step.ok()) return step.status();
@@ -83,7 +76,9 @@ Result<std::vector<wire::Frame>> HubPhotos::on_chunk(const wire::Frame& f) {
   if (!step.ok()) return step.status();
   if (step->refused) ++stats_.refused;
   if (step->arrived) {
-    if (Status s = store_.photo_arrived(device_, offered_, offered_size_); !s.ok()) return s;
+    Result<std::uint64_t> size = store_.photos().size(step->id);
+    if (!size.ok()) return size.status();
+    if (Status s = store_.photo_arrived(device_, step->id, size.value()); !s.ok()) return s;
     ++stats_.photos_in;
   }
   return std::move(step->out);
@@ -93,8 +88,7 @@ Result<std::vector<wire::Frame>> HubPhotos::on_get(const wire::Frame& f) {
   Result<wire::PhotoGet> get = wire::decode<wire::PhotoGet>(f);
   if (!get.ok()) return get.status();
   if (sender_.busy())
-    return Status::corrupt("a request for photo " + get->id + " while photo " + sender_.id() +
-                           " is being sent");
+    return Status::corrupt("a request for photo " + get->id + " while another is being sent");
   Status may = store_.may_fetch_photo(device_, get->record, get->id);
   if (may.code() == Code::kRejected || may.code() == Code::kUnavailable)
     return refuse(get->id, may);
@@ -106,10 +100,8 @@ Result<std::vector<wire::Frame>> HubPhotos::on_get(const wire::Frame& f) {
 }
 
 Result<std::vector<wire::Frame>> HubPhotos::sent(Result<std::vector<wire::Frame>> out) {
-  if (out.ok() && sender_.whole()) {
-    ++stats_.photos_out;
-    sender_.end();
-  }
+  stats_.photos_out += sender_.take_finished().size();
+  sender_.take_given_up();  // one photo at a time: never given up
   return out;
 }
 

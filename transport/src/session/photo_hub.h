@@ -1,7 +1,7 @@
 // The hub's side of photos in one session (schema/PROTOCOL.md, "Photos"): the device's uploads
 // (an offer is authorized by HubStore::may_upload_photo, then taken by a PhotoIntake) and the
-// photos it asks for (authorized by HubStore::may_fetch_photo, then sent by a PhotoSender). One
-// photo each way at a time.
+// photos it asks for (authorized by HubStore::may_fetch_photo, then sent by a PhotoSender, one
+// at a time).
 #pragma once
 
 #include <cstdint>

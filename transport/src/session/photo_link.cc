@@ -1,8 +1,7 @@
 #include "session/photo_link.h"
 
 #include <algorithm>
-
-#include "wire/messages.h"
+#include <cmath>
 
 namespace vs::session {
 namespace {
@@ -18,97 +17,162 @@ PhotoSender::PhotoSender(std::size_t start_chunks)
     : start_chunks_(std::clamp<std::size_t>(start_chunks, kMinWindowChunks, kMaxWindowChunks)) {}
 
 wire::Frame PhotoSender::offer(std::string id, std::string record, std::string bytes) {
-  sent_at_.clear();
   PhotoManifest manifest = manifest_of(bytes);
   wire::PhotoOffer offer;
   offer.id = id;
-  offer.record = std::move(record);
+  offer.record = record;
   offer.size = manifest.size;
   offer.chunk_sha = std::move(manifest.chunk_sha);
-  current_ = Current{std::move(id), std::move(bytes), 0, 0, 0};
+  Flight f;
+  f.id = std::move(id);
+  f.record = std::move(record);
+  f.bytes = std::move(bytes);
+  flights_.push_back(std::move(f));
   return wire::encode(offer);
 }
 
-void PhotoSender::measure(std::uint64_t received) {
-  const auto sent = sent_at_.find(received);
-  if (sent != sent_at_.end()) {
-    const Clock::duration took = Clock::now() - sent->second;
+bool PhotoSender::may_offer() const {
+  return flights_.size() < kMaxPhotosInFlight &&
+         std::all_of(flights_.begin(), flights_.end(), [](const Flight& f) { return f.answered; });
+}
+
+PhotoSender::Flight* PhotoSender::find(const std::string& id) {
+  for (Flight& f : flights_)
+    if (f.id == id) return &f;
+  return nullptr;
+}
+
+const PhotoSender::Flight* PhotoSender::find(const std::string& id) const {
+  return const_cast<PhotoSender*>(this)->find(id);
+}
+
+Status PhotoSender::unknown(const char* what, const std::string& id) const {
+  return Status::corrupt(std::string(what) + " of photo " + id + ", which is not being sent");
+}
+
+void PhotoSender::finish(const std::string& id, bool by_chunks) {
+  finished_.emplace_back(id, by_chunks);
+  end(id);
+}
+
+void PhotoSender::end(const std::string& id) {
+  flights_.erase(
+      std::remove_if(flights_.begin(), flights_.end(), [&](const Flight& f) { return f.id == id; }),
+      flights_.end());
+}
+
+std::vector<std::pair<std::string, bool>> PhotoSender::take_finished() {
+  return std::exchange(finished_, {});
+}
+
+std::vector<std::pair<std::string, std::string>> PhotoSender::take_given_up() {
+  return std::exchange(given_up_, {});
+}
+
+void PhotoSender::measure(Flight& f, std::uint64_t received) {
+  const Clock::time_point now = Clock::now();
+  const auto sent = f.sent_at.find(received);
+  if (sent != f.sent_at.end()) {
+    const Clock::duration took = now - sent->second;
     if (!quickest_ || took < *quickest_) quickest_ = took;
   }
-  sent_at_.erase(sent_at_.begin(), sent_at_.upper_bound(received));
+  f.sent_at.erase(f.sent_at.begin(), f.sent_at.upper_bound(received));
+  // The rate acknowledgements arrive at over the last kTrain of them: chunks sent together
+  // leave the link's narrowest point one after another, so their acknowledgements come spaced
+  // by what it carries, even while the window is small.
+  acks_.emplace_back(now, acked_bytes_);
+  if (acks_.size() > kTrain + 1) acks_.pop_front();
+  if (acks_.size() == kTrain + 1) {
+    const double span = std::chrono::duration<double>(now - acks_.front().first).count();
+    if (span > 0) {
+      rates_.push_back(static_cast<double>(acked_bytes_ - acks_.front().second) / span);
+      if (rates_.size() > kRateSamples) rates_.pop_front();
+    }
+  }
 }
 
 std::uint64_t PhotoSender::window_bytes() const {
   std::uint64_t chunks = start_chunks_;
-  if (quickest_ && first_send_ && acked_bytes_ > 0) {
+  if (quickest_ && !rates_.empty()) {
+    // What the link holds (its rate, the best of the recent samples, times the quickest
+    // acknowledgement), and one chunk more to keep it busy while an acknowledgement travels.
+    const double rate = *std::max_element(rates_.begin(), rates_.end());
+    const double in_link = rate * std::chrono::duration<double>(*quickest_).count();
+    chunks = static_cast<std::uint64_t>(std::ceil(in_link / kPhotoChunkBytes)) + 1;
+  } else if (quickest_ && first_send_ && acked_bytes_ > 0) {
+    // Too few acknowledgements in a row to measure yet: grow, twice what the link was seen
+    // to hold on average (the window limits that rate, so the window must outgrow it).
     const double elapsed = std::chrono::duration<double>(Clock::now() - *first_send_).count();
     const double rate = static_cast<double>(acked_bytes_) / std::max(elapsed, 1e-3);
     const double in_link = rate * std::chrono::duration<double>(*quickest_).count();
-    // Twice what the link was seen to hold: the rate measured is what the window let through,
-    // so the window must outgrow it for the rate to rise to what the link can carry.
-    chunks = static_cast<std::uint64_t>(2 * in_link / kPhotoChunkBytes) + 1;
+    chunks = std::max<std::uint64_t>(
+        start_chunks_, static_cast<std::uint64_t>(2 * in_link / kPhotoChunkBytes) + 1);
   }
   return std::clamp<std::uint64_t>(chunks, kMinWindowChunks, kMaxWindowChunks) * kPhotoChunkBytes;
 }
 
 std::vector<wire::Frame> PhotoSender::fill_window() {
-  Current& c = *current_;
   std::vector<wire::Frame> out;
   const std::uint64_t window = window_bytes();
-  while (c.sent < c.bytes.size() && c.sent - c.acked < window) {
-    wire::PhotoChunk chunk;
-    chunk.id = c.id;
-    chunk.offset = c.sent;
-    chunk.data = c.bytes.substr(c.sent, kPhotoChunkBytes);
-    c.sent += chunk.data.size();
-    const Clock::time_point now = Clock::now();
-    if (!first_send_) first_send_ = now;
-    sent_at_[c.sent] = now;
-    bytes_ += chunk.data.size();
-    if (c.sent <= c.high) resent_ += chunk.data.size();
-    c.high = std::max(c.high, c.sent);
-    out.push_back(wire::encode(chunk));
+  std::uint64_t in_flight = 0;
+  for (const Flight& f : flights_) in_flight += f.sent - f.acked;
+  for (Flight& f : flights_) {
+    if (!f.answered) break;  // the photos after it wait for its answer
+    while (f.sent < f.bytes.size() && in_flight < window) {
+      wire::PhotoChunk chunk;
+      chunk.id = f.id;
+      chunk.offset = f.sent;
+      chunk.data = f.bytes.substr(f.sent, kPhotoChunkBytes);
+      f.sent += chunk.data.size();
+      in_flight += chunk.data.size();
+      const Clock::time_point now = Clock::now();
+      if (!first_send_) first_send_ = now;
+      f.sent_at[f.sent] = now;
+      bytes_ += chunk.data.size();
+      if (f.sent <= f.high) resent_ += chunk.data.size();
+      f.high = std::max(f.high, f.sent);
+      out.push_back(wire::encode(chunk));
+    }
   }
   return out;
 }
 
-Result<std::vector<wire::Frame>> PhotoSender::on_want(std::uint64_t offset) {
-  if (!current_) return Status::corrupt("a photo want with no photo offered");
-  Current& c = *current_;
-  if (offset > c.bytes.size() || (offset % kPhotoChunkBytes != 0 && offset != c.bytes.size()))
-    return Status::corrupt("photo " + c.id + " asked for from offset " + std::to_string(offset));
+Result<std::vector<wire::Frame>> PhotoSender::on_want(const std::string& id, std::uint64_t offset) {
+  Flight* f = find(id);
+  if (f == nullptr) return unknown("a want", id);
+  if (offset > f->bytes.size() || (offset % kPhotoChunkBytes != 0 && offset != f->bytes.size()))
+    return Status::corrupt("photo " + id + " asked for from offset " + std::to_string(offset));
+  if (offset == f->bytes.size()) {
+    finish(id, false);  // the receiver has it whole
+    return fill_window();
+  }
+  if (f->answered && f != &flights_.back()) {
+    // Asked again (a chunk failed its check) after the next photo was offered: the receiver
+    // has moved on to that one; this one is offered again later in the session.
+    given_up_.emplace_back(f->id, f->record);
+    end(id);
+    return fill_window();
+  }
   // From there (again, when a chunk failed its check): what was in flight is dropped.
-  c.acked = offset;
-  c.sent = offset;
-  sent_at_.clear();
+  f->answered = true;
+  f->acked = offset;
+  f->sent = offset;
+  f->sent_at.clear();
   return fill_window();
 }
 
-Result<std::vector<wire::Frame>> PhotoSender::on_ack(std::uint64_t received) {
-  if (!current_) return Status::corrupt("a photo acknowledgement with no photo offered");
-  Current& c = *current_;
-  if (received <= c.acked || received > c.sent)
-    return Status::corrupt("photo " + c.id + " acknowledged up to " + std::to_string(received) +
-                           " of " + std::to_string(c.sent) + " sent");
-  acked_bytes_ += received - c.acked;
-  c.acked = received;
-  measure(c.acked);
+Result<std::vector<wire::Frame>> PhotoSender::on_ack(const std::string& id,
+                                                     std::uint64_t received) {
+  Flight* f = find(id);
+  if (f == nullptr) return unknown("an acknowledgement", id);
+  if (!f->answered || received <= f->acked || received > f->sent)
+    return Status::corrupt("photo " + id + " acknowledged up to " + std::to_string(received) +
+                           " of " + std::to_string(f->sent) + " sent");
+  acked_bytes_ += received - f->acked;
+  f->acked = received;
+  measure(*f, received);
+  if (received == f->bytes.size()) finish(id, true);
   return fill_window();
-}
-
-PhotoIntake::Step PhotoIntake::want(std::uint64_t offset) {
-  wire::PhotoWant w;
-  w.id = current_->id;
-  w.offset = offset;
-  Step step{one(w), offset == current_->manifest.size, false, std::nullopt};
-  if (step.whole) current_.reset();
-  return step;
-}
-
-PhotoIntake::Step PhotoIntake::refuse(std::string id, const Status& why) {
-  // `id` is a copy: it may be the current photo's own, which the reset below destroys.
-  current_.reset();
-  return Step{one(refusal(std::move(id), why)), false, false, why.message()};
 }
 
 wire::PhotoRefused refusal(std::string id, const Status& why) {
@@ -119,13 +183,34 @@ wire::PhotoRefused refusal(std::string id, const Status& why) {
   return r;
 }
 
+PhotoIntake::Step PhotoIntake::want(std::deque<Upload>::iterator u, std::uint64_t offset) {
+  wire::PhotoWant w;
+  w.id = u->id;
+  w.offset = offset;
+  Step step{one(w), u->id, offset == u->manifest.size, false, std::nullopt};
+  if (step.whole) uploads_.erase(u);
+  return step;
+}
+
+PhotoIntake::Step PhotoIntake::refuse(std::string id, const Status& why) {
+  uploads_.erase(
+      std::remove_if(uploads_.begin(), uploads_.end(), [&](const Upload& u) { return u.id == id; }),
+      uploads_.end());
+  Step step{one(refusal(id, why)), id, false, false, why.message()};
+  return step;
+}
+
 Result<PhotoIntake::Step> PhotoIntake::on_offer(const std::string& id, PhotoManifest manifest) {
   Result<std::uint64_t> received = store_.received(id, manifest);
   if (received.status().code() == Code::kInvalidInput)
     return refuse(id, Status::rejected(received.status().message()));
   if (!received.ok()) return received.status();
-  current_ = Current{id, std::move(manifest), received.value(), 0};
-  return want(received.value());
+  uploads_.erase(
+      std::remove_if(uploads_.begin(), uploads_.end(), [&](const Upload& u) { return u.id == id; }),
+      uploads_.end());
+  if (uploads_.size() >= kMaxPhotosInFlight) uploads_.pop_front();
+  uploads_.push_back(Upload{id, std::move(manifest), received.value(), 0});
+  return want(std::prev(uploads_.end()), received.value());
 }
 
 Result<PhotoIntake::Step> PhotoIntake::on_chunk(const wire::Frame& f) {
@@ -133,38 +218,39 @@ Result<PhotoIntake::Step> PhotoIntake::on_chunk(const wire::Frame& f) {
   if (!chunk.ok()) return chunk.status();
   // Chunks of a photo that ended (refused, or whole) may still be on their way: dropped, as
   // are chunks sent before an earlier offset was asked for again.
-  if (!current_ || chunk->id != current_->id || chunk->offset != current_->received) return Step{};
-  Current& c = *current_;
+  const auto u = std::find_if(uploads_.begin(), uploads_.end(),
+                              [&](const Upload& x) { return x.id == chunk->id; });
+  if (u == uploads_.end() || chunk->offset != u->received) return Step{};
   if (chunk->offset == 0 && photo_media_type(chunk->data).empty())
-    return refuse(c.id, Status::rejected("photo " + c.id + ": not a JPEG, PNG or HEIC image"));
-  Result<std::uint64_t> stored = store_.append(c.id, c.manifest, c.received, chunk->data);
+    return refuse(u->id, Status::rejected("photo " + u->id + ": not a JPEG, PNG or HEIC image"));
+  Result<std::uint64_t> stored = store_.append(u->id, u->manifest, u->received, chunk->data);
   if (stored.status().code() == Code::kInvalidInput) {
     // Another session may have moved the file on (the same photo, from another device): the
     // sender is asked to go on from where it stands now (its size: whole already).
-    Result<std::uint64_t> now = store_.received(c.id, c.manifest);
+    Result<std::uint64_t> now = store_.received(u->id, u->manifest);
     if (!now.ok()) return now.status();
-    if (now.value() != c.received) {
-      c.received = now.value();
-      c.retries = 0;
-      return want(c.received);
+    if (now.value() != u->received) {
+      u->received = now.value();
+      u->retries = 0;
+      return want(u, u->received);
     }
     // The chunk is not the manifest's: asked for again, a few times.
     ++bad_chunks_;
-    if (++c.retries > kMaxChunkRetries)
-      return refuse(c.id, Status::rejected(stored.status().message()));
-    return want(c.received);
+    if (++u->retries > kMaxChunkRetries)
+      return refuse(u->id, Status::rejected(stored.status().message()));
+    return want(u, u->received);
   }
-  if (stored.status().code() == Code::kRejected) return refuse(c.id, stored.status());
+  if (stored.status().code() == Code::kRejected) return refuse(u->id, stored.status());
   if (!stored.ok()) return stored.status();
   bytes_ += chunk->data.size();
-  c.received = stored.value();
-  c.retries = 0;
+  u->received = stored.value();
+  u->retries = 0;
   wire::PhotoAck ack;
-  ack.id = c.id;
-  ack.received = c.received;
-  const bool whole = c.received == c.manifest.size;
-  Step step{one(ack), whole, whole, std::nullopt};
-  if (step.whole) current_.reset();
+  ack.id = u->id;
+  ack.received = u->received;
+  const bool whole = u->received == u->manifest.size;
+  Step step{one(ack), u->id, whole, whole, std::nullopt};
+  if (whole) uploads_.erase(u);
   return step;
 }
 

@@ -58,13 +58,20 @@ Status PhotoUploader::prepare() {
 }
 
 Result<std::vector<wire::Frame>> PhotoUploader::next() {
-  if (queue_.empty()) return std::vector<wire::Frame>{};
-  auto [id, record] = std::move(queue_.front());
-  queue_.pop_front();
-  Result<std::string> bytes = photos_->read_all(id);
-  if (!bytes.ok()) return bytes.status();
-  return std::vector<wire::Frame>{
-      sender_.offer(std::move(id), std::move(record), std::move(bytes.value()))};
+  std::vector<wire::Frame> out;
+  if (Status s = offer_more(out); !s.ok()) return s;
+  return out;
+}
+
+Status PhotoUploader::offer_more(std::vector<wire::Frame>& out) {
+  while (sender_.may_offer() && !queue_.empty()) {
+    auto [id, record] = std::move(queue_.front());
+    queue_.pop_front();
+    Result<std::string> bytes = photos_->read_all(id);
+    if (!bytes.ok()) return bytes.status();
+    out.push_back(sender_.offer(std::move(id), std::move(record), std::move(bytes.value())));
+  }
+  return Status();
 }
 
 PhotoUploadStats PhotoUploader::stats() const {
@@ -74,57 +81,56 @@ PhotoUploadStats PhotoUploader::stats() const {
   return s;
 }
 
-Result<std::vector<wire::Frame>> PhotoUploader::finish_current(const char* prefix,
-                                                               const std::string& value) {
-  const std::string id = sender_.id();
-  sender_.end();
-  Status s = engine_.transaction([&]() -> Status {
-    if (Status st = engine_.set_setting(prefix + id, value); !st.ok()) return st;
+Status PhotoUploader::settle(const std::vector<std::pair<std::string, std::string>>& verdicts) {
+  if (verdicts.empty()) return Status();
+  return engine_.transaction([&]() -> Status {
+    for (const auto& [name, value] : verdicts)
+      if (Status st = engine_.set_setting(name, value); !st.ok()) return st;
     return engine_.set_setting(kPhotoWindowSetting, std::to_string(sender_.window_chunks()));
   });
-  if (!s.ok()) return s;
-  return next();
 }
 
 Result<std::vector<wire::Frame>> PhotoUploader::on_frame(const wire::Frame& f) {
-  if (!sender_.busy()) {
-    return Status::corrupt("a " + std::string(wire::msg_type_name(f.type)) +
-                           " message with no photo offered");
-  }
-  const auto same = [&](const std::string& id) -> Status {
-    return id == sender_.id() ? Status()
-                              : Status::corrupt("the hub answered for photo " + id + " while " +
-                                                sender_.id() + " was offered");
-  };
+  Result<std::vector<wire::Frame>> out = Status::internal("no answer");
+  std::vector<std::pair<std::string, std::string>> verdicts;  // settings to store
   switch (f.type) {
     case wire::MsgType::kPhotoWant: {
       Result<wire::PhotoWant> want = wire::decode<wire::PhotoWant>(f);
       if (!want.ok()) return want.status();
-      if (Status s = same(want->id); !s.ok()) return s;
-      Result<std::vector<wire::Frame>> out = sender_.on_want(want->offset);
-      if (!out.ok() || !sender_.whole()) return out;
-      return finish_current(kPhotoUpPrefix, "1");  // the hub has it already
+      out = sender_.on_want(want->id, want->offset);
+      break;
     }
     case wire::MsgType::kPhotoAck: {
       Result<wire::PhotoAck> ack = wire::decode<wire::PhotoAck>(f);
       if (!ack.ok()) return ack.status();
-      if (Status s = same(ack->id); !s.ok()) return s;
-      Result<std::vector<wire::Frame>> out = sender_.on_ack(ack->received);
-      if (!out.ok() || !sender_.whole()) return out;
-      ++stats_.photos;
-      return finish_current(kPhotoUpPrefix, "1");
+      out = sender_.on_ack(ack->id, ack->received);
+      break;
     }
     case wire::MsgType::kPhotoRefused: {
       Result<wire::PhotoRefused> no = wire::decode<wire::PhotoRefused>(f);
       if (!no.ok()) return no.status();
-      if (Status s = same(no->id); !s.ok()) return s;
+      if (!sender_.sending(no->id))
+        return Status::corrupt("the hub refused photo " + no->id + ", which is not being sent");
+      sender_.end(no->id);
       stats_.refused.emplace_back(no->id, no->reason);
-      return finish_current(kPhotoRefusedPrefix, no->reason.empty() ? "refused" : no->reason);
+      verdicts.emplace_back(kPhotoRefusedPrefix + no->id,
+                            no->reason.empty() ? "refused" : no->reason);
+      out = std::vector<wire::Frame>{};
+      break;
     }
     default:
       return Status::corrupt("unexpected " + std::string(wire::msg_type_name(f.type)) +
                              " message during photo uploads");
   }
+  if (!out.ok()) return out;
+  for (const auto& [id, by_chunks] : sender_.take_finished()) {
+    if (by_chunks) ++stats_.photos;
+    verdicts.emplace_back(kPhotoUpPrefix + id, "1");
+  }
+  for (auto& again : sender_.take_given_up()) queue_.push_back(std::move(again));
+  if (Status s = settle(verdicts); !s.ok()) return s;
+  if (Status s = offer_more(out.value()); !s.ok()) return s;
+  return out;
 }
 
 }  // namespace vs::session

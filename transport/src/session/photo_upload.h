@@ -1,8 +1,8 @@
 // The device's side of photo uploads in one session (schema/PROTOCOL.md, "Photos"), after the
 // push: every photo that this device's accepted ops name, that it holds and has not yet seen
 // the hub take (or refuse), in the order of the ops that first name them, so that a visit's
-// photos go before the next visit's. A PhotoSender sends each; an upload cut at any byte
-// resumes where the hub's stored chunks end.
+// photos go before the next visit's. A PhotoSender sends them, the next offered while the last
+// is sent; an upload cut at any byte resumes where the hub's stored chunks end.
 #pragma once
 
 #include <cstdint>
@@ -38,17 +38,20 @@ class PhotoUploader {
   PhotoUploader(Engine& engine, PhotoStore* photos) : engine_(engine), photos_(photos) {}
   // Lists what to upload (reads this device's own ops).
   Status prepare();
-  // The offer of the next photo; empty (and done()) when none is left.
+  // The first offer; empty (and done()) when nothing is to be sent.
   Result<std::vector<wire::Frame>> next();
-  // kPhotoWant, kPhotoAck and kPhotoRefused frames: what to send next (the next photo's offer
-  // when one is done; nothing while the window is full).
+  // kPhotoWant, kPhotoAck and kPhotoRefused frames: what to send next (chunks, the next
+  // photo's offer once every photo offered is answered; nothing while the window is full).
   Result<std::vector<wire::Frame>> on_frame(const wire::Frame& f);
   PhotoUploadStats stats() const;
   // Nothing is left to upload, nor waiting for the hub's answer.
   bool done() const { return !sender_.busy() && queue_.empty(); }
 
  private:
-  Result<std::vector<wire::Frame>> finish_current(const char* prefix, const std::string& value);
+  // Offers photos while the sender may take more.
+  Status offer_more(std::vector<wire::Frame>& out);
+  // Stores the hub's verdicts (settings) with the window they ended with.
+  Status settle(const std::vector<std::pair<std::string, std::string>>& verdicts);
 
   Engine& engine_;
   PhotoStore* photos_;
