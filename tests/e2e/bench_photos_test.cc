@@ -46,3 +46,24 @@ TEST_CASE("the photos bench sends a day's photos through a cut link and reports 
     CHECK_THAT(bad.err, Catch::Contains(message));
   }
 }
+
+TEST_CASE("the photo-store bench stores photos chunk by chunk both ways and reads them back",
+          "[e2e][bench]") {
+  vs::test::TempDir dir;
+  const vs::test::RunResult r = vs::test::run(
+      VS_BENCH_BIN, {"photo-store", "--work", dir.file("w"), "--photos", "3", "--photo-kb", "50"},
+      std::chrono::seconds(60));
+  INFO(r.err);
+  REQUIRE(r.exit_code == 0);
+  const json j = json::parse(r.out.substr(r.out.rfind('{')));
+  CHECK(j.at("bench") == "photo-store");
+  CHECK(j.at("photo_bytes") == 150'000);
+  for (const char* key : {"files_write_s", "sqlite_write_s", "files_read_ms", "sqlite_read_ms"})
+    CHECK(j.at(key).get<double>() > 0);
+  CHECK(j.at("write_ratio_sqlite_to_files").get<double>() ==
+        Approx(j.at("sqlite_write_s").get<double>() / j.at("files_write_s").get<double>())
+            .epsilon(0.01));
+  const vs::test::RunResult bad =
+      vs::test::run(VS_BENCH_BIN, {"photo-store", "--kbit", "x"}, std::chrono::seconds(30));
+  CHECK(bad.exit_code == 2);
+}

@@ -40,6 +40,7 @@ int run_sessions_bench(const BenchArgs& args);
 int run_import_bench(const BenchArgs& args);
 int run_capi_bench(const BenchArgs& args);
 int run_photos_bench(const BenchArgs& args);
+int run_photo_store_bench(const BenchArgs& args);
 // visitsync-bench workload ...: writes a generated workload file.
 int run_workload_command(int argc, char** argv);
 

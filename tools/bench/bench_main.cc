@@ -1,5 +1,5 @@
-// visitsync-bench engine|sync|sessions|import|capi|photos|workload [options]: the project's
-// benchmarks (README.md "Benchmarks", tools/COMMANDS.md) and their workload generator
+// visitsync-bench engine|sync|sessions|import|capi|photos|photo-store|workload [options]: the
+// project's benchmarks (README.md "Benchmarks", tools/COMMANDS.md) and their workload generator
 // (tools/bench/WORKLOAD.md). Last line of a bench's output: one JSON object.
 #include <algorithm>
 #include <cerrno>
@@ -59,6 +59,7 @@ constexpr const char* kUsage =
     "       visitsync-bench capi [--work DIR] [--writes N] [--idle-seconds N]\n"
     "       visitsync-bench photos [--work DIR] [--visits N] [--photos N] [--photo-kb K]\n"
     "                       [--kbit R] [--rtt-ms T] [--cut-kb C] [--seed S]\n"
+    "       visitsync-bench photo-store [--work DIR] [--photos N] [--photo-kb K]\n"
     "       visitsync-bench workload [--visits N] [--items N] [--seed S] [--edits]\n"
     "                       [--edit-frac F] [--conflict-frac F] --out FILE\n"
     "  engine    local writes, apply_remote and raw SQLite inserts\n"
@@ -73,6 +74,8 @@ constexpr const char* kUsage =
     "            link of --kbit (2000) each way, --rtt-ms (300), cut every ~--cut-kb (1000)\n"
     "            until every photo is on the hub (the 2G case: --kbit 64 --rtt-ms 600\n"
     "            --cut-kb 100)\n"
+    "  photo-store --photos (20) of --photo-kb (300) stored chunk by chunk, each made durable,\n"
+    "            as files beside the store and in one SQLite file; then read back\n"
     "  workload  writes the generated workload's visits file (with --edits: its edits file)\n"
     "            to FILE ('-': standard output); WORKLOAD.md describes the format\n"
     "The benches run on the generated workload of --visits (2000) x --items (150), seed 42,\n"
@@ -185,7 +188,7 @@ std::optional<std::string> parse_bench_args(int argc, char** argv, BenchArgs& ar
     return std::string("--concurrency is an option of the sessions bench");
   if (rows && which != "import") return std::string("--rows is an option of the import bench");
   if (idle && which != "capi") return std::string("--idle-seconds is an option of the capi bench");
-  if (photo_options && which != "photos")
+  if (photo_options && which != "photos" && which != "photo-store")
     return std::string(
         "--photos, --photo-kb, --kbit, --rtt-ms, --cut-kb and --seed are options "
         "of the photos bench");
@@ -259,7 +262,7 @@ int main(int argc, char** argv) {
   const std::string which = argv[1];
   if (which == "workload") return run_workload_command(argc, argv);
   if (which != "engine" && which != "sync" && which != "sessions" && which != "import" &&
-      which != "capi" && which != "photos")
+      which != "capi" && which != "photos" && which != "photo-store")
     return usage_error("unknown command '" + which + "'");
   BenchArgs args;
   args.tools_dir = VS_TOOLS_DIR;
@@ -280,5 +283,6 @@ int main(int argc, char** argv) {
   if (which == "import") return run_import_bench(args);
   if (which == "capi") return run_capi_bench(args);
   if (which == "photos") return run_photos_bench(args);
+  if (which == "photo-store") return run_photo_store_bench(args);
   return run_sessions_bench(args);
 }
