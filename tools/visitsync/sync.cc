@@ -118,10 +118,20 @@ Status run(const cli::Args& a) {
   const bool terminal = isatty(STDERR_FILENO) == 1;
   if (terminal) {
     options.progress = [](const SyncProgress& p) {
-      std::fprintf(stderr, "\rsyncing: %llu of %llu ops pushed, %llu pulled   ",
+      std::fprintf(stderr, "\rsyncing: %llu of %llu ops pushed, %llu pulled",
                    static_cast<unsigned long long>(p.pushed),
                    static_cast<unsigned long long>(p.to_push),
                    static_cast<unsigned long long>(p.pulled));
+      if (p.photo_bytes_sent > 0)
+        std::fprintf(stderr, "; photos: %llu sent (%llu KB)",
+                     static_cast<unsigned long long>(p.photos_sent),
+                     static_cast<unsigned long long>(p.photo_bytes_sent / 1000));
+      if (p.photos_to_fetch > 0)
+        std::fprintf(stderr, "; %llu of %llu fetched (%llu KB)",
+                     static_cast<unsigned long long>(p.photos_received),
+                     static_cast<unsigned long long>(p.photos_to_fetch),
+                     static_cast<unsigned long long>(p.photo_bytes_received / 1000));
+      std::fputs("   ", stderr);
     };
   }
   Engine& engine = in.value()->engine();
@@ -130,7 +140,7 @@ Status run(const cli::Args& a) {
       retry_for.value() > 0
           ? sync_retrying(engine, e.value(), options, std::chrono::seconds(retry_for.value()), hint)
           : sync_with_hub(engine, e.value(), options);
-  if (terminal) std::fprintf(stderr, "\r%60s\r", "");
+  if (terminal) std::fprintf(stderr, "\r%110s\r", "");
   if (!r.ok()) {
     return Status(r.status().code(),
                   "sync with " + e->hub_host + ":" + std::to_string(e->hub_port) + " failed: " +
