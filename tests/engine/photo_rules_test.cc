@@ -176,3 +176,25 @@ TEST_CASE_METHOD(PhotoHub,
   CHECK(removed == std::set<std::string>{sent, loose});
   for (const std::string& id : {kept, replaced, wanted, fresh}) CHECK(has_photo(data, id));
 }
+
+TEST_CASE_METHOD(PhotoHub, "a device collects its photo garbage by itself at most once a day",
+                 "[engine][photos]") {
+  const std::string data = a.in->data_dir();
+  const auto loose = [&](unsigned seed) {
+    Result<std::string> id = a.in->add_photo(test::fake_jpeg(10'000, seed));
+    REQUIRE(id.ok());
+    age(data + "/attachments/" + id.value(), 10);
+    return id.value();
+  };
+  const std::string first = loose(1);
+  REQUIRE(collect_photo_garbage_daily(a.in->engine(), data).ok());
+  CHECK_FALSE(has_photo(data, first));
+  // Within the day: nothing runs.
+  const std::string second = loose(2);
+  clock.advance(23 * 3'600'000);
+  REQUIRE(collect_photo_garbage_daily(a.in->engine(), data).ok());
+  CHECK(has_photo(data, second));
+  clock.advance(2 * 3'600'000);
+  REQUIRE(collect_photo_garbage_daily(a.in->engine(), data).ok());
+  CHECK_FALSE(has_photo(data, second));
+}

@@ -179,7 +179,7 @@ TEST_CASE_METHOD(test::LiveHub,
   test::FaultProxy proxy(server->port());
   proxy.set_down(true);
   proxy.cut_every(milliseconds(2000));
-  proxy.set_rate(2 * 1024);  // each way: a session (about 3.5 KB) lasts a second or more
+  proxy.set_rate(3 * 1024);  // each way: a session (about 3.5 KB) lasts a second or more
   Syncing own = syncing(*this, a, proxy.port());
   Recorder rec;
   ReplicatorOptions o;

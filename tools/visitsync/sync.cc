@@ -149,6 +149,9 @@ Status run(const cli::Args& a) {
   Result<std::vector<Flag>> flags = in.value()->flags();
   const std::string out = summary(r.value(), flags.ok() ? flags->size() : 0);
   std::fwrite(out.data(), 1, out.size(), stdout);
+  if (Status gc = collect_photo_garbage_daily(engine, in.value()->data_dir()); !gc.ok())
+    std::fprintf(stderr, "%s: warning: photo garbage collection: %s (nothing was lost)\n", kTool,
+                 gc.to_string().c_str());
   // Refused ops are acknowledged, so they are reported by this sync only (and by status).
   if (!r->rejected.empty()) {
     return Status::rejected("the hub refused " + std::to_string(r->rejected.size()) +

@@ -86,6 +86,13 @@ Status set_photo_download_mode(Engine& engine, std::string_view mode);
 Result<PhotoGarbage> collect_photo_garbage(Engine& engine, const std::string& data_dir,
                                            std::int64_t grace_s);
 
+// The collection a device runs by itself (after a successful sync: the replicator's and
+// `visitsync sync`): collect_photo_garbage with kPhotoGraceS, at most once a day (the last run's
+// time in kPhotoGcSetting). A failed collection loses nothing and is tried again next time.
+inline constexpr std::int64_t kPhotoGraceS = 7 * 86'400;
+inline constexpr const char* kPhotoGcSetting = "photo.gc_at";  // ms since the epoch
+Status collect_photo_garbage_daily(Engine& engine, const std::string& data_dir);
+
 // The chunks of a file: their count, and each chunk's raw SHA-256.
 struct PhotoManifest {
   std::uint64_t size = 0;

@@ -1,6 +1,7 @@
 // Which photos are named (photos.h): by the visits' answers, by a replica's own ops not yet on
 // the hub, by requests; and the garbage collection that keeps them.
 #include <algorithm>
+#include <charconv>
 #include <set>
 
 #include <visitsync/engine.h>
@@ -115,6 +116,19 @@ Result<PhotoGarbage> collect_photo_garbage(Engine& engine, const std::string& da
   Result<std::unique_ptr<PhotoStore>> store = PhotoStore::open(photo_folder(data_dir));
   if (!store.ok()) return store.status();
   return store.value()->collect_garbage(named, grace_s);
+}
+
+Status collect_photo_garbage_daily(Engine& engine, const std::string& data_dir) {
+  Result<std::string> last = engine.setting(kPhotoGcSetting);
+  if (!last.ok()) return last.status();
+  const std::int64_t now = engine.wall_ms();
+  std::int64_t at = 0;
+  const auto [end, ec] = std::from_chars(last->data(), last->data() + last->size(), at);
+  if (ec == std::errc() && end == last->data() + last->size() && now - at < 86'400'000 && at <= now)
+    return Status();
+  Result<PhotoGarbage> g = collect_photo_garbage(engine, data_dir, kPhotoGraceS);
+  if (!g.ok()) return g.status();
+  return engine.set_setting(kPhotoGcSetting, std::to_string(now));
 }
 
 }  // namespace vs

@@ -218,11 +218,13 @@ vs_code vs_replicator_start(vs_db* db, const vs_replicator_options* options, cha
     };
     vs::Engine& engine = bg->in->engine();
     bg->replicator = std::make_unique<vs::Replicator>(
-        [&engine, enrollment = e.value(),
-         photos = vs::photo_folder(db->data_dir)](const vs::SyncOptions& so) {
+        [&engine, enrollment = e.value(), dir = db->data_dir](const vs::SyncOptions& so) {
           vs::SyncOptions with_photos = so;
-          with_photos.photos_dir = photos;
-          return vs::sync_with_hub(engine, enrollment, with_photos);
+          with_photos.photos_dir = vs::photo_folder(dir);
+          Result<vs::SyncReport> r = vs::sync_with_hub(engine, enrollment, with_photos);
+          // Not the sync's failure: a collection that failed loses nothing and runs again.
+          if (r.ok()) (void)vs::collect_photo_garbage_daily(engine, dir);
+          return r;
         },
         o.value());
     bg->replicator->start();
