@@ -127,7 +127,9 @@ Result<std::vector<wire::Frame>> PhotoUploader::on_frame(const wire::Frame& f) {
     if (by_chunks) ++stats_.photos;
     verdicts.emplace_back(kPhotoUpPrefix + id, "1");
   }
-  for (auto& again : sender_.take_given_up()) queue_.push_back(std::move(again));
+  // Offered again once in the session; a photo the hub keeps going back on waits for the next.
+  for (auto& again : sender_.take_given_up())
+    if (retried_.insert(again.first).second) queue_.push_back(std::move(again));
   if (Status s = settle(verdicts); !s.ok()) return s;
   if (Status s = offer_more(out.value()); !s.ok()) return s;
   return out;

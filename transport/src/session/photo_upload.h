@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <deque>
+#include <set>
 #include <string>
 #include <utility>
 #include <vector>
@@ -56,6 +57,7 @@ class PhotoUploader {
   Engine& engine_;
   PhotoStore* photos_;
   std::deque<std::pair<std::string, std::string>> queue_;  // id, record
+  std::set<std::string> retried_;  // given up once in this session, offered again
   PhotoSender sender_;
   PhotoUploadStats stats_;
 };
