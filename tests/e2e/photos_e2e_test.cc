@@ -215,3 +215,39 @@ TEST_CASE(
   CHECK(vs::has_photo(device[1], wall_id));
   CHECK(hub.terminate() == 0);
 }
+
+TEST_CASE("the hub collects its photo garbage when it starts, at most once a day",
+          "[e2e][photos]") {
+  TempDir dir;
+  const HubFolder made = make_hub_folder(dir);
+  // A photo no visit names, untouched for ten days, and one a day old.
+  const auto put = [&](std::uint64_t seed, int days) {
+    const std::string bytes = fake_jpeg(20'000, seed);
+    const std::string path = vs::photo_folder(made.path) + "/" + vs::sha256_hex(bytes);
+    std::filesystem::create_directories(vs::photo_folder(made.path));
+    std::ofstream(path, std::ios::binary) << bytes;
+    std::filesystem::last_write_time(
+        path, std::filesystem::file_time_type::clock::now() - std::chrono::hours(24 * days));
+    return path;
+  };
+  const std::string old = put(7, 10);
+  const std::string young = put(8, 1);
+  {
+    BackgroundProcess hub(bin("visitsync-hub"), {"--data", made.path, "--listen", made.address},
+                          dir.file("hub.log"));
+    REQUIRE(hub.wait_for_log("listening on", std::chrono::seconds(10)));
+    CHECK_THAT(slurp(dir.file("hub.log")),
+               Catch::Contains("photo garbage collection: removed 1 photos"));
+    CHECK(hub.terminate() == 0);
+  }
+  CHECK_FALSE(std::filesystem::exists(old));
+  CHECK(std::filesystem::exists(young));  // within the grace period
+  // Started again the same day: not due.
+  const std::string again = put(9, 10);
+  BackgroundProcess hub(bin("visitsync-hub"), {"--data", made.path, "--listen", made.address},
+                        dir.file("hub2.log"));
+  REQUIRE(hub.wait_for_log("listening on", std::chrono::seconds(10)));
+  CHECK_THAT(slurp(dir.file("hub2.log")), !Catch::Contains("photo garbage collection"));
+  CHECK(std::filesystem::exists(again));
+  CHECK(hub.terminate() == 0);
+}

@@ -12,6 +12,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -137,6 +138,9 @@ class HubStore {
   // Removes the photos nothing names (collect_photo_garbage), and takes them off their
   // senders' quotas.
   Result<PhotoGarbage> collect_photo_garbage(std::int64_t grace_s);
+  // The same with kPhotoGraceS when a day has passed since the last one (photo_gc_due), as the
+  // hub's server runs it; nullopt when it was not due.
+  Result<std::optional<PhotoGarbage>> collect_photo_garbage_daily();
 
   struct Impl;
 

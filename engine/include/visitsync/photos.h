@@ -92,6 +92,10 @@ Result<PhotoGarbage> collect_photo_garbage(Engine& engine, const std::string& da
 inline constexpr std::int64_t kPhotoGraceS = 7 * 86'400;
 inline constexpr const char* kPhotoGcSetting = "photo.gc_at";  // ms since the epoch
 Status collect_photo_garbage_daily(Engine& engine, const std::string& data_dir);
+// Whether a day has passed since the last daily collection (kPhotoGcSetting), and the stamp of
+// one that ran: what collect_photo_garbage_daily and HubStore's share.
+Result<bool> photo_gc_due(Engine& engine);
+Status photo_gc_done(Engine& engine);
 
 // The chunks of a file: their count, and each chunk's raw SHA-256.
 struct PhotoManifest {

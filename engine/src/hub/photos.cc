@@ -190,4 +190,14 @@ Result<PhotoGarbage> HubStore::collect_photo_garbage(std::int64_t grace_s) {
   return g;
 }
 
+Result<std::optional<PhotoGarbage>> HubStore::collect_photo_garbage_daily() {
+  Result<bool> due = photo_gc_due(engine());
+  if (!due.ok()) return due.status();
+  if (!due.value()) return std::optional<PhotoGarbage>();
+  Result<PhotoGarbage> g = collect_photo_garbage(kPhotoGraceS);
+  if (!g.ok()) return g.status();
+  if (Status s = photo_gc_done(engine()); !s.ok()) return s;
+  return std::optional<PhotoGarbage>(std::move(g.value()));
+}
+
 }  // namespace vs

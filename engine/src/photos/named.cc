@@ -118,17 +118,27 @@ Result<PhotoGarbage> collect_photo_garbage(Engine& engine, const std::string& da
   return store.value()->collect_garbage(named, grace_s);
 }
 
-Status collect_photo_garbage_daily(Engine& engine, const std::string& data_dir) {
+Result<bool> photo_gc_due(Engine& engine) {
   Result<std::string> last = engine.setting(kPhotoGcSetting);
   if (!last.ok()) return last.status();
   const std::int64_t now = engine.wall_ms();
   std::int64_t at = 0;
   const auto [end, ec] = std::from_chars(last->data(), last->data() + last->size(), at);
-  if (ec == std::errc() && end == last->data() + last->size() && now - at < 86'400'000 && at <= now)
-    return Status();
+  // Unset, unreadable, or from the future (a clock set back): due.
+  return ec != std::errc() || end != last->data() + last->size() || at > now ||
+         now - at >= 86'400'000;
+}
+
+Status photo_gc_done(Engine& engine) {
+  return engine.set_setting(kPhotoGcSetting, std::to_string(engine.wall_ms()));
+}
+
+Status collect_photo_garbage_daily(Engine& engine, const std::string& data_dir) {
+  Result<bool> due = photo_gc_due(engine);
+  if (!due.ok() || !due.value()) return due.status();
   Result<PhotoGarbage> g = collect_photo_garbage(engine, data_dir, kPhotoGraceS);
   if (!g.ok()) return g.status();
-  return engine.set_setting(kPhotoGcSetting, std::to_string(now));
+  return photo_gc_done(engine);
 }
 
 }  // namespace vs

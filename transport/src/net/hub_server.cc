@@ -48,7 +48,8 @@ struct HubServer::Impl {
         acceptor(io_in),
         admission(
             {options.max_handshakes, options.max_handshakes_per_address, options.max_sessions}),
-        queue({options.max_store_queue, options.store_wait_limit}) {}
+        queue({options.max_store_queue, options.store_wait_limit}),
+        chores(io_in) {}
   ~Impl() { queue.join(); }
   Impl(const Impl&) = delete;
   Impl& operator=(const Impl&) = delete;
@@ -66,6 +67,7 @@ struct HubServer::Impl {
   tcp::acceptor acceptor;
   net::Admission admission;
   net::StoreQueue queue;                           // the store thread; steps use the sessions
+  asio::steady_timer chores;                       // the next run of chores_loop
   std::map<std::uint64_t, Conn> conns;             // open connections by serial
   std::map<std::string, std::uint64_t> by_device;  // the live session of each device
   std::uint64_t next_serial = 1;
@@ -256,6 +258,34 @@ void admit(HubServer::Impl* im, tcp::socket socket) {
   });
 }
 
+// The store's chores that are due (the photo garbage collection, once a day:
+// HubStore::collect_photo_garbage_daily); what to log of them ("" for nothing).
+std::string run_chores(HubStore& store) {
+  Result<std::optional<PhotoGarbage>> g = store.collect_photo_garbage_daily();
+  if (!g.ok()) return "photo garbage collection failed: " + g.status().to_string();
+  if (!g.value()) return "";
+  return "photo garbage collection: removed " + std::to_string(g.value()->removed.size()) +
+         " photos and " + std::to_string(g.value()->partials) + " partial transfers";
+}
+
+// Every hour after the start, the chores, on the store thread like any step.
+asio::awaitable<void> chores_loop(HubServer::Impl* im) {
+  const auto owner = std::make_shared<net::StepOwner>();
+  while (!im->stopping) {
+    im->chores.expires_after(std::chrono::hours(1));
+    auto [ec] = co_await im->chores.async_wait(net::use_tuple);
+    if (ec || im->stopping) co_return;
+    auto said = std::make_shared<std::string>();
+    Result<net::StoreQueue::Frames> ran =
+        co_await im->queue.run(owner, [im, said]() -> Result<net::StoreQueue::Frames> {
+          *said = run_chores(im->store);
+          return net::StoreQueue::Frames{};
+        });
+    (void)ran;  // a busy store: the next hour
+    if (!said->empty()) im->log(*said);
+  }
+}
+
 asio::awaitable<void> accept_loop(HubServer::Impl* im) {
   while (!im->stopping) {
     auto [ec, socket] = co_await im->acceptor.async_accept(net::use_tuple);
@@ -316,8 +346,13 @@ std::uint16_t HubServer::port() const {
 
 void HubServer::start() {
   Impl* im = impl_.get();
+  // Before any session: the caller's thread has the store to itself.
+  if (const std::string said = run_chores(im->store); !said.empty()) im->log(said);
   asio::co_spawn(im->io, accept_loop(im), [im](const std::exception_ptr& e) {
     if (e) im->log("the accept loop ended by an exception");
+  });
+  asio::co_spawn(im->io, chores_loop(im), [im](const std::exception_ptr& e) {
+    if (e) im->log("the chores loop ended by an exception");
   });
 }
 
@@ -325,6 +360,7 @@ void HubServer::shutdown() {
   impl_->stopping = true;
   boost::system::error_code ignored;
   impl_->acceptor.close(ignored);
+  impl_->chores.cancel();
   // Pending reads end at once; a session busy on the store finishes that step, then stops.
   for (auto& [serial, c] : impl_->conns) c.stream->lowest_layer().cancel(ignored);
 }

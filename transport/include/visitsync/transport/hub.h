@@ -87,7 +87,9 @@ class HubServer {
   std::uint16_t port() const;
   // Starts accepting on the io_context. A second session of a device replaces the first: the
   // first is closed (its link is most likely dead, and the device should not wait for a
-  // timeout to sync again).
+  // timeout to sync again). First, on the caller's thread, and then every hour on the store
+  // thread, the store's chores that are due: the photo garbage collection, once a day
+  // (HubStore::collect_photo_garbage_daily), logged when it runs.
   void start();
   // Stops accepting and ends every session with a bounded TLS close. Work already handed to
   // the store thread finishes first, so nothing acknowledged is lost. Call on the io thread.
