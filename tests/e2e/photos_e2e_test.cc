@@ -2,6 +2,7 @@
 // mid-upload at random moments, then completing), `visitsync-admin photo get` giving back the
 // same bytes, the hub's export naming what has not arrived, and a second device that shows the
 // photos it does not hold as missing.
+#include <array>
 #include <filesystem>
 #include <fstream>
 #include <random>
@@ -35,20 +36,26 @@ json hub_visit(const std::string& hub, const std::string& visit) {
   return {};
 }
 
+// The enrolled data folders of I0011 and I0021, co-inspectors of S00001.
+std::array<std::string, 2> co_inspectors(const TempDir& dir, const HubFolder& made) {
+  std::array<std::string, 2> device;
+  const char* who[2] = {"I0011", "I0021"};
+  for (std::size_t i = 0; i < 2; ++i) {
+    device[i] = dir.file(std::string("device-") + who[i]);
+    ok("visitsync-admin",
+       {"enroll-device", "--data", made.path, "--inspector", who[i], "--out", device[i] + ".json"});
+    ok("visitsync", {"init", "--data", device[i], "--enroll", device[i] + ".json"});
+  }
+  return device;
+}
+
 }  // namespace
 
 TEST_CASE("photos go from the device that took them to the hub, whole, through killed syncs",
           "[e2e][photos]") {
   TempDir dir;
   const HubFolder made = make_hub_folder(dir);
-  std::string device[2];
-  const char* who[2] = {"I0011", "I0021"};  // co-inspectors of S00001
-  for (int i = 0; i < 2; ++i) {
-    device[i] = dir.file(std::string("device-") + who[i]);
-    ok("visitsync-admin",
-       {"enroll-device", "--data", made.path, "--inspector", who[i], "--out", device[i] + ".json"});
-    ok("visitsync", {"init", "--data", device[i], "--enroll", device[i] + ".json"});
-  }
+  const std::array<std::string, 2> device = co_inspectors(dir, made);
   BackgroundProcess hub(bin("visitsync-hub"), {"--data", made.path, "--listen", made.address},
                         dir.file("hub.log"));
   REQUIRE(hub.wait_for_log("listening on", std::chrono::seconds(10)));
@@ -144,14 +151,7 @@ TEST_CASE(
     "[e2e][photos]") {
   TempDir dir;
   const HubFolder made = make_hub_folder(dir);
-  std::string device[2];
-  const char* who[2] = {"I0011", "I0021"};  // co-inspectors of S00001
-  for (int i = 0; i < 2; ++i) {
-    device[i] = dir.file(std::string("device-") + who[i]);
-    ok("visitsync-admin",
-       {"enroll-device", "--data", made.path, "--inspector", who[i], "--out", device[i] + ".json"});
-    ok("visitsync", {"init", "--data", device[i], "--enroll", device[i] + ".json"});
-  }
+  const std::array<std::string, 2> device = co_inspectors(dir, made);
   BackgroundProcess hub(bin("visitsync-hub"), {"--data", made.path, "--listen", made.address},
                         dir.file("hub.log"));
   REQUIRE(hub.wait_for_log("listening on", std::chrono::seconds(10)));
