@@ -206,6 +206,13 @@ TEST_CASE(
   CHECK_THAT(limits, Catch::Contains(": " + std::to_string(wall.size() + gate.size()) + " bytes"));
   CHECK(tool("visitsync-admin", {"photo", "limits", "--data", made.path, "--max-kb", "0"})
             .exit_code == 2);
+  // A size whose bytes would not fit 64 bits is refused, not wrapped round to a small limit.
+  const RunResult huge = tool(
+      "visitsync-admin", {"photo", "limits", "--data", made.path, "--max-kb", "18014398509481985"});
+  CHECK(huge.exit_code == 2);
+  CHECK_THAT(huge.err, Catch::Contains("--max-kb must be from 1 to 32768"));
+  CHECK_THAT(ok("visitsync-admin", {"photo", "limits", "--data", made.path}),
+             Catch::Contains("each photo at most 100 KiB"));
 
   // Garbage collection, with no grace: everything is named, nothing goes.
   CHECK_THAT(ok("visitsync", {"photo", "gc", "--data", device[1], "--grace-days", "0"}),

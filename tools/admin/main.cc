@@ -134,8 +134,14 @@ Status cmd_photo_limits(const Args& a) {
       a.number("quota-mb", static_cast<std::int64_t>(l->quota_bytes >> 20));
   if (!quota_mb.ok()) return quota_mb.status();
   if (a.get("max-kb") || a.get("quota-mb")) {
-    if (max_kb.value() < 1 || quota_mb.value() < 1 || quota_mb.value() > (std::int64_t{1} << 30))
-      return Status::invalid_input("--max-kb and --quota-mb must be positive (and reasonable)");
+    constexpr std::int64_t kMaxKb = static_cast<std::int64_t>(vs::kMaxPhotoBytes / 1024);
+    constexpr std::int64_t kMaxQuotaMb = std::int64_t{1} << 30;  // a pebibyte
+    if (max_kb.value() < 1 || max_kb.value() > kMaxKb)
+      return Status::invalid_input("--max-kb must be from 1 to " + std::to_string(kMaxKb) +
+                                   ", not " + std::to_string(max_kb.value()));
+    if (quota_mb.value() < 1 || quota_mb.value() > kMaxQuotaMb)
+      return Status::invalid_input("--quota-mb must be from 1 to " + std::to_string(kMaxQuotaMb) +
+                                   ", not " + std::to_string(quota_mb.value()));
     l->max_bytes = static_cast<std::uint64_t>(max_kb.value()) * 1024;
     l->quota_bytes = static_cast<std::uint64_t>(quota_mb.value()) << 20;
     if (Status s = hub.value()->set_photo_limits(l.value()); !s.ok()) return s;

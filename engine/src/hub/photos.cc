@@ -52,8 +52,9 @@ Result<PhotoLimits> HubStore::photo_limits() {
   if (!max_kb.ok()) return max_kb.status();
   Result<std::uint64_t> quota = number_setting(engine(), kQuotaMbSetting, kDefaultPhotoQuotaMb);
   if (!quota.ok()) return quota.status();
-  l.max_bytes = std::min<std::uint64_t>(max_kb.value() * 1024, kMaxPhotoBytes);
-  l.quota_bytes = quota.value() << 20;
+  // Clamped before they are scaled: a setting edited by hand cannot wrap around.
+  l.max_bytes = std::min<std::uint64_t>(max_kb.value(), kMaxPhotoBytes / 1024) * 1024;
+  l.quota_bytes = std::min<std::uint64_t>(quota.value(), std::uint64_t{1} << 30) << 20;
   return l;
 }
 
