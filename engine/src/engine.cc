@@ -197,6 +197,10 @@ Result<LogSlice> Engine::log_after(std::uint64_t cursor, std::size_t limit) {
   return impl_->log.after(cursor, limit);
 }
 
+Result<std::vector<Op>> Engine::ops_of(std::string_view record) {
+  return impl_->log.of_record(record);
+}
+
 Result<ApplyReport> Engine::apply_remote(
     const std::vector<Op>& batch, std::optional<std::pair<std::string, std::string>> set_setting) {
   Impl& im = *impl_;

@@ -602,3 +602,52 @@ TEST_CASE_METHOD(Deployment, "a stored template this build cannot read leaves th
   CHECK(answered.code() == Code::kNotFound);
   CHECK_THAT(answered.message(), Catch::Contains("cannot read it"));
 }
+
+TEST_CASE_METHOD(Deployment, "a visit's history shows every change with the values it replaced",
+                 "[engine][visit][history]") {
+  Inspection& a = device("I0011");
+  Inspection& b = device("I0021");
+  const std::string id = start(a);
+  test::answer_required(a, id);
+  ok(a.set_answer(id, "class_count", "10"));
+  sync_all();
+  clock_of("I0011").advance(1000);
+  clock_of("I0021").advance(2000);
+  ok(a.set_answer(id, "class_count", "12"));  // over 10
+  ok(b.set_answer(id, "class_count", "14"));  // over 10 too, concurrently
+  sync_all();
+  clock_of("I0011").advance(5000);
+  ok(a.resolve(id, "class_count", "13"));  // over both
+  ok(a.submit(id));
+  sync_all();
+
+  Result<std::vector<Change>> h = hub->history(id.substr(0, 8));
+  INFO(h.status().to_string());
+  REQUIRE(h.ok());
+  std::vector<std::string> lines;
+  for (const Change& c : h.value()) {
+    if (c.what != "class_count" && c.what != "status") continue;
+    std::string before;
+    for (const std::string& v : c.before) before += (before.empty() ? "" : "|") + v;
+    lines.push_back(c.op.device + " " + c.what + " " + before + ">" + c.after);
+  }
+  // The start wrote the draft status over nothing, answer_required's 9 replaced nothing, the
+  // two concurrent answers each replaced 10, the settlement replaced both, and the submit
+  // replaced the draft.
+  CHECK(lines == std::vector<std::string>{
+                     "dev-I0011 status >draft (round 1)",
+                     "dev-I0011 class_count >9",
+                     "dev-I0011 class_count 9>10",
+                     "dev-I0011 class_count 10>12",
+                     "dev-I0021 class_count 10>14",
+                     "dev-I0011 class_count 12|14>13",
+                     "dev-I0011 status draft (round 1)>submitted (round 1)",
+                 });
+  // On the hub no op is its own; on the writer's device its own carry its person.
+  for (const Change& c : h.value()) CHECK(c.by.empty());
+  Result<std::vector<Change>> mine = a.history(id);
+  REQUIRE(mine.ok());
+  REQUIRE_FALSE(mine->empty());
+  for (const Change& c : mine.value()) CHECK(c.by == (c.op.device == "dev-I0011" ? "I0011" : ""));
+  CHECK(hub->history("ffffffffff").status().code() == Code::kNotFound);
+}

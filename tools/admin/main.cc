@@ -12,6 +12,7 @@
 
 #include "args.h"
 #include "ca_commands.h"
+#include "console_commands.h"
 #include "render.h"
 #include "sample.h"
 
@@ -331,6 +332,34 @@ const std::vector<vs::cli::Command>& commands() {
        {"data", "grace-days"},
        {},
        run<cmd_photo_gc>},
+      {"console add",
+       "visitsync-admin console add --data DIR NAME (--supervisor PERSON | --admin)\n"
+       "                            [--password-stdin]\n"
+       "  Makes (or resets) an account of the supervisor console: a supervisor (an imported\n"
+       "  supervisor's id: they see and act within their county) or an administrator. Prints\n"
+       "  a random initial password, or reads one line from stdin (12 to 256 bytes).\n",
+       {"data", "supervisor"},
+       {"admin", "password-stdin"},
+       run<vs::admin::cmd_console_add>},
+      {"console remove",
+       "visitsync-admin console remove --data DIR NAME\n"
+       "  Removes a console account; its sessions end at their next request.\n",
+       {"data"},
+       {},
+       run<vs::admin::cmd_console_remove>},
+      {"console list",
+       "visitsync-admin console list --data DIR\n"
+       "  Lists the console's accounts.\n",
+       {"data"},
+       {},
+       run<vs::admin::cmd_console_list>},
+      {"console metrics-token",
+       "visitsync-admin console metrics-token --data DIR [--off]\n"
+       "  Makes a new token for the console's /metrics (sent as Authorization: Bearer TOKEN)\n"
+       "  and prints it once; the hub keeps only its SHA-256. --off turns token access off.\n",
+       {"data"},
+       {"off"},
+       run<vs::admin::cmd_console_token>},
       {"export",
        "visitsync-admin export --data DIR --format csv|jsonl|summary [--template ID] [--out FILE]\n"
        "  Exports the hub's visits (see visitsync export --help).\n",

@@ -192,6 +192,37 @@ std::string visit_list_json(const std::vector<VisitView>& visits, const VisitSyn
   return dump(out);
 }
 
+std::string history_text(const std::vector<Change>& changes) {
+  std::string out;
+  for (const Change& c : changes) {
+    std::string before;
+    for (const std::string& b : c.before) before += (before.empty() ? "" : " | ") + b;
+    const std::string who = c.by.empty() ? c.op.device : c.by + " on " + c.op.device;
+    out += when(c.at) + "  " + pad(who, 24) + pad(c.what, 18) +
+           (c.before.empty() ? std::string("") : before + " -> ") +
+           (c.after.empty() ? std::string("(cleared)") : c.after) + (c.review ? "  [review]" : "") +
+           "\n";
+  }
+  if (changes.empty()) out = "no changes\n";
+  return out;
+}
+
+std::string history_json(const std::vector<Change>& changes) {
+  json out = json::array();
+  for (const Change& c : changes) {
+    out.push_back({{"at", format_hlc(c.at)},
+                   {"op", c.op.to_string()},
+                   {"device", c.op.device},
+                   {"by", c.by},
+                   {"item", c.what},
+                   {"before", c.before},
+                   {"after", c.after},
+                   {"round", c.round},
+                   {"review", c.review}});
+  }
+  return dump(out);
+}
+
 std::string flags_text(const std::vector<Flag>& flags) {
   if (flags.empty()) return "no conflicts\n";
   std::string out;

@@ -24,6 +24,10 @@ std::string visit_text(const VisitView& v, const School* school, const VisitSync
 std::string visit_json(const VisitView& v, const VisitSync* sync);
 std::string visit_list_text(const std::vector<VisitView>& visits, const VisitSyncs& syncs);
 std::string visit_list_json(const std::vector<VisitView>& visits, const VisitSyncs& syncs);
+// Inspection::history(): one line per change (time, who or the device, item, old -> new), or
+// a JSON array of {at, op, device, by, item, before: [..], after, round, review}.
+std::string history_text(const std::vector<Change>& changes);
+std::string history_json(const std::vector<Change>& changes);
 std::string flags_text(const std::vector<Flag>& flags);
 std::string flags_json(const std::vector<Flag>& flags);
 // `refused`: own ops the hub refused (seq, reason), from vs::refused_ops().

@@ -1,12 +1,14 @@
-// visitsync-hub --data DIR --listen HOST:PORT: serves devices until SIGTERM or SIGINT, then
-// ends every session cleanly and exits 0. Prints "listening on HOST:PORT" once it accepts, then
-// one line per session.
+// visitsync-hub --data DIR --listen HOST:PORT [--console HOST:PORT]: serves devices (and the
+// supervisor console, on its own port) until SIGTERM or SIGINT, then ends every session cleanly
+// and exits 0. Prints "listening on HOST:PORT" once it accepts (and "console on https://..."
+// before it), then one line per session.
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <ctime>
 #include <exception>
 #include <functional>
+#include <optional>
 #include <signal.h>
 #include <string>
 #include <sys/resource.h>
@@ -16,6 +18,7 @@
 #include <boost/asio/steady_timer.hpp>
 
 #include <visitsync/hub_store.h>
+#include <visitsync/transport/console.h>
 #include <visitsync/transport/deployment.h>
 #include <visitsync/transport/hub.h>
 
@@ -52,17 +55,22 @@ void allow_open_files(const vs::HubOptions& o) {
 
 int usage(FILE* to) {
   std::fprintf(to,
-               "usage: visitsync-hub --data DIR --listen HOST:PORT\n"
+               "usage: visitsync-hub --data DIR --listen HOST:PORT [--console HOST:PORT\n"
+               "                     [--console-cert FILE --console-key FILE]]\n"
                "  Serves the devices of the deployment in DIR (made by visitsync-admin init) over\n"
                "  TLS 1.3 with client certificates. PORT 0 picks a free port. SIGTERM or SIGINT\n"
                "  end every session cleanly; acknowledged data is always on disk. Refuses to\n"
-               "  start (exit 2) while DIR/tls holds the deployment CA's private key.\n");
+               "  start (exit 2) while DIR/tls holds the deployment CA's private key.\n"
+               "  --console serves the supervisor console over HTTPS on that address (never the\n"
+               "  sync port), with the hub's certificate unless --console-cert and --console-key\n"
+               "  name another (PEM files). Accounts: visitsync-admin console.\n");
   return to == stdout ? 0 : 2;
 }
 
 int run(int argc, char** argv) {
   const std::vector<std::string> args(argv + 1, argv + argc);
-  vs::Result<vs::cli::Args> parsed = vs::cli::Args::parse(args, {"data", "listen"}, {});
+  vs::Result<vs::cli::Args> parsed =
+      vs::cli::Args::parse(args, {"data", "listen", "console", "console-cert", "console-key"}, {});
   if (!parsed.ok()) return vs::cli::fail(kTool, parsed.status());
   const vs::cli::Args& a = parsed.value();
   if (a.has("help")) return usage(stdout);
@@ -73,6 +81,21 @@ int run(int argc, char** argv) {
   if (vs::Status s = a.expect(0, "no arguments"); !s.ok()) return vs::cli::fail(kTool, s);
   vs::Result<std::pair<std::string, std::uint16_t>> hp = vs::parse_host_port(listen.value());
   if (!hp.ok()) return vs::cli::fail(kTool, hp.status().annotated("--listen"));
+  std::optional<std::pair<std::string, std::uint16_t>> console_at;
+  if (auto c = a.get("console")) {
+    vs::Result<std::pair<std::string, std::uint16_t>> chp = vs::parse_host_port(*c);
+    if (!chp.ok()) return vs::cli::fail(kTool, chp.status().annotated("--console"));
+    if (chp.value() == hp.value() && hp->second != 0)
+      return vs::cli::fail(
+          kTool, vs::Status::invalid_input("--console must not be the sync address: the console "
+                                           "never shares the port devices sync on"));
+    console_at = chp.value();
+  }
+  if (a.has("console-cert") != a.has("console-key") || (a.has("console-cert") && !console_at)) {
+    return vs::cli::fail(
+        kTool,
+        vs::Status::invalid_input("--console-cert and --console-key go together, with --console"));
+  }
 
   // First of all: a hub that holds the deployment CA's key puts every device at risk, so it
   // does not start, and it says how to move the key (deployment.h, check_no_ca_key).
@@ -95,7 +118,32 @@ int run(int argc, char** argv) {
   if (!server.ok()) return vs::cli::fail(kTool, server.status());
   if (vs::Status s = server.value()->listen(hp->first, hp->second); !s.ok())
     return vs::cli::fail(kTool, s);
+  std::unique_ptr<vs::ConsoleServer> console;
+  if (console_at) {
+    std::string cert = tls->cert_pem, key = tls->key_pem;
+    if (auto f = a.get("console-cert")) {
+      vs::Result<std::string> c = vs::cli::read_file(*f, 1 << 20);
+      vs::Result<std::string> k = vs::cli::read_file(*a.get("console-key"), 1 << 20);
+      if (!c.ok()) return vs::cli::fail(kTool, c.status().annotated("--console-cert"));
+      if (!k.ok()) return vs::cli::fail(kTool, k.status().annotated("--console-key"));
+      cert = c.value();
+      key = k.value();
+    }
+    vs::Result<std::unique_ptr<vs::ConsoleServer>> made =
+        vs::ConsoleServer::create(io, *server.value(), cert, key);
+    if (!made.ok()) return vs::cli::fail(kTool, made.status());
+    console = std::move(made.value());
+    if (vs::Status s = console->listen(console_at->first, console_at->second); !s.ok())
+      return vs::cli::fail(kTool, s);
+    console->start();
+  }
   server.value()->start();
+  auto bracket = [](const std::string& h) {
+    return h.find(':') != std::string::npos ? "[" + h + "]" : h;
+  };
+  if (console)
+    log_line("console on https://" + bracket(console_at->first) + ":" +
+             std::to_string(console->port()));
   const std::string host =
       hp->first.find(':') != std::string::npos ? "[" + hp->first + "]" : hp->first;
   log_line("listening on " + host + ":" + std::to_string(server.value()->port()) + " as " +
@@ -120,10 +168,12 @@ int run(int argc, char** argv) {
     log_line(std::string("stopping (") + (signo == SIGTERM ? "SIGTERM" : "SIGINT") + ")");
     give_up = std::chrono::steady_clock::now() + std::chrono::seconds(5);
     server.value()->shutdown();
+    if (console) console->shutdown();
     check({});
   });
   io.run();
   const vs::HubLoad load = server.value()->load();
+  console.reset();
   server.value().reset();  // waits for the store thread's last step
   log_line("stopped: " + std::to_string(load.accepted) + " connections accepted, " +
            std::to_string(load.store_steps) + " store steps run in " +

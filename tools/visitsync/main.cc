@@ -242,6 +242,16 @@ int cmd_visit_show(const Args& a) {
   });
 }
 
+int cmd_visit_history(const Args& a) {
+  return with_data(a, [&](vs::Inspection& in) -> Status {
+    if (Status s = a.expect(1, "VISIT"); !s.ok()) return s;
+    Result<std::vector<vs::Change>> h = in.history(a.positional()[0]);
+    if (!h.ok()) return h.status();
+    print(a.has("json") ? vs::cli::history_json(h.value()) : vs::cli::history_text(h.value()));
+    return Status();
+  });
+}
+
 int cmd_visit_list(const Args& a) {
   return with_data(a, [&](vs::Inspection& in) -> Status {
     if (Status s = a.expect(0, "no arguments"); !s.ok()) return s;
@@ -353,6 +363,13 @@ const std::vector<vs::cli::Command>& commands() {
        {"data"},
        {"json"},
        cmd_visit_show},
+      {"visit history",
+       "visitsync visit history --data DIR VISIT [--json]\n"
+       "  Every change to the visit's answers, status and reviews, oldest first: when, by whom\n"
+       "  (on which device), the item, the values it replaced and the value written.\n",
+       {"data"},
+       {"json"},
+       cmd_visit_history},
       {"visit list",
        "visitsync visit list --data DIR [--json]\n"
        "  Lists the visits on this device.\n",

@@ -139,6 +139,9 @@ class Engine {
   // batch from one device for one record are stored together (at most 256) and come whole: when
   // the first such run holds more than `limit`, the slice is that run.
   Result<LogSlice> log_after(std::uint64_t cursor, std::size_t limit);
+  // Every op of one record in the order this replica received it (empty for an unknown
+  // record): the record's history.
+  Result<std::vector<Op>> ops_of(std::string_view record);
 
   // Merges a batch received from another replica, in one transaction. Ops this replica already
   // has are skipped; malformed ops are listed in the report with the reason and the rest is

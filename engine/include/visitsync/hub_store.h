@@ -11,6 +11,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -56,6 +57,10 @@ struct PushResult {
   std::uint64_t acked_seq = 0;
   std::size_t applied = 0;
   std::vector<std::pair<std::uint64_t, std::string>> rejected;  // seq, reason
+  // How many ops this push refused, by the kind of rule that refused them ("scope", "forged",
+  // "malformed", "role", "base", "answer", "start", "lifecycle"); reasons given again for
+  // seqs handled before are not counted.
+  std::map<std::string, std::size_t> kinds;
 };
 
 struct PullResult {
@@ -92,6 +97,13 @@ class HubStore {
   Status revoke_device(std::string_view device_id);
   Result<DeviceRecord> device(std::string_view device_id);
   Result<std::vector<DeviceRecord>> devices();
+  // The device's refused ops (seq, reason), by seq, at most `limit`.
+  Result<std::vector<std::pair<std::uint64_t, std::string>>> refused_ops(std::string_view device_id,
+                                                                         std::size_t limit);
+  // The schools a person's device would see today, by the sync scope's rule: an inspector's
+  // assigned schools, a supervisor's county's schools (sorted). The console uses it for
+  // supervisors; kNotFound for a person not imported.
+  Result<std::vector<std::string>> schools_of(std::string_view inspector_id);
 
   // A device's hello: `device_acked_seq` is the count of acknowledged ops it has stored, so the
   // hub gives it every reason it lacks (a lost acknowledgement loses none). kRejected: unknown

@@ -119,6 +119,20 @@ struct VisitView {
   std::vector<std::string> photos_missing;
 };
 
+// One change to a visit, read from the op log (Inspection::history).
+struct Change {
+  Hlc at = 0;  // the writer's clock
+  OpId op;
+  // Who: this replica's own actor for its own ops; "" for another device's (the hub knows each
+  // device's person: HubStore::device).
+  std::string by;
+  std::string what;                 // an item key, "status" or "review"
+  std::vector<std::string> before;  // the values the writer saw (its op's base), as text
+  std::string after;                // the value written, as text ("" clears an answer)
+  int round = 1;
+  bool review = false;  // written by a supervisor, or settles a flag
+};
+
 struct LocalStatus {
   std::string device_id;
   std::string mode;  // "standalone", "enrolled" or "hub"
@@ -164,6 +178,9 @@ class Inspection {
   const std::string& mode() const;
   // Changes who acts here (init sets it once the reference data is in).
   Status set_actor(const std::string& actor_id, Role role);
+  // Who acts for the next calls, without storing it (set_actor's stays for the next open): the
+  // hub's console acts for the supervisor signed in, under the same rules as their device.
+  void act_as(const std::string& actor_id, Role role);
 
   // Reference data from CSV (schools.csv, inspectors.csv, assignments.csv, as in schema/sample/
   // made by `visitsync-admin sample`; columns and limits in tools/COMMANDS.md): all rows or
@@ -212,15 +229,22 @@ class Inspection {
   // The same for a photo's bytes.
   Result<std::string> add_photo(std::string_view bytes);
 
-  // A visit by id, or by a unique prefix of at least 6 characters of its id.
+  // A visit by id, by a unique prefix of at least 6 characters of its id, or by its record key
+  // (visit/<school>/<id>, found without a search: kNotFound when there is none).
   Result<VisitView> visit(std::string_view id_or_prefix);
   Result<std::vector<VisitView>> visits();
   Result<std::vector<Flag>> flags();
+  // Every change to a visit's answers, status and reviews, oldest stamp first: what was
+  // written, over which values, by whom, when and from which device.
+  Result<std::vector<Change>> history(std::string_view id_or_prefix);
 
   // Exports visits (of one template, or all when empty) as CSV (one row per visit, one column
   // per item in template order, UTF-8 with a byte-order mark) or JSON Lines; or a summary per
-  // school and per county. CSV needs `template_id` when visits use several templates.
-  Result<std::string> export_visits(ExportFormat format, std::string_view template_id);
+  // school and per county. CSV needs `template_id` when visits use several templates. With
+  // `schools`, only the visits of the schools it keeps (a supervisor's county, in the console).
+  using SchoolFilter = std::function<bool(const std::string& school_id)>;
+  Result<std::string> export_visits(ExportFormat format, std::string_view template_id,
+                                    const SchoolFilter& schools = {});
 
   Result<LocalStatus> status();
 

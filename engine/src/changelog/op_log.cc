@@ -1,6 +1,7 @@
 #include "changelog/op_log.h"
 
 #include <algorithm>
+#include <cstdint>
 
 #include "merge/codec.h"
 #include "util/bytes.h"
@@ -463,6 +464,18 @@ Result<LogSlice> OpLog::after(std::uint64_t cursor, std::size_t limit) {
   if (!ops.ok()) return ops.status();
   slice.ops = std::move(ops.value());
   return slice;
+}
+
+Result<std::vector<Op>> OpLog::of_record(std::string_view record) {
+  if (Status s = flush(); !s.ok()) return s;
+  // The hub's index ops(record, pos) serves this; a device's small log is scanned.
+  Result<store::Stmt> st = db_->prepare(
+      std::string(kRowSelect) +
+          "WHERE o.record = (SELECT idx FROM records WHERE key = ?1) ORDER BY o.pos",
+      "ops of a record");
+  if (!st.ok()) return st.status();
+  st->bind(1, record);
+  return read_ops(st.value(), SIZE_MAX, nullptr);
 }
 
 namespace {

@@ -59,6 +59,8 @@ class OpLog {
   Result<std::vector<Op>> own_after(std::uint64_t after, std::size_t limit);
   // Ops in arrival order after `cursor`: at most `limit`, or one row's run if it holds more.
   Result<LogSlice> after(std::uint64_t cursor, std::size_t limit);
+  // Every op of one record, in arrival order (runs are of one record, so rows come whole).
+  Result<std::vector<Op>> of_record(std::string_view record);
 
   // The ops of the current row of a kRowSelect query, appended to `out`.
   Status read_row(const store::Stmt& st, std::vector<Op>& out);

@@ -152,10 +152,13 @@ std::string Inspection::to_json(const VisitView& v) {
   return j.dump(-1, ' ', false, json::error_handler_t::replace);
 }
 
-Result<std::string> Inspection::export_visits(ExportFormat format, std::string_view template_id) {
+Result<std::string> Inspection::export_visits(ExportFormat format, std::string_view template_id,
+                                              const SchoolFilter& keep_school) {
   std::vector<VisitView> chosen;  // only these views are kept
   Status built = impl_->each_visit([&](VisitView& v) {
-    if (template_id.empty() || v.template_id == template_id) chosen.push_back(std::move(v));
+    if ((template_id.empty() || v.template_id == template_id) &&
+        (!keep_school || keep_school(v.school_id)))
+      chosen.push_back(std::move(v));
     return Status();
   });
   if (!built.ok()) return built;

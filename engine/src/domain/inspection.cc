@@ -250,6 +250,11 @@ Status Inspection::set_actor(const std::string& actor_id, Role role) {
   return Status();
 }
 
+void Inspection::act_as(const std::string& actor_id, Role role) {
+  impl_->actor_id = actor_id;
+  impl_->role = role;
+}
+
 Result<Template> Inspection::publish_template(std::string_view json) {
   Result<Template> t = parse_template(json);
   if (!t.ok()) return t.status();

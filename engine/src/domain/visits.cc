@@ -195,6 +195,8 @@ void findings_of(const Item& item, const Value& v, std::vector<Finding>& out) {
 }
 
 Result<std::string> Inspection::Impl::visit_key(std::string_view id) {
+  // A whole record key names its visit without a search (build_view reports a missing one).
+  if (id.rfind(domain::kVisitPrefix, 0) == 0) return std::string(id);
   if (id.size() < 6)
     return Status::invalid_input("'" + std::string(id) +
                                  "': give at least 6 characters of the visit id");

@@ -220,27 +220,36 @@ Status check_bases(const VisitState& v, const Lookups& look, const Op& op) {
   return Status();
 }
 
-// The whole judgement of authorize(), without changing the state.
+// The whole judgement of authorize(), without changing the state; `kind` is set to the kind
+// of check that is made before it is made (authorize.h, the kinds of refusal).
 Status judge(const Writer& w, const VisitState& v, const Lookups& look, const Op& op,
-             const Op* next, std::shared_ptr<const Template>* resolved) {
+             const Op* next, std::shared_ptr<const Template>* resolved, std::string_view& kind) {
+  kind = "forged";
   if (op.id.device != w.device_id) return refuse("a device pushes only its own ops");
   // The engine's own check first: an op it would refuse is refused here and changes nothing.
+  kind = "malformed";
   if (Status s = op.check(); !s.ok()) return refuse(s.message());
   if (auto f = v.fields.find(op.field); f != v.fields.end() && f->second != op.policy) {
     return refuse(op.field + " is merged by " + std::string(policy_name(f->second)) + ", not " +
                   std::string(policy_name(op.policy)));
   }
+  kind = "role";
   if (w.role == Role::kInspector && domain::is_review(op.context))
     return refuse("an inspector's op cannot carry a supervisor's mark");
+  kind = "base";
   if (Status s = check_bases(v, look, op); !s.ok()) return s;
+  kind = "answer";
   if (op.field.rfind(kAnswerPrefix, 0) == 0) return check_answer(w, v, op);
+  kind = "malformed";
   const std::optional<Policy> policy = domain::visit_field_policy(op.field);
   if (!policy) return refuse("unknown visit field '" + op.field + "'");
   if (op.policy != *policy) {
     return refuse(op.field + " is merged by " + std::string(policy_name(*policy)) + ", not " +
                   std::string(policy_name(op.policy)));
   }
+  kind = "start";
   if (domain::is_start_field(op.field)) return check_start_field(w, v, look, op, resolved);
+  kind = "lifecycle";
   return check_lifecycle_field(w, v, op, next);
 }
 
@@ -272,10 +281,14 @@ void OpSet::add_range(const std::string& device, std::uint64_t first, std::uint6
   r.resize(out + 1);
 }
 
-Status authorize(const Writer& w, VisitState& v, const Lookups& look, const Op& op,
-                 const Op* next) {
+Status authorize(const Writer& w, VisitState& v, const Lookups& look, const Op& op, const Op* next,
+                 std::string_view* kind) {
   std::shared_ptr<const Template> resolved;
-  if (Status s = judge(w, v, look, op, next, &resolved); !s.ok()) return s;
+  std::string_view checked;
+  if (Status s = judge(w, v, look, op, next, &resolved, checked); !s.ok()) {
+    if (kind != nullptr) *kind = checked;
+    return s;
+  }
   v.ops.add(op.id);
   v.fields.emplace(op.field, op.policy);
   const Value& x = op.value;

@@ -72,8 +72,11 @@ struct Lookups {
 // (the op is then recorded as refused and `v` is unchanged); another code when a lookup failed.
 // When the op passes, it is added to `v`, so the batch's later ops build on it. `next` is the
 // op after it in the batch (nullptr for the last): a snapshot is judged with its submit.
+// A refusal's kind, for the hub's metrics, goes to `kind` when given: "forged" (another
+// device's op), "malformed", "role" (a supervisor's mark), "base", "answer", "start" or
+// "lifecycle" (which rule refused it); push() adds "scope".
 Status authorize(const Writer& w, VisitState& v, const Lookups& look, const Op& op,
-                 const Op* next = nullptr);
+                 const Op* next = nullptr, std::string_view* kind = nullptr);
 
 // The key's school when `key` is a visit record (visit/<school>/<id>), else nullopt.
 std::optional<std::string> visit_school(std::string_view key);

@@ -1,5 +1,6 @@
 // HubStore: open, the device registry, hello (hub_store.h). Push and pull are in push.cc and
 // pull.cc, scopes in scope.cc; the storage behind them is a hub::Backend (backend.h).
+#include <cstdint>
 #include <random>
 
 #include "domain/model.h"
@@ -92,6 +93,26 @@ Status HubStore::revoke_device(std::string_view device_id) {
 
 Result<DeviceRecord> HubStore::device(std::string_view device_id) {
   return impl_->load_device(device_id);
+}
+
+Result<std::vector<std::pair<std::uint64_t, std::string>>> HubStore::refused_ops(
+    std::string_view device_id, std::size_t limit) {
+  return impl_->store->reasons(device_id, 1, UINT64_MAX, limit);
+}
+
+Result<std::vector<std::string>> HubStore::schools_of(std::string_view inspector_id) {
+  Result<Inspector> who = inspection().inspector(inspector_id);
+  if (!who.ok()) return who.status();
+  DeviceRecord d;
+  d.inspector_id = who->id;
+  d.role = who->role;
+  Result<hub::Scopes> scopes = impl_->compute_scope(d);
+  if (!scopes.ok()) return scopes.status();
+  std::vector<std::string> out;
+  for (const std::string& s : scopes.value()) {
+    if (s.rfind("s:", 0) == 0) out.push_back(s.substr(2));
+  }
+  return out;
 }
 
 Result<std::vector<DeviceRecord>> HubStore::devices() {

@@ -67,11 +67,14 @@ struct BatchView {
     return &visits.emplace(key, std::move(v)).first->second;
   }
 
-  Status judge(const Op& op, const Op* next) {
+  Status judge(const Op& op, const Op* next, std::string_view* kind) {
     Result<Visit*> v = visit(op.record);
     if (!v.ok()) return v.status();
-    if (!v.value()->scope.ok()) return v.value()->scope;
-    return hub::authorize(writer, v.value()->state, look, op, next);
+    if (!v.value()->scope.ok()) {
+      *kind = "scope";
+      return v.value()->scope;
+    }
+    return hub::authorize(writer, v.value()->state, look, op, next, kind);
   }
 };
 
@@ -147,9 +150,11 @@ Result<PushResult> HubStore::push(std::string_view device_id, std::vector<Op> op
       }
       if (first_new == 0) first_new = op.id.seq;
       ++expected;
-      Status ok = view.judge(op, i + 1 < ops.size() ? &ops[i + 1] : nullptr);
+      std::string_view kind;
+      Status ok = view.judge(op, i + 1 < ops.size() ? &ops[i + 1] : nullptr, &kind);
       if (ok.code() == Code::kRejected) {
         result.rejected.emplace_back(op.id.seq, ok.message());
+        ++result.kinds[std::string(kind)];
         view.refused.insert(op.id.seq);
         continue;
       }

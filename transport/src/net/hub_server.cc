@@ -72,6 +72,7 @@ struct HubServer::Impl {
   std::map<std::string, std::uint64_t> by_device;  // the live session of each device
   std::uint64_t next_serial = 1;
   std::uint64_t accepted = 0;
+  HubCounters counters;
   bool stopping = false;
 };
 
@@ -174,6 +175,17 @@ void log_session(HubServer::Impl* im, const Tally& t, const std::string& peer,
                       std::chrono::steady_clock::now() - started)
                       .count();
   const auto store_ms = std::chrono::duration_cast<std::chrono::milliseconds>(t.in_store).count();
+  HubCounters& c = im->counters;
+  c.ops_in += t.stats.ops_in;
+  c.ops_out += t.stats.ops_out;
+  for (const auto& [kind, n] : t.stats.rejections) c.rejections[kind] += n;
+  c.bytes_in += bytes.received;
+  c.bytes_out += bytes.sent;
+  if (t.device != "-") {
+    const auto now = std::chrono::system_clock::now().time_since_epoch();
+    c.last_session[t.device] = {std::chrono::duration_cast<std::chrono::milliseconds>(now).count(),
+                                t.stats.skew_ms, outcome};
+  }
   im->log("session device=" + t.device + " peer=" + peer + " ops_in=" +
           std::to_string(t.stats.ops_in) + " ops_out=" + std::to_string(t.stats.ops_out) +
           " rejected=" + std::to_string(t.stats.rejected) +
@@ -214,7 +226,13 @@ asio::awaitable<void> serve(HubServer::Impl* im, std::uint64_t serial, std::stri
       s = co_await converse(im, stream, owner, seated, &tally);
       if (seated) im->admission.close_session();
     }
-    if (!s.ok()) outcome = std::string(code_name(s.code())) + ": " + s.message();
+    if (!s.ok()) {
+      outcome = std::string(code_name(s.code())) + ": " + s.message();
+      ++im->counters.sessions[tally.device == "-" ? "handshake" : std::string(code_name(s.code()))];
+      if (tally.device == "-") ++im->counters.handshake_failures;
+    } else {
+      ++im->counters.sessions["ok"];
+    }
     if (stream->lowest_layer().is_open()) {
       Status closed = co_await net::within(o.close_timeout, net::tls_close(*stream), "TLS close");
       (void)closed;  // how the close went changes nothing: the session's outcome is decided
@@ -366,6 +384,33 @@ void HubServer::shutdown() {
 }
 
 std::size_t HubServer::live_sessions() const { return impl_->conns.size(); }
+
+HubCounters HubServer::counters() const { return impl_->counters; }
+
+namespace {
+
+asio::awaitable<void> store_work(HubServer::Impl* im, std::function<Status(HubStore&)> work,
+                                 std::function<void(Status)> done) {
+  const auto owner = std::make_shared<net::StepOwner>();
+  auto said = std::make_shared<Status>();
+  net::StoreQueue::Step step = [im, said,
+                                work = std::move(work)]() -> Result<net::StoreQueue::Frames> {
+    *said = work(im->store);
+    return net::StoreQueue::Frames{};
+  };
+  Result<net::StoreQueue::Frames> ran = co_await im->queue.run(owner, std::move(step));
+  done(ran.ok() ? *said : ran.status());
+}
+
+}  // namespace
+
+void HubServer::on_store(std::function<Status(HubStore&)> work, std::function<void(Status)> done) {
+  Impl* im = impl_.get();
+  asio::co_spawn(im->io, store_work(im, std::move(work), std::move(done)),
+                 [im](const std::exception_ptr& e) {
+                   if (e) im->log("a store step of the console ended by an exception");
+                 });
+}
 
 HubLoad HubServer::load() const {
   const Impl& im = *impl_;

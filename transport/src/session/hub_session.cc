@@ -52,6 +52,7 @@ Result<std::vector<wire::Frame>> HubSession::on_hello(const wire::Frame& f) {
   w.hub_id = hub_id_;
   w.hub_clock = hello->hub_clock;
   w.skew_ms = hello->skew_ms;
+  stats_.skew_ms = hello->skew_ms;
   w.acked_seq = hello->acked_seq;
   w.acked_print = hello->acked_print;
   w.rejected = std::move(hello->rejected);
@@ -86,6 +87,7 @@ Result<std::vector<wire::Frame>> HubSession::on_frame(const wire::Frame& f) {
       }
       stats_.ops_in += r->applied;
       stats_.rejected += r->rejected.size();
+      for (const auto& [kind, n] : r->kinds) stats_.rejections[kind] += n;
       wire::PushAck ack;
       ack.acked_seq = r->acked_seq;
       ack.rejected = std::move(r->rejected);

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -25,6 +26,8 @@ struct HubSessionStats {
   std::uint64_t ops_in = 0;
   std::uint64_t ops_out = 0;
   std::uint64_t rejected = 0;
+  std::map<std::string, std::uint64_t> rejections;  // by kind (PushResult::kinds)
+  std::int64_t skew_ms = 0;                         // the device's clock minus the hub's
   HubPhotoStats photos;
 };
 

@@ -16,7 +16,7 @@ namespace {
 
 namespace ssl = boost::asio::ssl;
 
-enum class Role { kServer, kClient };
+enum class Role { kServer, kClient, kWeb };  // kWeb: the console, for browsers
 
 // A fresh SSL_CTX has an empty store: we never call set_default_verify_paths(), so the system's
 // roots are not trusted, only the deployment's CA.
@@ -67,7 +67,8 @@ Status configure(ssl::context& context, Role role, const std::string& ca_pem,
   if (!ec) {
     context.set_verify_mode(role == Role::kServer
                                 ? ssl::verify_peer | ssl::verify_fail_if_no_peer_cert
-                                : ssl::verify_peer,
+                            : role == Role::kWeb ? ssl::verify_none
+                                                 : ssl::verify_peer,
                             ec);
   }
   if (ec) return Status::internal("configuring the tls context: " + ec.message());
@@ -80,17 +81,21 @@ Status configure(ssl::context& context, Role role, const std::string& ca_pem,
     if (SSL_CTX_set_num_tickets(ctx, 0) != 1) return openssl_error("disabling session tickets");
     SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
   }
-  if (Status s = trust_only(ctx, ca_pem, role); !s.ok()) return s;
+  if (role != Role::kWeb) {
+    if (Status s = trust_only(ctx, ca_pem, role); !s.ok()) return s;
+  }
   return present(ctx, own);
 }
 
 Result<std::unique_ptr<ssl::context>> make_context(Role role, const std::string& ca_pem,
                                                    const Credentials& own) {
   ERR_clear_error();
-  const char* what = role == Role::kServer ? "hub tls context" : "device tls context";
+  const char* what = role == Role::kServer ? "hub tls context"
+                     : role == Role::kWeb  ? "console tls context"
+                                           : "device tls context";
   try {
     auto context = std::make_unique<ssl::context>(
-        role == Role::kServer ? ssl::context::tlsv13_server : ssl::context::tlsv13_client);
+        role == Role::kClient ? ssl::context::tlsv13_client : ssl::context::tlsv13_server);
     if (Status s = configure(*context, role, ca_pem, own); !s.ok()) return s.annotated(what);
     return context;
   } catch (const std::exception& e) {
@@ -105,6 +110,10 @@ Result<std::unique_ptr<ssl::context>> make_context(Role role, const std::string&
 Result<std::unique_ptr<ssl::context>> server_context(const std::string& ca_pem,
                                                      const Credentials& own) {
   return make_context(Role::kServer, ca_pem, own);
+}
+
+Result<std::unique_ptr<ssl::context>> web_context(const Credentials& own) {
+  return make_context(Role::kWeb, "", own);
 }
 
 Result<std::unique_ptr<ssl::context>> client_context(const std::string& ca_pem,

@@ -29,6 +29,11 @@ namespace vs::tls {
 [[nodiscard]] Result<std::unique_ptr<boost::asio::ssl::context>> server_context(
     const std::string& ca_pem, const Credentials& own);
 
+// The console's context: TLS 1.3 only, presents `own`, asks no client certificate (browsers
+// sign in with a password). Errors as server_context.
+[[nodiscard]] Result<std::unique_ptr<boost::asio::ssl::context>> web_context(
+    const Credentials& own);
+
 // A device's context: TLS 1.3 only, verify_peer against `ca_pem` alone, presents `own`. Pair each
 // stream with prepare_client_stream() so the hub's name is checked too. Errors as server_context.
 [[nodiscard]] Result<std::unique_ptr<boost::asio::ssl::context>> client_context(

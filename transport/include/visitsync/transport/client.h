@@ -58,8 +58,8 @@ struct SyncProgress {
   std::uint64_t pulled = 0;      // ops received so far
   std::uint64_t bytes_sent = 0;  // on the connection so far (TLS records and TCP payload)
   std::uint64_t bytes_received = 0;
-  std::uint64_t photos_sent = 0;       // photos the hub took whole so far
-  std::uint64_t photo_bytes_sent = 0;  // photo chunk bytes sent so far (resent ones included)
+  std::uint64_t photos_sent = 0;           // photos the hub took whole so far
+  std::uint64_t photo_bytes_sent = 0;      // photo chunk bytes sent so far (resent ones included)
   std::uint64_t photos_received = 0;       // photos fetched whole so far
   std::uint64_t photo_bytes_received = 0;  // photo chunk bytes stored so far
   std::uint64_t photos_to_fetch = 0;       // photos this session set out to fetch
@@ -104,7 +104,7 @@ struct SyncReport {
   std::vector<std::pair<std::string, std::string>> photos_refused;  // id, reason
   std::uint64_t photos_received = 0;       // photos fetched whole in this session
   std::uint64_t photo_bytes_received = 0;  // their chunk bytes stored
-  std::uint64_t photos_not_yet = 0;  // asked for, not on the hub yet (asked again next sync)
+  std::uint64_t photos_not_yet = 0;        // asked for, not on the hub yet (asked again next sync)
   std::vector<std::pair<std::string, std::string>> fetch_refused;  // id, reason
 };
 

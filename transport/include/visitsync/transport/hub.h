@@ -8,6 +8,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <string>
 
@@ -68,6 +69,25 @@ struct HubLoad {
   std::chrono::microseconds store_busy{0};  // the store thread's time running them
 };
 
+// Counters since the hub started, for its metrics (the console's /metrics).
+struct HubCounters {
+  std::map<std::string, std::uint64_t> sessions;  // ended sessions by outcome: "ok" or a code name
+  std::uint64_t handshake_failures = 0;           // connections that never completed TLS
+  std::uint64_t ops_in = 0;                       // ops devices pushed that the hub merged
+  std::uint64_t ops_out = 0;                      // ops sent to devices in pulls
+  std::map<std::string, std::uint64_t> rejections;  // ops refused, by kind (PushResult::kinds)
+  std::uint64_t bytes_in = 0;                       // TCP payload bytes of ended sessions
+  std::uint64_t bytes_out = 0;
+  // Each device's last session since the hub started: when it ended (ms since 1970), its
+  // clock skew at the hello, and its outcome.
+  struct LastSession {
+    std::int64_t ended_ms = 0;
+    std::int64_t skew_ms = 0;
+    std::string outcome;
+  };
+  std::map<std::string, LastSession> last_session;
+};
+
 class HubServer {
  public:
   // `store` must outlive the server and must not be used elsewhere while it runs.
@@ -96,8 +116,14 @@ class HubServer {
   void shutdown();
   // Connections currently open: in their handshake or in a session.
   std::size_t live_sessions() const;
-  // The hub's load. Call on the io thread.
+  // The hub's load, and its counters. Call on the io thread.
   HubLoad load() const;
+  HubCounters counters() const;
+  // Runs `work` on the store thread in its turn among the sessions' steps (the console's
+  // pages and decisions use the store this way), then `done` on the io thread with its status;
+  // kUnavailable "busy, retry in N s" when the store queue is full or the work waited past its
+  // limit (HubOptions). Call on the io thread.
+  void on_store(std::function<Status(HubStore&)> work, std::function<void(Status)> done);
 
   struct Impl;
 
