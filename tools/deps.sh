@@ -7,7 +7,7 @@ packages=(
   g++ cmake ninja-build pkg-config python3 git
   libsqlite3-dev libssl-dev openssl libboost1.81-dev libcereal-dev libzstd-dev
   nlohmann-json3-dev catch2
-  curl prometheus chromium
+  curl prometheus chromium fonts-wqy-microhei
 )
 
 # Installed for this machine's architecture (or for all): a multiarch machine may also hold the

@@ -3,6 +3,7 @@
 // /metrics through promtool, and decisions that reach a device by sync.
 #include <nlohmann/json.hpp>
 
+#include "cdp.h"
 #include "console_support.h"
 
 namespace {
@@ -185,4 +186,94 @@ TEST_CASE(
   CHECK(wrong <= 8);
   CHECK(throttled >= 92);
   CHECK(guess.sign_in("boss", s.boss).status == 429);
+}
+
+namespace {
+
+// The hub certificate's public key as Chromium's --ignore-certificate-errors-spki-list wants
+// it: base64 of the SHA-256 of its DER SubjectPublicKeyInfo.
+std::string spki_of(const std::string& cert) {
+  const RunResult r =
+      run("/bin/sh", {"-c", "openssl x509 -in '" + cert +
+                                "' -pubkey -noout | openssl pkey -pubin -outform der"
+                                " | openssl dgst -sha256 -binary | base64"});
+  REQUIRE(r.exit_code == 0);
+  std::string s = r.out;
+  while (!s.empty() && (s.back() == '\n' || s.back() == '\r')) s.pop_back();
+  return s;
+}
+
+}  // namespace
+
+TEST_CASE(
+    "a supervisor signs in, filters, opens a visit, settles its flag and returns it in "
+    "Chromium; the device syncs and shows both",
+    "[e2e][console][browser]") {
+  Scene s;
+  const std::string shots = VS_SCREENSHOT_DIR;
+  REQUIRE(run("/bin/mkdir", {"-p", shots}).exit_code == 0);
+  Chromium browser(s.dir.file("profile"), spki_of(s.made.path + "/tls/hub.pem"),
+                   s.dir.file("chromium.log"));
+  INFO("chromium log: " << s.dir.file("chromium.log"));
+  REQUIRE(browser.ready());
+  const std::string base = "https://127.0.0.1:" + std::to_string(s.console_port);
+  auto shot = [&](const std::string& name) { browser.screenshot(shots + "/" + name + ".png"); };
+  auto fill_and_submit = [&](const std::string& name, const std::string& password) {
+    browser.eval("document.querySelector('input[name=name]').value = '" + name +
+                 "';"
+                 "document.querySelector('input[name=password]').value = '" +
+                 password +
+                 "';"
+                 "document.querySelector('#login button').click(); true");
+  };
+
+  browser.navigate(base + "/visits");  // not signed in: the sign-in page
+  REQUIRE(browser.wait_for("location.pathname === '/login'"));
+  fill_and_submit("daixian", "wrong-password-here");
+  REQUIRE(browser.wait_for("document.querySelector('#message') !== null"));
+  CHECK(browser.eval("document.querySelector('#message').textContent") ==
+        "wrong account name or password");
+  shot("console-login-wrong");
+  fill_and_submit("daixian", s.dai);
+  REQUIRE(browser.wait_for("location.pathname === '/'"));
+  shot("console-dashboard");
+  CHECK(browser.eval("document.querySelector('#open-flags b').textContent") == "1");
+
+  browser.navigate(base + "/visits");
+  browser.eval(
+      "document.querySelector('select[name=status]').value = 'submitted';"
+      "document.querySelector('input[name=flagged]').checked = true;"
+      "document.querySelector('#filter').click(); true");
+  REQUIRE(browser.wait_for("location.search.includes('status=submitted')"));
+  shot("console-visits-filtered");
+  CHECK(browser.eval("document.querySelector('#count').textContent")
+            .get<std::string>()
+            .rfind("1 ", 0) == 0);
+  browser.eval("document.querySelector('#visits a[href^=\"/visits/\"]').click(); true");
+  REQUIRE(browser.wait_for("location.pathname === '/visits/" + s.visit + "'"));
+  shot("console-visit");
+  // The note is text on the page, not markup: no script element came of it.
+  CHECK(browser.eval("document.querySelectorAll('script').length") == 0);
+  CHECK_THAT(browser.eval("document.body.innerText").get<std::string>(),
+             Catch::Contains("<script>alert(1)</script>"));
+
+  // Keep the co-inspector's 14: the button beside it in the flag's table.
+  browser.eval(
+      "[...document.querySelectorAll('#flags form')].find(f => "
+      "f.querySelector('input[name=value]').value === '14').querySelector('button').click(); true");
+  REQUIRE(browser.wait_for("document.querySelector('#flags') === null"));
+  shot("console-visit-settled");
+  browser.eval(
+      "document.querySelector('textarea[name=comment]').value = '请补充班额 add class sizes';"
+      "document.querySelector('#return').click(); true");
+  REQUIRE(browser.wait_for("document.querySelector('#status').textContent === 'returned'"));
+  shot("console-visit-returned");
+
+  ok("visitsync", {"sync", "--data", s.device[1]});
+  const json shown =
+      json::parse(ok("visitsync", {"visit", "show", "--data", s.device[1], s.visit, "--json"}));
+  CHECK(shown["status"] == "returned");
+  CHECK(shown["answers"]["class_count"] == 14);
+  CHECK(shown["reviews"][0]["comment"] == "请补充班额 add class sizes");
+  CHECK(shown["conflicts"].empty());
 }

@@ -59,8 +59,14 @@ std::string cookie(const std::string& name, const std::string& value, const char
          "; Secure; HttpOnly; SameSite=Strict";
 }
 
-Response login_page(int status, const std::string& message) {
-  const std::string token = console::random_token();
+// The sign-in form, whose hidden token must match its cookie when posted (no cross-site
+// sign-in). A browser that holds the cookie keeps it: its other requests (a favicon, a second
+// tab) must not turn the form it shows stale.
+Response login_page(const Request& req, int status, const std::string& message) {
+  const auto held = req.cookies.find(kLoginCookie);
+  const std::string token = held != req.cookies.end() && held->second.size() == 64
+                                ? held->second
+                                : console::random_token();
   Response r;
   r.status = status;
   r.headers.emplace_back("Set-Cookie", cookie(kLoginCookie, token, "/login", 3600));
@@ -133,7 +139,7 @@ Response route(console::Ctx& c, const HubCounters& counters, const std::string& 
 asio::awaitable<Response> ConsoleServer::Impl::sign_in(Request& r) {
   const auto login = r.cookies.find(kLoginCookie);
   if (login == r.cookies.end() || !console::same_token(login->second, r.field("login")))
-    co_return login_page(403, "the sign-in form has expired: sign in again");
+    co_return login_page(r, 403, "the sign-in form has expired: sign in again");
   const std::string name = r.field("name").substr(0, 64);
   const std::string password = r.field("password");
   const auto now = std::chrono::steady_clock::now();
@@ -142,7 +148,7 @@ asio::awaitable<Response> ConsoleServer::Impl::sign_in(Request& r) {
   const std::int64_t wait = std::max(throttle.wait_s(by_name, now), throttle.wait_s(by_peer, now));
   if (wait > 0) {
     Response t =
-        login_page(429, "too many failed sign-ins: try again in " + std::to_string(wait) + " s");
+        login_page(r, 429, "too many failed sign-ins: try again in " + std::to_string(wait) + " s");
     t.headers.emplace_back("Retry-After", std::to_string(wait));
     co_return t;
   }
@@ -166,7 +172,7 @@ asio::awaitable<Response> ConsoleServer::Impl::sign_in(Request& r) {
   if (!good || !*found) {
     throttle.failed(by_name, now);
     throttle.failed(by_peer, now);
-    co_return login_page(401, "wrong account name or password");
+    co_return login_page(r, 401, "wrong account name or password");
   }
   throttle.succeeded(by_name);
   throttle.succeeded(by_peer);
@@ -239,7 +245,8 @@ asio::awaitable<Response> ConsoleServer::Impl::handle(Request& r) {
     }
     // co_await is kept out of conditional expressions: GCC 12 miscompiles it there.
     if (r.path == "/login" && r.method == "POST") co_return co_await sign_in(r);
-    if (r.path == "/login") co_return login_page(200, "");
+    if (r.path == "/login") co_return login_page(r, 200, "");
+    if (r.path == "/favicon.ico") co_return Response::text(404, "no icon\n");
     if (r.path == "/metrics" && starts(r.authorization, "Bearer "))
       co_return co_await metrics_by_token(r);
     const auto c = r.cookies.find(kSessionCookie);

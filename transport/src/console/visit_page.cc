@@ -209,7 +209,7 @@ Response visit_page(Ctx& c, const std::string& id) {
                      (v->checklist ? label(v->checklist->title) : esc(v->template_id)) +
                      " · <b id=\"status\">" + esc(phase_name(v->status.phase)) + "</b> 第 " +
                      std::to_string(v->status.round) + " 轮 round</p><p>开始 Started " +
-                     esc(v->started_at) + " · " + who(p, v->started_by);
+                     esc(v->started_at) + " · " + esc(v->started_by);
   for (const std::string& i : v->inspectors) body += " · " + esc(i);
   body += "</p>";
   if (!v->missing_required.empty() || !v->photos_missing.empty()) {
