@@ -76,7 +76,7 @@ std::string hub_status(const std::string& hub, const std::string& visit) {
 }  // namespace
 
 TEST_CASE(
-    "the console keeps to sign-in, CSRF and the county; shows markup as text; and its "
+    "the console keeps to sign-in, CSRF and the county, shows markup as text, and its "
     "decisions reach devices",
     "[e2e][console]") {
   Scene s;
@@ -206,8 +206,8 @@ std::string spki_of(const std::string& cert) {
 }  // namespace
 
 TEST_CASE(
-    "a supervisor signs in, filters, opens a visit, settles its flag and returns it in "
-    "Chromium; the device syncs and shows both",
+    "the console in Chromium: a supervisor signs in, filters, opens a visit, settles a flag, "
+    "returns the visit, and the device syncs and shows both",
     "[e2e][console][browser]") {
   Scene s;
   const std::string shots = VS_SCREENSHOT_DIR;
